@@ -1,0 +1,69 @@
+package atrium
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event types delivered on the event stream.
+const (
+	EventMessageCreated = "message.created"
+	EventMessageEdited  = "message.edited"
+	EventMessageDeleted = "message.deleted"
+	EventMemberAdded    = "member.added"
+	EventMemberRemoved  = "member.removed"
+	EventMemberUpdated  = "member.updated"
+	EventBinderCreated  = "binder.created"
+	EventBinderUpdated  = "binder.updated"
+	EventBinderDeleted  = "binder.deleted"
+	EventReadUpdated    = "read.updated"
+)
+
+// Control events travel through the outbox to every node but are never
+// shown to clients: they end sessions and WebSockets everywhere at once.
+const (
+	EventSessionRevoked  = "session.revoked"  // Payload: {"session_ids":[…]}
+	EventUserDeactivated = "user.deactivated" // Payload: {"user_id":…}
+)
+
+// Event is one change, stored in the outbox in the same transaction as the
+// change itself, and delivered in order to the members of its binder.
+type Event struct {
+	// Pos is the event's position in the outbox; its encoding is the cursor.
+	Pos      Pos    `json:"-"`
+	Type     string `json:"type"`
+	OrgID    string `json:"-"`
+	BinderID string `json:"binder_id,omitempty"`
+	// UserID is the user an event is about, when it concerns one user only
+	// (read positions, a member removed, control events).
+	UserID string `json:"-"`
+	// Payload is the changed object as JSON, delivered under a key named
+	// for its kind (Kind).
+	Kind      string          `json:"-"`
+	Payload   json.RawMessage `json:"-"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// Control reports whether the event is for the servers only.
+func (e *Event) Control() bool {
+	return e.Type == EventSessionRevoked || e.Type == EventUserDeactivated
+}
+
+// Pos is a position in the event outbox. Events are ordered by (Tx, ID):
+// Tx orders transactions in a way every node agrees on, ID orders the events
+// of one transaction.
+type Pos struct {
+	Tx int64
+	ID int64
+}
+
+// Less reports whether p comes before q.
+func (p Pos) Less(q Pos) bool {
+	if p.Tx != q.Tx {
+		return p.Tx < q.Tx
+	}
+	return p.ID < q.ID
+}
+
+// IsZero reports whether p is the position before every event.
+func (p Pos) IsZero() bool { return p.Tx == 0 && p.ID == 0 }

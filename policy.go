@@ -1,0 +1,57 @@
+package atrium
+
+// The policy functions decide, from facts already loaded, whether an actor
+// may do something. They do no I/O; the use cases call them inside the
+// transaction that makes the change. A nil member means the user is not in
+// the binder.
+
+// CanSeeBinder reports whether u may see the binder at all.
+func CanSeeBinder(u *User, b *Binder, m *Member) bool {
+	return u != nil && b != nil && m != nil && u.OrgID == b.OrgID && b.DeletedAt == nil
+}
+
+// CanPost reports whether u may post to the binder's conversation.
+func CanPost(u *User, b *Binder, m *Member) bool {
+	return CanSeeBinder(u, b, m) && m.Role != BinderRoleViewer
+}
+
+// CanManageBinder reports whether u may rename or delete the binder and
+// change its members.
+func CanManageBinder(u *User, b *Binder, m *Member) bool {
+	return CanSeeBinder(u, b, m) && m.Role == BinderRoleOwner
+}
+
+// CanCreateBinder reports whether u may create a binder in their
+// organisation.
+func CanCreateBinder(u *User, o *Org) bool {
+	if u == nil || o == nil || u.OrgID != o.ID {
+		return false
+	}
+	return u.Kind == KindInternal || o.Settings.ClientsCanCreateBinders
+}
+
+// CanEditMessage reports whether u may edit msg: only its sender, while
+// still allowed to post.
+func CanEditMessage(u *User, b *Binder, m *Member, msg *Message) bool {
+	return CanPost(u, b, m) && msg.SenderID == u.ID && !msg.Deleted
+}
+
+// CanDeleteMessage reports whether u may delete msg: its sender while still
+// allowed to post, or a binder owner.
+func CanDeleteMessage(u *User, b *Binder, m *Member, msg *Message) bool {
+	if msg.Deleted {
+		return false
+	}
+	return CanEditMessage(u, b, m, msg) || CanManageBinder(u, b, m)
+}
+
+// CanAddMember reports whether target may become a member of the binder:
+// only users of the binder's organisation who are not deactivated.
+func CanAddMember(target *User, b *Binder) bool {
+	return target != nil && target.OrgID == b.OrgID && target.Status != StatusDeactivated
+}
+
+// CanManageUsers reports whether u administers users of org orgID.
+func CanManageUsers(u *User, orgID string) bool {
+	return u != nil && u.OrgID == orgID && u.IsAdmin() && u.Status == StatusActive
+}

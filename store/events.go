@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+
+	"github.com/atrium-dev/atrium"
+)
+
+// AppendEvent adds an event to the outbox. It must run in the transaction
+// of the change it describes.
+func (q Queries) AppendEvent(ctx context.Context, e *atrium.Event) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO events
+		(org_id, binder_id, user_id, type, kind, payload, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		e.OrgID, e.BinderID, e.UserID, e.Type, e.Kind, string(e.Payload), ms(e.CreatedAt))
+	return atrium.Internal("store.AppendEvent", err)
+}
+
+// EventsAfter returns up to limit final events after pos, in order. An
+// event is final when its transaction and every one before it have ended.
+func (q Queries) EventsAfter(ctx context.Context, pos atrium.Pos, limit int) ([]*atrium.Event, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT tx, id, org_id, binder_id, user_id, type, kind, payload, created_at
+		FROM events WHERE (tx > $1 OR (tx = $1 AND id > $2)) AND `+q.d.eventHorizon()+`
+		ORDER BY tx, id LIMIT $3`, pos.Tx, pos.ID, limit)
+	if err != nil {
+		return nil, atrium.Internal("store.EventsAfter", err)
+	}
+	defer rows.Close()
+	var out []*atrium.Event
+	for rows.Next() {
+		var e atrium.Event
+		var payload string
+		var created int64
+		if err := rows.Scan(&e.Pos.Tx, &e.Pos.ID, &e.OrgID, &e.BinderID, &e.UserID, &e.Type,
+			&e.Kind, &payload, &created); err != nil {
+			return nil, atrium.Internal("store.EventsAfter", err)
+		}
+		e.Payload, e.CreatedAt = []byte(payload), fromMS(created)
+		out = append(out, &e)
+	}
+	return out, atrium.Internal("store.EventsAfter", rows.Err())
+}
+
+// LastEventPos returns the position of the newest final event, or the zero
+// position when there is none.
+func (q Queries) LastEventPos(ctx context.Context) (atrium.Pos, error) {
+	var p atrium.Pos
+	err := q.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(tx), 0) FROM events WHERE `+q.d.eventHorizon()).Scan(&p.Tx)
+	if err != nil {
+		return p, atrium.Internal("store.LastEventPos", err)
+	}
+	err = q.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events WHERE tx = $1`, p.Tx).Scan(&p.ID)
+	return p, atrium.Internal("store.LastEventPos", err)
+}
+
+// EventExists reports whether an event is at exactly pos.
+func (q Queries) EventExists(ctx context.Context, pos atrium.Pos) (bool, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE tx = $1 AND id = $2`,
+		pos.Tx, pos.ID).Scan(&n)
+	return n > 0, atrium.Internal("store.EventExists", err)
+}

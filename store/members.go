@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+
+	"github.com/atrium-dev/atrium"
+)
+
+// AddMember inserts a membership; EConflict if the user is already a member.
+func (q Queries) AddMember(ctx context.Context, m *atrium.Member) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO binder_members
+		(binder_id, user_id, role, read_seq, added_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		m.BinderID, m.UserID, m.Role, m.ReadSeq, m.AddedBy, ms(m.CreatedAt))
+	if q.d.isUnique(err) {
+		return atrium.Errorf(atrium.EConflict, "the user is already a member of this binder")
+	}
+	return atrium.Internal("store.AddMember", err)
+}
+
+// UpdateMemberRole changes a member's role.
+func (q Queries) UpdateMemberRole(ctx context.Context, binderID, userID, role string) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE binder_members SET role = $3 WHERE binder_id = $1 AND user_id = $2`,
+		binderID, userID, role)
+	return atrium.Internal("store.UpdateMemberRole", err)
+}
+
+// RemoveMember deletes a membership; ENotFound if there was none.
+func (q Queries) RemoveMember(ctx context.Context, binderID, userID string) error {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM binder_members WHERE binder_id = $1 AND user_id = $2`,
+		binderID, userID)
+	if err != nil {
+		return atrium.Internal("store.RemoveMember", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return atrium.NotFound("member")
+	}
+	return nil
+}
+
+const memberCols = `m.binder_id, m.user_id, m.role, m.read_seq, m.added_by, m.created_at,
+	u.name, u.email, u.kind`
+
+func scanMember(row interface{ Scan(...any) error }) (*atrium.Member, error) {
+	var m atrium.Member
+	var created int64
+	ref := &atrium.UserRef{}
+	if err := row.Scan(&m.BinderID, &m.UserID, &m.Role, &m.ReadSeq, &m.AddedBy, &created,
+		&ref.Name, &ref.Email, &ref.Kind); err != nil {
+		return nil, err
+	}
+	ref.ID = m.UserID
+	m.User = ref
+	m.CreatedAt = fromMS(created)
+	return &m, nil
+}
+
+// GetMember returns one membership with the member's profile; ENotFound if
+// the user is not a member.
+func (q Queries) GetMember(ctx context.Context, binderID, userID string) (*atrium.Member, error) {
+	m, err := scanMember(q.q.QueryRowContext(ctx, `SELECT `+memberCols+`
+		FROM binder_members m JOIN users u ON u.id = m.user_id
+		WHERE m.binder_id = $1 AND m.user_id = $2`, binderID, userID))
+	if err != nil {
+		return nil, notFound(err, "member", "store.GetMember")
+	}
+	return m, nil
+}
+
+// ListMembers returns a binder's members with user ids after `after`.
+func (q Queries) ListMembers(ctx context.Context, binderID, after string, limit int) ([]*atrium.Member, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+memberCols+`
+		FROM binder_members m JOIN users u ON u.id = m.user_id
+		WHERE m.binder_id = $1 AND m.user_id > $2 ORDER BY m.user_id LIMIT $3`, binderID, after, limit)
+	if err != nil {
+		return nil, atrium.Internal("store.ListMembers", err)
+	}
+	defer rows.Close()
+	var out []*atrium.Member
+	for rows.Next() {
+		m, err := scanMember(rows)
+		if err != nil {
+			return nil, atrium.Internal("store.ListMembers", err)
+		}
+		out = append(out, m)
+	}
+	return out, atrium.Internal("store.ListMembers", rows.Err())
+}
+
+// CountOwners returns how many owners a binder has.
+func (q Queries) CountOwners(ctx context.Context, binderID string) (int, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM binder_members
+		WHERE binder_id = $1 AND role = 'owner'`, binderID).Scan(&n)
+	return n, atrium.Internal("store.CountOwners", err)
+}
+
+// SetReadSeq moves a member's read position forward to seq (never back).
+// It reports whether the position changed.
+func (q Queries) SetReadSeq(ctx context.Context, binderID, userID string, seq int64) (bool, error) {
+	res, err := q.q.ExecContext(ctx, `UPDATE binder_members SET read_seq = $3
+		WHERE binder_id = $1 AND user_id = $2 AND read_seq < $3`, binderID, userID, seq)
+	if err != nil {
+		return false, atrium.Internal("store.SetReadSeq", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// MemberBinderIDs returns the ids of the live binders a user belongs to.
+func (q Queries) MemberBinderIDs(ctx context.Context, userID string) ([]string, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT m.binder_id FROM binder_members m
+		JOIN binders b ON b.id = m.binder_id WHERE m.user_id = $1 AND b.deleted_at IS NULL`, userID)
+	if err != nil {
+		return nil, atrium.Internal("store.MemberBinderIDs", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, atrium.Internal("store.MemberBinderIDs", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, atrium.Internal("store.MemberBinderIDs", rows.Err())
+}

@@ -1,0 +1,219 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/atrium-dev/atrium"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Config says which database to open.
+type Config struct {
+	// URL is a postgres:// or postgresql:// URL; empty means the embedded
+	// SQLite database in DataDir.
+	URL string
+	// DataDir holds atrium.db when URL is empty.
+	DataDir string
+	// Synchronous is SQLite's synchronous pragma: "full" (the default: a
+	// commit survives power loss) or "normal" (a commit survives a crash of
+	// the process but the last ones may be lost on power loss).
+	Synchronous string
+	// MaxOpenConns bounds the PostgreSQL pool and SQLite's read pool.
+	MaxOpenConns int
+}
+
+// Store is an open database. It is safe for concurrent use.
+type Store struct {
+	// Queries runs reads on the read pool.
+	Queries
+	dialect dialect
+	write   *sql.DB
+	read    *sql.DB
+}
+
+// Open opens (creating if needed) the database Config names. It does not
+// migrate; call Migrate or CheckSchema.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.MaxOpenConns <= 0 {
+		cfg.MaxOpenConns = 16
+	}
+	var s *Store
+	var err error
+	switch {
+	case cfg.URL == "":
+		s, err = openSQLite(cfg)
+	case strings.HasPrefix(cfg.URL, "postgres://"), strings.HasPrefix(cfg.URL, "postgresql://"):
+		s, err = openPostgres(cfg)
+	default:
+		return nil, atrium.Errorf(atrium.EInvalid, "database URL must start with postgres:// (or be empty for SQLite)")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.write.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	return s, nil
+}
+
+func openSQLite(cfg Config) (*Store, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("store: a data dir is required for SQLite")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data dir: %w", err)
+	}
+	sync := strings.ToUpper(cfg.Synchronous)
+	if sync == "" {
+		sync = "FULL"
+	}
+	if sync != "FULL" && sync != "NORMAL" {
+		return nil, atrium.Errorf(atrium.EInvalid, "sqlite synchronous must be full or normal")
+	}
+	path := filepath.Join(cfg.DataDir, "atrium.db")
+	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")"
+	write, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	read, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	read.SetMaxOpenConns(cfg.MaxOpenConns)
+	read.SetMaxIdleConns(cfg.MaxOpenConns)
+	read.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{dialect: sqliteDialect{}, write: write, read: read}
+	s.Queries = Queries{q: read, d: s.dialect}
+	return s, nil
+}
+
+func openPostgres(cfg Config) (*Store, error) {
+	db, err := sql.Open("pgx", cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("store: open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(cfg.MaxOpenConns)
+	db.SetMaxIdleConns(cfg.MaxOpenConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{dialect: postgresDialect{}, write: db, read: db}
+	s.Queries = Queries{q: db, d: s.dialect}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	err := s.write.Close()
+	if s.read != s.write {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}
+
+// Dialect names the database: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect.name() }
+
+// DBStats returns the connection pool statistics of the write and read
+// pools (the same pool on PostgreSQL).
+func (s *Store) DBStats() (write, read sql.DBStats) {
+	return s.write.Stats(), s.read.Stats()
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.write.PingContext(ctx)
+}
+
+// Tx runs fn in a write transaction and commits if fn returns nil. Errors
+// from fn are returned as they are; failures of the database are wrapped.
+// On a serialization failure (PostgreSQL) fn runs again, so it must not
+// have effects outside the transaction.
+func (s *Store) Tx(ctx context.Context, fn func(*Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.tx(ctx, fn)
+		if err != nil && attempt < 3 && s.dialect.retryable(err) {
+			continue
+		}
+		return err
+	}
+}
+
+func (s *Store) tx(ctx context.Context, fn func(*Tx) error) error {
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return atrium.Internal("store.begin", err)
+	}
+	tx := &Tx{Queries: Queries{q: sqlTx, d: s.dialect}}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return atrium.Internal("store.commit", err)
+	}
+	return nil
+}
+
+// Tx is an open write transaction. Its Queries read and write inside it.
+type Tx struct {
+	Queries
+}
+
+// queryer is what *sql.DB and *sql.Tx have in common.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Queries are the statements of the store, run on a pool or in a
+// transaction.
+type Queries struct {
+	q queryer
+	d dialect
+}
+
+// ms converts a time to Unix milliseconds for storage.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMS converts stored Unix milliseconds to a time in UTC.
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// fromNullMS converts a nullable stored time.
+func fromNullMS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+// nullMS converts an optional time for storage.
+func nullMS(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: ms(*t), Valid: true}
+}
+
+// notFound maps sql.ErrNoRows to an atrium not-found error for kind.
+func notFound(err error, kind, op string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return atrium.NotFound(kind)
+	}
+	return atrium.Internal(op, err)
+}

@@ -1,0 +1,402 @@
+package store_test
+
+import (
+	"context"
+	"io/fs"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/store"
+	"github.com/atrium-dev/atrium/store/storetest"
+)
+
+// forEachDialect runs a test on a fresh store of every dialect.
+func forEachDialect(t *testing.T, fn func(t *testing.T, s *store.Store)) {
+	for _, d := range storetest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			fn(t, storetest.Open(t, d))
+		})
+	}
+}
+
+func TestMigrationTreesMatch(t *testing.T) {
+	names := map[string][]string{}
+	for _, d := range storetest.Dialects {
+		fsys, err := store.MigrationFS(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, err := fs.ReadDir(fsys, ".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			names[d] = append(names[d], e.Name())
+			body, _ := fs.ReadFile(fsys, e.Name())
+			up, _, _ := strings.Cut(string(body), "-- +goose Down")
+			for _, bad := range []string{"DROP TABLE", "DROP COLUMN", "TRUNCATE", "DELETE FROM"} {
+				if strings.Contains(strings.ToUpper(up), bad) {
+					t.Errorf("%s/%s: an up migration must never drop user data (%s)", d, e.Name(), bad)
+				}
+			}
+		}
+	}
+	if strings.Join(names["sqlite"], ",") != strings.Join(names["postgres"], ",") {
+		t.Fatalf("migration trees differ: sqlite %v, postgres %v", names["sqlite"], names["postgres"])
+	}
+	if len(names["sqlite"]) == 0 {
+		t.Fatal("no migrations embedded")
+	}
+}
+
+func TestMigrateIsIdempotentAndRefusesNewerSchema(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			cfg := storetest.NewConfig(t, d)
+			s := storetest.OpenConfig(t, cfg)
+			applied, err := s.Migrate(ctx)
+			if err != nil || len(applied) != 0 {
+				t.Fatalf("second migrate: applied %v, err %v", applied, err)
+			}
+			cur, known, err := s.SchemaVersion(ctx)
+			if err != nil || cur != known || cur == 0 {
+				t.Fatalf("version %d known %d err %v", cur, known, err)
+			}
+			// A newer binary has migrated this database further.
+			if err := s.Tx(ctx, func(tx *store.Tx) error {
+				return tx.ExecForTest(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)`, known+1)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			err = s.CheckSchema(ctx)
+			if atrium.ErrorCode(err) != atrium.EUpgrade || !strings.Contains(err.Error(), "upgrade atrium") {
+				t.Fatalf("CheckSchema on a newer schema: %v", err)
+			}
+			if _, err := s.Migrate(ctx); atrium.ErrorCode(err) != atrium.EUpgrade {
+				t.Fatalf("Migrate on a newer schema: %v", err)
+			}
+		})
+	}
+}
+
+// fixture makes an org, two users and a binder with the first user as owner.
+type fixture struct {
+	org    *atrium.Org
+	owner  *atrium.User
+	client *atrium.User
+	binder *atrium.Binder
+}
+
+var t0 = time.UnixMilli(1_800_000_000_000).UTC()
+
+func newFixture(t *testing.T, s *store.Store) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &fixture{
+		org: &atrium.Org{ID: atrium.NewID(), Name: "Acme", Settings: atrium.DefaultOrgSettings(), CreatedAt: t0, UpdatedAt: t0},
+	}
+	f.owner = &atrium.User{ID: atrium.NewID(), OrgID: f.org.ID, Email: atrium.NewID() + "@acme.test", Name: "Owner",
+		Kind: atrium.KindInternal, Role: atrium.OrgRoleOwner, Status: atrium.StatusActive, CreatedAt: t0, UpdatedAt: t0}
+	f.client = &atrium.User{ID: atrium.NewID(), OrgID: f.org.ID, Email: atrium.NewID() + "@client.test", Name: "Client",
+		Kind: atrium.KindClient, Role: atrium.OrgRoleMember, Status: atrium.StatusActive, CreatedAt: t0, UpdatedAt: t0}
+	f.binder = &atrium.Binder{ID: atrium.NewID(), OrgID: f.org.ID, Title: "Deal", CreatedBy: f.owner.ID, CreatedAt: t0, UpdatedAt: t0}
+	err := s.Tx(ctx, func(tx *store.Tx) error {
+		for _, step := range []func() error{
+			func() error { return tx.CreateOrg(ctx, f.org) },
+			func() error { return tx.CreateUser(ctx, f.owner) },
+			func() error { return tx.CreateUser(ctx, f.client) },
+			func() error { return tx.CreateBinder(ctx, f.binder) },
+			func() error {
+				return tx.AddMember(ctx, &atrium.Member{BinderID: f.binder.ID, UserID: f.owner.ID,
+					Role: atrium.BinderRoleOwner, AddedBy: f.owner.ID, CreatedAt: t0})
+			},
+		} {
+			if err := step(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestUsersAndOrgs(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		got, err := s.GetUserByEmail(ctx, f.owner.Email)
+		if err != nil || got.ID != f.owner.ID || got.Role != atrium.OrgRoleOwner || !got.CreatedAt.Equal(t0) {
+			t.Fatalf("GetUserByEmail: %+v %v", got, err)
+		}
+		dup := *f.client
+		dup.ID = atrium.NewID()
+		err = s.Tx(ctx, func(tx *store.Tx) error { return tx.CreateUser(ctx, &dup) })
+		if atrium.ErrorCode(err) != atrium.EConflict {
+			t.Fatalf("duplicate email: %v", err)
+		}
+		if _, err := s.GetUser(ctx, atrium.NewID()); atrium.ErrorCode(err) != atrium.ENotFound {
+			t.Fatalf("unknown user: %v", err)
+		}
+		users, err := s.ListUsers(ctx, f.org.ID, "", 1)
+		if err != nil || len(users) != 1 {
+			t.Fatalf("page 1: %v %v", users, err)
+		}
+		rest, err := s.ListUsers(ctx, f.org.ID, users[0].ID, 10)
+		if err != nil || len(rest) != 1 || rest[0].ID == users[0].ID {
+			t.Fatalf("page 2: %v %v", rest, err)
+		}
+		o, err := s.GetOrg(ctx, f.org.ID)
+		if err != nil || o.Name != "Acme" || o.Settings.DefaultLocale != "en" {
+			t.Fatalf("GetOrg: %+v %v", o, err)
+		}
+		if n, _ := s.CountOrgs(ctx); n != 1 {
+			t.Fatalf("CountOrgs = %d", n)
+		}
+	})
+}
+
+func TestBindersMembersMessages(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		b, m, err := s.GetBinderForUser(ctx, f.binder.ID, f.client.ID)
+		if err != nil || b == nil || m != nil {
+			t.Fatalf("non-member: %v %v %v", b, m, err)
+		}
+		err = s.Tx(ctx, func(tx *store.Tx) error {
+			if err := tx.AddMember(ctx, &atrium.Member{BinderID: f.binder.ID, UserID: f.client.ID,
+				Role: atrium.BinderRoleEditor, AddedBy: f.owner.ID, CreatedAt: t0}); err != nil {
+				return err
+			}
+			for i := 1; i <= 3; i++ {
+				seq, err := tx.NextSeq(ctx, f.binder.ID, t0)
+				if err != nil {
+					return err
+				}
+				if seq != int64(i) {
+					t.Errorf("seq %d, want %d", seq, i)
+				}
+				sender := f.owner.ID
+				if i == 3 {
+					sender = f.client.ID
+				}
+				if err := tx.CreateMessage(ctx, &atrium.Message{ID: atrium.NewID(), BinderID: f.binder.ID,
+					Seq: seq, SenderID: sender, Text: "hello", ClientKey: "k" + string(rune('0'+i)), CreatedAt: t0}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		again := s.Tx(ctx, func(tx *store.Tx) error {
+			return tx.AddMember(ctx, &atrium.Member{BinderID: f.binder.ID, UserID: f.client.ID,
+				Role: atrium.BinderRoleEditor, AddedBy: f.owner.ID, CreatedAt: t0})
+		})
+		if atrium.ErrorCode(again) != atrium.EConflict {
+			t.Fatalf("second AddMember: %v", again)
+		}
+		list, err := s.ListBindersForUser(ctx, f.client.ID, "", 10)
+		if err != nil || len(list) != 1 || list[0].Unread != 2 || list[0].MyRole != atrium.BinderRoleEditor {
+			t.Fatalf("client binders: %+v %v", list, err)
+		}
+		msgs, err := s.ListMessages(ctx, f.binder.ID, 1, 0, 10)
+		if err != nil || len(msgs) != 2 || msgs[0].Seq != 2 {
+			t.Fatalf("after 1: %v %v", msgs, err)
+		}
+		back, err := s.ListMessages(ctx, f.binder.ID, 0, 3, 10)
+		if err != nil || len(back) != 2 || back[0].Seq != 2 || back[1].Seq != 1 {
+			t.Fatalf("before 3: %v %v", back, err)
+		}
+		moved, err := s.SetReadSeqForTest(ctx, f.binder.ID, f.client.ID, 2)
+		if err != nil || !moved {
+			t.Fatalf("read to 2: %v %v", moved, err)
+		}
+		moved, _ = s.SetReadSeqForTest(ctx, f.binder.ID, f.client.ID, 1)
+		if moved {
+			t.Fatal("read position moved backwards")
+		}
+		if err := s.Tx(ctx, func(tx *store.Tx) error {
+			return tx.TombstoneMessage(ctx, f.binder.ID, msgs[0].ID, t0)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		gone, err := s.GetMessage(ctx, f.binder.ID, msgs[0].ID)
+		if err != nil || !gone.Deleted || gone.Text != "" || gone.Seq != 2 {
+			t.Fatalf("tombstone: %+v %v", gone, err)
+		}
+		dupKey := s.Tx(ctx, func(tx *store.Tx) error {
+			return tx.CreateMessage(ctx, &atrium.Message{ID: atrium.NewID(), BinderID: f.binder.ID, Seq: 99,
+				SenderID: f.owner.ID, Text: "x", ClientKey: "k1", CreatedAt: t0})
+		})
+		if atrium.ErrorCode(dupKey) != atrium.EConflict {
+			t.Fatalf("reused client key: %v", dupKey)
+		}
+	})
+}
+
+func TestSessions(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		var ids []string
+		for i := 0; i < 3; i++ {
+			sess := &atrium.Session{ID: atrium.NewID(), UserID: f.owner.ID, OrgID: f.org.ID,
+				TokenHash: []byte{byte(i), 1, 2}, DeviceName: "d", CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			if err := s.Tx(ctx, func(tx *store.Tx) error { return tx.CreateSession(ctx, sess) }); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, sess.ID)
+		}
+		got, err := s.GetSessionByTokenHash(ctx, []byte{1, 1, 2})
+		if err != nil || got.ID != ids[1] {
+			t.Fatalf("by hash: %v %v", got, err)
+		}
+		var revoked []string
+		s.Tx(ctx, func(tx *store.Tx) (err error) {
+			revoked, err = tx.RevokeSessions(ctx, f.owner.ID, "", ids[0], t0)
+			return err
+		})
+		if len(revoked) != 2 {
+			t.Fatalf("revoked %v", revoked)
+		}
+		live, err := s.ListLiveSessions(ctx, f.owner.ID, t0, "", 10)
+		if err != nil || len(live) != 1 || live[0].ID != ids[0] {
+			t.Fatalf("live: %v %v", live, err)
+		}
+		if live, _ := s.ListLiveSessions(ctx, f.owner.ID, t0.Add(2*time.Hour), "", 10); len(live) != 0 {
+			t.Fatal("expired session listed as live")
+		}
+	})
+}
+
+func TestEventsOrderAndPositions(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		if p, err := s.LastEventPos(ctx); err != nil || !p.IsZero() {
+			t.Fatalf("empty outbox: %v %v", p, err)
+		}
+		for i := 0; i < 5; i++ {
+			err := s.Tx(ctx, func(tx *store.Tx) error {
+				return tx.AppendEvent(ctx, &atrium.Event{Type: atrium.EventMessageCreated, OrgID: f.org.ID,
+					BinderID: f.binder.ID, Kind: "message", Payload: []byte(`{"n":1}`), CreatedAt: t0})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		all, err := s.EventsAfter(ctx, atrium.Pos{}, 100)
+		if err != nil || len(all) != 5 {
+			t.Fatalf("events: %d %v", len(all), err)
+		}
+		for i := 1; i < len(all); i++ {
+			if !all[i-1].Pos.Less(all[i].Pos) {
+				t.Fatalf("events out of order: %v then %v", all[i-1].Pos, all[i].Pos)
+			}
+		}
+		tail, _ := s.EventsAfter(ctx, all[2].Pos, 100)
+		if len(tail) != 2 || tail[0].Pos != all[3].Pos {
+			t.Fatalf("after 3rd: %v", tail)
+		}
+		last, _ := s.LastEventPos(ctx)
+		if last != all[4].Pos {
+			t.Fatalf("last %v, want %v", last, all[4].Pos)
+		}
+		if ok, _ := s.EventExists(ctx, all[1].Pos); !ok {
+			t.Fatal("issued position not found")
+		}
+		if ok, _ := s.EventExists(ctx, atrium.Pos{Tx: last.Tx + 7, ID: last.ID + 7}); ok {
+			t.Fatal("never-issued position found")
+		}
+	})
+}
+
+// An event whose transaction commits late must not be skipped by a reader
+// that has already read events committed after it.
+func TestEventsOfALateCommitAreNotSkipped(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store) {
+		if s.Dialect() == "sqlite" {
+			t.Log("writers are serialised on SQLite; the interleaving cannot happen")
+		}
+		ctx := context.Background()
+		f := newFixture(t, s)
+		ev := func() *atrium.Event {
+			return &atrium.Event{Type: atrium.EventMessageCreated, OrgID: f.org.ID, BinderID: f.binder.ID,
+				Kind: "message", Payload: []byte(`{}`), CreatedAt: t0}
+		}
+		if s.Dialect() == "sqlite" {
+			return
+		}
+		started, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
+		go func() {
+			done <- s.Tx(ctx, func(tx *store.Tx) error {
+				if err := tx.AppendEvent(ctx, ev()); err != nil {
+					return err
+				}
+				close(started)
+				<-release
+				return nil
+			})
+		}()
+		<-started
+		if err := s.Tx(ctx, func(tx *store.Tx) error { return tx.AppendEvent(ctx, ev()) }); err != nil {
+			t.Fatal(err)
+		}
+		seen, err := s.EventsAfter(ctx, atrium.Pos{}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != 0 {
+			t.Fatalf("read %d events while an older transaction was open", len(seen))
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		seen, _ = s.EventsAfter(ctx, atrium.Pos{}, 10)
+		if len(seen) != 2 {
+			t.Fatalf("after commit: %d events", len(seen))
+		}
+	})
+}
+
+func TestIdempotencyAndAudit(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		r := &store.IdempotentResult{Op: "POST /x", RequestHash: []byte{1}, Response: `{"id":"1"}`}
+		if err := s.Tx(ctx, func(tx *store.Tx) error { return tx.PutIdempotent(ctx, f.owner.ID, "k", r, t0) }); err != nil {
+			t.Fatal(err)
+		}
+		err := s.Tx(ctx, func(tx *store.Tx) error { return tx.PutIdempotent(ctx, f.owner.ID, "k", r, t0) })
+		if atrium.ErrorCode(err) != atrium.EConflict {
+			t.Fatalf("second put: %v", err)
+		}
+		got, err := s.GetIdempotent(ctx, f.owner.ID, "k")
+		if err != nil || got == nil || got.Response != r.Response {
+			t.Fatalf("get: %+v %v", got, err)
+		}
+		if other, _ := s.GetIdempotent(ctx, f.client.ID, "k"); other != nil {
+			t.Fatal("keys leak between users")
+		}
+		a := &atrium.AuditEntry{ID: atrium.NewID(), OrgID: f.org.ID, ActorID: f.owner.ID, Action: "binder.create",
+			TargetType: "binder", TargetID: f.binder.ID, IP: "127.0.0.1", UserAgent: "t", Outcome: atrium.OutcomeSuccess, CreatedAt: t0}
+		if err := s.Tx(ctx, func(tx *store.Tx) error { return tx.AppendAudit(ctx, a) }); err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.ListAudit(ctx, f.org.ID, "", 10)
+		if err != nil || len(list) != 1 || list[0].Action != "binder.create" || list[0].IP != "127.0.0.1" {
+			t.Fatalf("audit: %+v %v", list, err)
+		}
+	})
+}

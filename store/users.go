@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/atrium-dev/atrium"
+)
+
+const userCols = `id, org_id, email, name, kind, role, status, password_hash, created_at, updated_at`
+
+func scanUser(row interface{ Scan(...any) error }) (*atrium.User, error) {
+	var u atrium.User
+	var created, updated int64
+	err := row.Scan(&u.ID, &u.OrgID, &u.Email, &u.Name, &u.Kind, &u.Role, &u.Status,
+		&u.PasswordHash, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
+	return &u, nil
+}
+
+// CreateUser inserts a user; EConflict if the e-mail address is taken.
+func (q Queries) CreateUser(ctx context.Context, u *atrium.User) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO users (`+userCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		u.ID, u.OrgID, u.Email, u.Name, u.Kind, u.Role, u.Status, u.PasswordHash,
+		ms(u.CreatedAt), ms(u.UpdatedAt))
+	if q.d.isUnique(err) {
+		return atrium.Errorf(atrium.EConflict, "a user with this email already exists")
+	}
+	return atrium.Internal("store.CreateUser", err)
+}
+
+// GetUser returns a user by id; ENotFound if there is none.
+func (q Queries) GetUser(ctx context.Context, id string) (*atrium.User, error) {
+	u, err := scanUser(q.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "user", "store.GetUser")
+	}
+	return u, nil
+}
+
+// GetUserByEmail returns a user by normalised e-mail address; ENotFound if
+// there is none.
+func (q Queries) GetUserByEmail(ctx context.Context, email string) (*atrium.User, error) {
+	u, err := scanUser(q.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = $1`, email))
+	if err != nil {
+		return nil, notFound(err, "user", "store.GetUserByEmail")
+	}
+	return u, nil
+}
+
+// GetUsersByEmails returns the users of org whose addresses are listed.
+func (q Queries) GetUsersByEmails(ctx context.Context, orgID string, emails []string) ([]*atrium.User, error) {
+	var out []*atrium.User
+	for _, e := range emails {
+		u, err := scanUser(q.q.QueryRowContext(ctx,
+			`SELECT `+userCols+` FROM users WHERE email = $1 AND org_id = $2`, e, orgID))
+		if err == sql.ErrNoRows {
+			continue
+		}
+		if err != nil {
+			return nil, atrium.Internal("store.GetUsersByEmails", err)
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// ListUsers returns up to limit users of an organisation with ids after
+// `after`, in id order.
+func (q Queries) ListUsers(ctx context.Context, orgID, after string, limit int) ([]*atrium.User, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+userCols+` FROM users
+		WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3`, orgID, after, limit)
+	if err != nil {
+		return nil, atrium.Internal("store.ListUsers", err)
+	}
+	defer rows.Close()
+	var out []*atrium.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, atrium.Internal("store.ListUsers", err)
+		}
+		out = append(out, u)
+	}
+	return out, atrium.Internal("store.ListUsers", rows.Err())
+}
+
+// UpdateUser writes a user's mutable fields.
+func (q Queries) UpdateUser(ctx context.Context, u *atrium.User) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE users SET name = $2, role = $3, status = $4,
+		password_hash = $5, updated_at = $6 WHERE id = $1`,
+		u.ID, u.Name, u.Role, u.Status, u.PasswordHash, ms(u.UpdatedAt))
+	return atrium.Internal("store.UpdateUser", err)
+}
