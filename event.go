@@ -1,6 +1,8 @@
 package atrium
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"time"
 )
@@ -67,3 +69,25 @@ func (p Pos) Less(q Pos) bool {
 
 // IsZero reports whether p is the position before every event.
 func (p Pos) IsZero() bool { return p.Tx == 0 && p.ID == 0 }
+
+// Cursor encodes the position as the opaque cursor clients resume from.
+func (p Pos) Cursor() string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(p.Tx))
+	binary.BigEndian.PutUint64(b[8:], uint64(p.ID))
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// ParseCursor decodes a cursor made by Pos.Cursor. It checks the shape
+// only; whether the server issued it is for the caller to check.
+func ParseCursor(s string) (Pos, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 16 {
+		return Pos{}, Errorf(EInvalid, "malformed cursor")
+	}
+	p := Pos{Tx: int64(binary.BigEndian.Uint64(b[:8])), ID: int64(binary.BigEndian.Uint64(b[8:]))}
+	if p.Tx < 0 || p.ID < 0 {
+		return Pos{}, Errorf(EInvalid, "malformed cursor")
+	}
+	return p, nil
+}

@@ -127,10 +127,10 @@ func (s *Store) Close() error {
 // Dialect names the database: "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect.name() }
 
-// DBStats returns the connection pool statistics of the write and read
-// pools (the same pool on PostgreSQL).
-func (s *Store) DBStats() (write, read sql.DBStats) {
-	return s.write.Stats(), s.read.Stats()
+// Pools returns the write and read connection pools (the same pool on
+// PostgreSQL), for pool metrics.
+func (s *Store) Pools() (write, read *sql.DB) {
+	return s.write, s.read
 }
 
 // Ping checks the database answers.

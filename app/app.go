@@ -1,0 +1,170 @@
+// Package app holds Atrium's use cases. Every way in (the HTTP API, the
+// WebSocket stream, the command line, later mail and the SDK) calls these
+// methods, so each rule is enforced once.
+//
+// A use case validates its input, opens one transaction, loads what the
+// policy needs, checks the policy, writes the change together with its
+// audit entry and its outbox event, and commits. Only after the commit does
+// it wake the event broker. A refused attempt is audited in a small
+// transaction of its own.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/auth"
+	"github.com/atrium-dev/atrium/store"
+)
+
+// Config holds the use cases' tunables.
+type Config struct {
+	// SessionTTL is how long a session lives without use.
+	SessionTTL time.Duration
+	// InvitationTTL is how long an invitation can be accepted.
+	InvitationTTL time.Duration
+	// AccountFailures and IPFailures bound failed logins per account and per
+	// IP address within FailureWindow.
+	AccountFailures int
+	IPFailures      int
+	FailureWindow   time.Duration
+}
+
+// DefaultConfig returns the production defaults.
+func DefaultConfig() Config {
+	return Config{
+		SessionTTL:      30 * 24 * time.Hour,
+		InvitationTTL:   7 * 24 * time.Hour,
+		AccountFailures: 10,
+		IPFailures:      50,
+		FailureWindow:   15 * time.Minute,
+	}
+}
+
+// App is the set of use cases over one store.
+type App struct {
+	store  *store.Store
+	hasher *auth.Hasher
+	log    *slog.Logger
+	cfg    Config
+	now    func() time.Time
+	notify func()
+
+	acctThrottle *auth.Throttle
+	ipThrottle   *auth.Throttle
+	sessions     *sessionCache
+}
+
+// New returns the use cases over s. notify is called after every commit
+// that wrote events (it wakes the broker); it may be nil.
+func New(s *store.Store, hasher *auth.Hasher, log *slog.Logger, cfg Config, notify func()) *App {
+	if notify == nil {
+		notify = func() {}
+	}
+	now := func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+	return &App{
+		store: s, hasher: hasher, log: log, cfg: cfg, now: now, notify: notify,
+		acctThrottle: auth.NewThrottle(cfg.AccountFailures, cfg.FailureWindow, now),
+		ipThrottle:   auth.NewThrottle(cfg.IPFailures, cfg.FailureWindow, now),
+		sessions:     newSessionCache(),
+	}
+}
+
+// Store returns the store the use cases run on.
+func (a *App) Store() *store.Store { return a.store }
+
+// SetClock replaces the clock (tests only).
+func (a *App) SetClock(now func() time.Time) { a.now = now }
+
+// writer is one write transaction of a use case: the store's transaction
+// plus the audit entries and events it records.
+type writer struct {
+	*store.Tx
+	ctx    context.Context
+	app    *App
+	now    time.Time
+	events int
+}
+
+// write runs fn in a transaction; after a successful commit that wrote
+// events, the broker is woken.
+func (a *App) write(ctx context.Context, fn func(w *writer) error) error {
+	var events int
+	err := a.store.Tx(ctx, func(tx *store.Tx) error {
+		w := &writer{Tx: tx, ctx: ctx, app: a, now: a.now()}
+		if err := fn(w); err != nil {
+			return err
+		}
+		events = w.events
+		if events > 0 {
+			return tx.NotifyEvents(ctx)
+		}
+		return nil
+	})
+	if err == nil && events > 0 {
+		a.notify()
+	}
+	return err
+}
+
+// audit records a successful change made by the actor in ctx.
+func (w *writer) audit(orgID, action, targetType, targetID, detail string) error {
+	return w.AppendAudit(w.ctx, w.app.auditEntry(w.ctx, orgID, action, targetType, targetID, atrium.OutcomeSuccess, detail, w.now))
+}
+
+// event appends an outbox event carrying obj under its kind.
+func (w *writer) event(typ, orgID, binderID, userID, kind string, obj any) error {
+	payload, err := marshal(obj)
+	if err != nil {
+		return atrium.Internal("app.event", err)
+	}
+	w.events++
+	return w.AppendEvent(w.ctx, &atrium.Event{Type: typ, OrgID: orgID, BinderID: binderID, UserID: userID,
+		Kind: kind, Payload: payload, CreatedAt: w.now})
+}
+
+func (a *App) auditEntry(ctx context.Context, orgID, action, targetType, targetID, outcome, detail string, now time.Time) *atrium.AuditEntry {
+	e := &atrium.AuditEntry{ID: atrium.NewID(), OrgID: orgID, Action: action, TargetType: targetType,
+		TargetID: targetID, Outcome: outcome, Detail: detail, CreatedAt: now}
+	if act := atrium.ActorFrom(ctx); act != nil {
+		e.ActorID, e.IP, e.UserAgent = act.User.ID, act.IP, act.UserAgent
+	} else {
+		ci := atrium.ClientInfoFrom(ctx)
+		e.IP, e.UserAgent = ci.IP, ci.UserAgent
+	}
+	e.UserAgent = truncate(e.UserAgent, 512)
+	return e
+}
+
+// deny audits a refused attempt in its own transaction and returns err.
+// Only refusals (forbidden, not found) are audited; invalid input is not an
+// attempt on anything.
+func (a *App) deny(ctx context.Context, err error, orgID, action, targetType, targetID string) error {
+	code := atrium.ErrorCode(err)
+	if code != atrium.EForbidden && code != atrium.ENotFound {
+		return err
+	}
+	entry := a.auditEntry(ctx, orgID, action, targetType, targetID, atrium.OutcomeDenied, code, a.now())
+	if aerr := a.store.Tx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return tx.AppendAudit(ctx, entry) }); aerr != nil {
+		a.log.Error("audit a refusal", "action", action, "err", aerr)
+	}
+	return err
+}
+
+// actor returns the actor in ctx or EUnauthorized.
+func actor(ctx context.Context) (*atrium.Actor, error) {
+	a := atrium.ActorFrom(ctx)
+	if a == nil || a.User == nil {
+		return nil, atrium.Errorf(atrium.EUnauthorized, "authentication required")
+	}
+	return a, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,52 @@
+package app
+
+import (
+	"context"
+
+	"github.com/atrium-dev/atrium"
+)
+
+// StreamFrom validates where a client asks its event stream to resume.
+// An empty cursor means "from now" (ok is false); a malformed cursor, or
+// one naming no event the server issued, gets EInvalid.
+func (a *App) StreamFrom(ctx context.Context, cursor string) (pos atrium.Pos, ok bool, err error) {
+	if _, err := actor(ctx); err != nil {
+		return pos, false, err
+	}
+	if cursor == "" {
+		return pos, false, nil
+	}
+	if len(cursor) > 64 {
+		return pos, false, atrium.Errorf(atrium.EInvalid, "malformed cursor")
+	}
+	if pos, err = atrium.ParseCursor(cursor); err != nil {
+		return pos, false, err
+	}
+	if pos.IsZero() {
+		return pos, true, nil
+	}
+	exists, err := a.store.EventExists(ctx, pos)
+	if err != nil {
+		return pos, false, err
+	}
+	if !exists {
+		return pos, false, atrium.Errorf(atrium.EInvalid, "unknown cursor: it was not issued by this server")
+	}
+	return pos, true, nil
+}
+
+// MyBinderIDs returns the binders the actor belongs to, for filtering the
+// event stream.
+func (a *App) MyBinderIDs(ctx context.Context) ([]string, error) {
+	act, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return a.store.MemberBinderIDs(ctx, act.User.ID)
+}
+
+// EventsAfter reads up to limit final outbox events after pos, for
+// replaying a resumed stream. The caller filters them for the actor.
+func (a *App) EventsAfter(ctx context.Context, pos atrium.Pos, limit int) ([]*atrium.Event, error) {
+	return a.store.EventsAfter(ctx, pos, limit)
+}

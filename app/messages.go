@@ -1,0 +1,287 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/atrium-dev/atrium"
+)
+
+// PostMessageInput is a new message. ClientKey, if given, makes the post
+// idempotent: posting the same key again returns the first message.
+type PostMessageInput struct {
+	Text      string `json:"text"`
+	ReplyTo   string `json:"reply_to,omitempty"`
+	ClientKey string `json:"client_key,omitempty"`
+}
+
+// PostMessage adds a message to a binder's conversation (owners and
+// editors). Mentions of members by e-mail address are resolved to their
+// user ids.
+func (a *App) PostMessage(ctx context.Context, binderID string, in PostMessageInput) (*atrium.Message, error) {
+	act, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := atrium.ValidateMessageText(in.Text); err != nil {
+		return nil, err
+	}
+	if len(in.ClientKey) > atrium.MaxIdempotencyKey {
+		return nil, atrium.Errorf(atrium.EInvalid, "client_key is longer than %d bytes", atrium.MaxIdempotencyKey)
+	}
+	if in.ReplyTo != "" && !atrium.ValidID(in.ReplyTo) {
+		return nil, atrium.Errorf(atrium.EInvalid, "reply_to is not a message of this binder")
+	}
+	msg, err := idempotent(a, ctx, "message.post:"+binderID, in, func(w *writer) (*atrium.Message, error) {
+		return a.postMessage(w, act.User, binderID, in)
+	})
+	if err != nil {
+		return nil, a.deny(ctx, err, act.User.OrgID, "message.post", "binder", binderID)
+	}
+	return msg, nil
+}
+
+func (a *App) postMessage(w *writer, u *atrium.User, binderID string, in PostMessageInput) (*atrium.Message, error) {
+	ctx := w.ctx
+	b, m, err := visibleBinder(ctx, w.Tx, u, binderID)
+	if err != nil {
+		return nil, err
+	}
+	if !atrium.CanPost(u, b, m) {
+		return nil, atrium.Errorf(atrium.EForbidden, "viewers cannot post in this binder")
+	}
+	if in.ClientKey != "" {
+		prev, err := w.GetMessageByClientKey(ctx, b.ID, u.ID, in.ClientKey)
+		if err == nil {
+			return prev, nil
+		}
+		if atrium.ErrorCode(err) != atrium.ENotFound {
+			return nil, err
+		}
+	}
+	if in.ReplyTo != "" {
+		if _, err := w.GetMessage(ctx, b.ID, in.ReplyTo); err != nil {
+			return nil, atrium.Errorf(atrium.EInvalid, "reply_to is not a message of this binder")
+		}
+	}
+	mentions, err := a.resolveMentions(w, b, in.Text)
+	if err != nil {
+		return nil, err
+	}
+	seq, err := w.NextSeq(ctx, b.ID, w.now)
+	if err != nil {
+		return nil, err
+	}
+	msg := &atrium.Message{ID: atrium.NewID(), BinderID: b.ID, Seq: seq, SenderID: u.ID, Text: in.Text,
+		ReplyTo: in.ReplyTo, Mentions: mentions, ClientKey: in.ClientKey, CreatedAt: w.now}
+	if err := w.CreateMessage(ctx, msg); err != nil {
+		return nil, err
+	}
+	if err := w.audit(b.OrgID, "message.post", "message", msg.ID, "binder "+b.ID); err != nil {
+		return nil, err
+	}
+	return msg, w.event(atrium.EventMessageCreated, b.OrgID, b.ID, "", "message", msg)
+}
+
+// resolveMentions returns the ids of the binder's members mentioned in text.
+func (a *App) resolveMentions(w *writer, b *atrium.Binder, text string) ([]string, error) {
+	emails := atrium.MentionedEmails(text)
+	if len(emails) == 0 {
+		return []string{}, nil
+	}
+	users, err := w.GetUsersByEmails(w.ctx, b.OrgID, emails)
+	if err != nil {
+		return nil, err
+	}
+	ids := []string{}
+	for _, u := range users {
+		if _, err := w.GetMember(w.ctx, b.ID, u.ID); err == nil {
+			ids = append(ids, u.ID)
+		}
+	}
+	return ids, nil
+}
+
+// MessagePage asks for messages after a sequence number (oldest first) or,
+// with Before, before one (newest first).
+type MessagePage struct {
+	After  int64
+	Before int64
+	Limit  int
+}
+
+// ListMessages returns a page of a binder's conversation (members only),
+// and the sequence number to continue from (0 at the end).
+func (a *App) ListMessages(ctx context.Context, binderID string, p MessagePage) ([]*atrium.Message, int64, error) {
+	act, err := actor(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if p.After < 0 || p.Before < 0 || (p.After > 0 && p.Before > 0) {
+		return nil, 0, atrium.Errorf(atrium.EInvalid, "give either after or before, as a sequence number")
+	}
+	if _, _, err := visibleBinder(ctx, a.store, act.User, binderID); err != nil {
+		return nil, 0, a.deny(ctx, err, act.User.OrgID, "message.list", "binder", binderID)
+	}
+	limit := atrium.ClampLimit(p.Limit)
+	list, err := a.store.ListMessages(ctx, binderID, p.After, p.Before, limit+1)
+	if err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(list) > limit {
+		list = list[:limit]
+		next = list[limit-1].Seq
+	}
+	return list, next, nil
+}
+
+// EditMessageInput replaces a message's text.
+type EditMessageInput struct {
+	Text string `json:"text"`
+}
+
+// EditMessage replaces the text of the actor's own message.
+func (a *App) EditMessage(ctx context.Context, binderID, id string, in EditMessageInput) (*atrium.Message, error) {
+	act, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := atrium.ValidateMessageText(in.Text); err != nil {
+		return nil, err
+	}
+	var msg *atrium.Message
+	err = a.write(ctx, func(w *writer) error {
+		b, m, err := a.loadMessage(w, act.User, binderID, id)
+		if err != nil {
+			return err
+		}
+		if msg, err = w.GetMessage(ctx, b.ID, id); err != nil {
+			return err
+		}
+		if !atrium.CanEditMessage(act.User, b, m, msg) {
+			return atrium.Errorf(atrium.EForbidden, "only the sender can edit a message")
+		}
+		if msg.Mentions, err = a.resolveMentions(w, b, in.Text); err != nil {
+			return err
+		}
+		now := w.now
+		msg.Text, msg.EditedAt = in.Text, &now
+		if err := w.EditMessage(ctx, msg); err != nil {
+			return err
+		}
+		if err := w.audit(b.OrgID, "message.edit", "message", msg.ID, "binder "+b.ID); err != nil {
+			return err
+		}
+		return w.event(atrium.EventMessageEdited, b.OrgID, b.ID, "", "message", msg)
+	})
+	if err != nil {
+		return nil, a.deny(ctx, err, act.User.OrgID, "message.edit", "message", id)
+	}
+	return msg, nil
+}
+
+// loadMessage checks the binder is visible and the message id well formed.
+func (a *App) loadMessage(w *writer, u *atrium.User, binderID, id string) (*atrium.Binder, *atrium.Member, error) {
+	b, m, err := visibleBinder(w.ctx, w.Tx, u, binderID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !atrium.ValidID(id) {
+		return nil, nil, atrium.NotFound("message")
+	}
+	return b, m, nil
+}
+
+// DeleteMessage turns a message into a tombstone: its sender or a binder
+// owner may do so.
+func (a *App) DeleteMessage(ctx context.Context, binderID, id string) (*atrium.Message, error) {
+	act, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var msg *atrium.Message
+	err = a.write(ctx, func(w *writer) error {
+		b, m, err := a.loadMessage(w, act.User, binderID, id)
+		if err != nil {
+			return err
+		}
+		if msg, err = w.GetMessage(ctx, b.ID, id); err != nil {
+			return err
+		}
+		if msg.Deleted {
+			return atrium.NotFound("message")
+		}
+		if !atrium.CanDeleteMessage(act.User, b, m, msg) {
+			return atrium.Errorf(atrium.EForbidden, "only the sender or a binder owner can delete a message")
+		}
+		if err := w.TombstoneMessage(ctx, b.ID, id, w.now); err != nil {
+			return err
+		}
+		now := w.now
+		msg.Text, msg.Mentions, msg.Deleted, msg.DeletedAt = "", []string{}, true, &now
+		if err := w.audit(b.OrgID, "message.delete", "message", msg.ID, "binder "+b.ID); err != nil {
+			return err
+		}
+		return w.event(atrium.EventMessageDeleted, b.OrgID, b.ID, "", "message", msg)
+	})
+	if err != nil {
+		return nil, a.deny(ctx, err, act.User.OrgID, "message.delete", "message", id)
+	}
+	return msg, nil
+}
+
+// MarkReadInput moves the actor's read position; Seq 0 means "everything".
+type MarkReadInput struct {
+	Seq int64 `json:"seq,omitempty"`
+}
+
+// ReadState is a member's read position in a binder.
+type ReadState struct {
+	BinderID string `json:"binder_id"`
+	ReadSeq  int64  `json:"read_seq"`
+	Unread   int64  `json:"unread"`
+}
+
+// MarkRead moves the actor's read position forward (never back). The
+// actor's other devices hear of it on the event stream.
+func (a *App) MarkRead(ctx context.Context, binderID string, in MarkReadInput) (*ReadState, error) {
+	act, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if in.Seq < 0 {
+		return nil, atrium.Errorf(atrium.EInvalid, "seq must not be negative")
+	}
+	var st *ReadState
+	err = a.write(ctx, func(w *writer) error {
+		b, m, err := visibleBinder(ctx, w.Tx, act.User, binderID)
+		if err != nil {
+			return err
+		}
+		seq := in.Seq
+		if seq == 0 {
+			seq = b.LastSeq
+		}
+		if seq > b.LastSeq {
+			return atrium.Errorf(atrium.EInvalid, "seq %d is past the binder's last message (%d)", seq, b.LastSeq)
+		}
+		moved, err := w.SetReadSeq(ctx, b.ID, act.User.ID, seq)
+		if err != nil {
+			return err
+		}
+		st = &ReadState{BinderID: b.ID, ReadSeq: max(seq, m.ReadSeq)}
+		if st.Unread, err = w.CountUnread(ctx, b.ID, act.User.ID, st.ReadSeq); err != nil || !moved {
+			return err
+		}
+		if err := w.audit(b.OrgID, "read.update", "binder", b.ID, fmt.Sprintf("read to %d", st.ReadSeq)); err != nil {
+			return err
+		}
+		return w.event(atrium.EventReadUpdated, b.OrgID, b.ID, act.User.ID, "read", st)
+	})
+	if err != nil {
+		return nil, a.deny(ctx, err, act.User.OrgID, "read.update", "binder", binderID)
+	}
+	return st, nil
+}
+

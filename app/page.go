@@ -1,0 +1,38 @@
+package app
+
+import (
+	"encoding/base64"
+
+	"github.com/atrium-dev/atrium"
+)
+
+// Page asks for one page of a list: up to Limit items after the opaque
+// Cursor a previous page returned.
+type Page struct {
+	Cursor string
+	Limit  int
+}
+
+func (p Page) limit() int { return atrium.ClampLimit(p.Limit) }
+
+// afterID decodes a cursor holding an id; empty means from the start.
+func (p Page) afterID() (string, error) {
+	if p.Cursor == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
+	if err != nil || !atrium.ValidID(string(b)) {
+		return "", atrium.Errorf(atrium.EInvalid, "malformed cursor")
+	}
+	return string(b), nil
+}
+
+// trimPage cuts a list fetched with limit+1 rows to limit, returning the
+// cursor of the next page ("" on the last page).
+func trimPage[T any](list []T, limit int, key func(T) string) ([]T, string) {
+	if len(list) <= limit {
+		return list, ""
+	}
+	list = list[:limit]
+	return list, base64.RawURLEncoding.EncodeToString([]byte(key(list[limit-1])))
+}

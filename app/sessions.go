@@ -1,0 +1,337 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/auth"
+	"github.com/atrium-dev/atrium/store"
+)
+
+// LoginInput is what a client sends to sign in.
+type LoginInput struct {
+	Email      string `json:"email"`
+	Password   string `json:"password"`
+	DeviceName string `json:"device_name,omitempty"`
+	Platform   string `json:"platform,omitempty"`
+}
+
+// LoginResult is a new session and the token that proves it. The token is
+// shown only here.
+type LoginResult struct {
+	Token   string          `json:"token"`
+	User    *atrium.User    `json:"user"`
+	Session *atrium.Session `json:"session"`
+}
+
+var errBadLogin = atrium.Errorf(atrium.EUnauthorized, "invalid email or password")
+
+// Login checks a password and opens a session. A wrong password and an
+// unknown address get the same answer after the same work; repeated
+// failures per account and per IP address are throttled.
+func (a *App) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
+	ci := atrium.ClientInfoFrom(ctx)
+	email := strings.ToLower(strings.TrimSpace(in.Email))
+	if err := a.throttled(email, ci.IP); err != nil {
+		a.auditLogin(ctx, "", "", email, atrium.OutcomeDenied, "throttled")
+		return nil, err
+	}
+	if len(in.Password) > atrium.MaxPasswordLen || len(email) > atrium.MaxEmailLen || !utf8.ValidString(in.Password) {
+		return nil, atrium.Errorf(atrium.EInvalid, "email or password is too long or not valid UTF-8")
+	}
+	device := strings.TrimSpace(in.DeviceName)
+	if utf8.RuneCountInString(device) > atrium.MaxDeviceNameLen || !utf8.ValidString(device) {
+		return nil, atrium.Errorf(atrium.EInvalid, "device_name is longer than %d characters", atrium.MaxDeviceNameLen)
+	}
+	u, rehash, err := a.checkPassword(ctx, email, in.Password)
+	if err != nil {
+		a.acctThrottle.Fail(email)
+		a.ipThrottle.Fail(ci.IP)
+		return nil, err
+	}
+	a.acctThrottle.Reset(email)
+	return a.openSession(ctx, u, rehash, in.Password, device, in.Platform)
+}
+
+func (a *App) throttled(email, ip string) error {
+	wait := max(a.acctThrottle.Check(email), a.ipThrottle.Check(ip))
+	if wait <= 0 {
+		return nil
+	}
+	return &atrium.Error{Code: atrium.ERateLimited, Message: "too many failed sign-in attempts; try again later",
+		RetryAfter: int(math.Ceil(wait.Seconds()))}
+}
+
+// checkPassword returns the user whose password this is, and whether its
+// hash should be remade under the current parameters; failures are audited.
+func (a *App) checkPassword(ctx context.Context, email, password string) (*atrium.User, bool, error) {
+	u, err := a.store.GetUserByEmail(ctx, email)
+	if atrium.ErrorCode(err) == atrium.ENotFound || (err == nil && u.PasswordHash == "") {
+		a.hasher.Burn(ctx, password)
+		a.auditLogin(ctx, "", "", email, atrium.OutcomeFailure, "unknown account")
+		return nil, false, errBadLogin
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	rehash, err := a.hasher.Verify(ctx, password, u.PasswordHash)
+	if errors.Is(err, auth.ErrMismatch) {
+		a.auditLogin(ctx, u.OrgID, u.ID, email, atrium.OutcomeFailure, "wrong password")
+		return nil, false, errBadLogin
+	}
+	if err != nil {
+		return nil, false, atrium.Internal("app.Login", err)
+	}
+	if u.Status != atrium.StatusActive {
+		a.auditLogin(ctx, u.OrgID, u.ID, email, atrium.OutcomeDenied, "account "+u.Status)
+		return nil, false, atrium.Errorf(atrium.EForbidden, "this account is deactivated")
+	}
+	return u, rehash, nil
+}
+
+// auditLogin records a failed or refused sign-in in its own transaction.
+func (a *App) auditLogin(ctx context.Context, orgID, userID, email, outcome, detail string) {
+	e := a.auditEntry(ctx, orgID, "auth.login", "user", userID, outcome, detail+": "+truncate(email, atrium.MaxEmailLen), a.now())
+	e.ActorID = userID
+	if err := a.store.Tx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return tx.AppendAudit(ctx, e) }); err != nil {
+		a.log.Error("audit a sign-in", "err", err)
+	}
+}
+
+func (a *App) openSession(ctx context.Context, u *atrium.User, rehash bool, password, device, platform string) (*LoginResult, error) {
+	ci := atrium.ClientInfoFrom(ctx)
+	if rehash {
+		h, err := a.hasher.Hash(ctx, password)
+		if err != nil {
+			return nil, atrium.Internal("app.Login", err)
+		}
+		u.PasswordHash = h
+	}
+	token, hash := auth.NewToken()
+	now := a.now()
+	if device == "" {
+		device = "unnamed device"
+	}
+	s := &atrium.Session{ID: atrium.NewID(), UserID: u.ID, OrgID: u.OrgID, TokenHash: hash,
+		DeviceName: device, Platform: truncate(strings.TrimSpace(platform), 50), IP: ci.IP,
+		UserAgent: truncate(ci.UserAgent, 512), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(a.cfg.SessionTTL)}
+	err := a.write(ctx, func(w *writer) error {
+		if rehash {
+			if err := w.UpdateUser(ctx, u); err != nil {
+				return err
+			}
+		}
+		if err := w.CreateSession(ctx, s); err != nil {
+			return err
+		}
+		e := a.auditEntry(ctx, u.OrgID, "auth.login", "session", s.ID, atrium.OutcomeSuccess, "", now)
+		e.ActorID = u.ID
+		return w.AppendAudit(ctx, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Current = true
+	return &LoginResult{Token: token, User: u, Session: s}, nil
+}
+
+// Authenticate resolves a bearer token to an actor. Unknown, malformed,
+// expired and revoked tokens, and tokens of deactivated users, all get
+// EUnauthorized.
+func (a *App) Authenticate(ctx context.Context, token string) (*atrium.Actor, error) {
+	if !auth.ValidTokenShape(token) {
+		return nil, atrium.Errorf(atrium.EUnauthorized, "invalid or expired token")
+	}
+	hash := auth.HashToken(token)
+	now := a.now()
+	ci := atrium.ClientInfoFrom(ctx)
+	if e, ok := a.sessions.get(string(hash), now); ok {
+		return &atrium.Actor{User: e.user, SessionID: e.session.ID, IP: ci.IP, UserAgent: ci.UserAgent}, nil
+	}
+	s, err := a.store.GetSessionByTokenHash(ctx, hash)
+	if atrium.ErrorCode(err) == atrium.ENotFound || (err == nil && !s.Live(now)) {
+		return nil, atrium.Errorf(atrium.EUnauthorized, "invalid or expired token")
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.store.GetUser(ctx, s.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Status != atrium.StatusActive {
+		return nil, atrium.Errorf(atrium.EUnauthorized, "invalid or expired token")
+	}
+	if now.Sub(s.LastSeenAt) > time.Minute {
+		if err := a.touch(ctx, s, now); err != nil {
+			return nil, err
+		}
+	}
+	a.sessions.put(string(hash), cachedSession{user: u, session: s, until: now.Add(sessionCacheTTL)})
+	return &atrium.Actor{User: u, SessionID: s.ID, IP: ci.IP, UserAgent: ci.UserAgent}, nil
+}
+
+// touch records use of a session and slides its expiry.
+func (a *App) touch(ctx context.Context, s *atrium.Session, now time.Time) error {
+	s.LastSeenAt, s.ExpiresAt = now, now.Add(a.cfg.SessionTTL)
+	return a.store.Tx(ctx, func(tx *store.Tx) error { return tx.TouchSession(ctx, s.ID, now, s.ExpiresAt) })
+}
+
+// SessionLive reports whether a session can still be used; the event
+// stream asks this now and then for sessions that simply expired.
+func (a *App) SessionLive(ctx context.Context, token string) bool {
+	_, err := a.Authenticate(ctx, token)
+	return err == nil
+}
+
+// Logout ends the actor's current session.
+func (a *App) Logout(ctx context.Context) error {
+	act, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	return a.revoke(ctx, act, act.SessionID, "", "auth.logout")
+}
+
+// ListSessions returns the actor's live sessions, marking the current one.
+func (a *App) ListSessions(ctx context.Context, p Page) ([]*atrium.Session, string, error) {
+	act, err := actor(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	after, err := p.afterID()
+	if err != nil {
+		return nil, "", err
+	}
+	list, err := a.store.ListLiveSessions(ctx, act.User.ID, a.now(), after, p.limit()+1)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, s := range list {
+		s.Current = s.ID == act.SessionID
+	}
+	list, next := trimPage(list, p.limit(), func(s *atrium.Session) string { return s.ID })
+	return list, next, nil
+}
+
+// EndSession ends one of the actor's sessions; ENotFound if it is not a
+// live session of theirs.
+func (a *App) EndSession(ctx context.Context, id string) error {
+	act, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	if !atrium.ValidID(id) {
+		return atrium.NotFound("session")
+	}
+	return a.revoke(ctx, act, id, "", "session.end")
+}
+
+// EndOtherSessions ends every session of the actor but the current one.
+func (a *App) EndOtherSessions(ctx context.Context) (int, error) {
+	act, err := actor(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = a.write(ctx, func(w *writer) error {
+		ids, err := w.RevokeSessions(ctx, act.User.ID, "", act.SessionID, w.now)
+		n = len(ids)
+		if err != nil || n == 0 {
+			return err
+		}
+		return w.sessionsRevoked(act.User, ids, "session.end_others")
+	})
+	if err == nil {
+		a.sessions.clear()
+	}
+	return n, err
+}
+
+// revoke ends session id (or all but except when id is empty) of the actor.
+func (a *App) revoke(ctx context.Context, act *atrium.Actor, id, except, action string) error {
+	err := a.write(ctx, func(w *writer) error {
+		ids, err := w.RevokeSessions(ctx, act.User.ID, id, except, w.now)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return atrium.NotFound("session")
+		}
+		return w.sessionsRevoked(act.User, ids, action)
+	})
+	if err == nil {
+		a.sessions.clear()
+	}
+	return err
+}
+
+// sessionsRevoked audits revoked sessions and tells every node to drop them.
+func (w *writer) sessionsRevoked(u *atrium.User, ids []string, action string) error {
+	for _, id := range ids {
+		if err := w.audit(u.OrgID, action, "session", id, ""); err != nil {
+			return err
+		}
+	}
+	return w.event(atrium.EventSessionRevoked, u.OrgID, "", u.ID, "sessions", map[string]any{"session_ids": ids})
+}
+
+// ChangePasswordInput is a password change by the user themself.
+type ChangePasswordInput struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// ChangePassword replaces the actor's password after checking the current
+// one, and ends every other session.
+func (a *App) ChangePassword(ctx context.Context, in ChangePasswordInput) error {
+	act, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	if err := atrium.ValidatePassword(in.NewPassword); err != nil {
+		return err
+	}
+	if wait := a.acctThrottle.Check(act.User.Email); wait > 0 {
+		return a.throttled(act.User.Email, "")
+	}
+	u, err := a.store.GetUser(ctx, act.User.ID)
+	if err != nil {
+		return err
+	}
+	if _, err := a.hasher.Verify(ctx, in.CurrentPassword, u.PasswordHash); err != nil {
+		a.acctThrottle.Fail(u.Email)
+		return atrium.Errorf(atrium.EForbidden, "the current password is wrong")
+	}
+	h, err := a.hasher.Hash(ctx, in.NewPassword)
+	if err != nil {
+		return atrium.Internal("app.ChangePassword", err)
+	}
+	u.PasswordHash, u.UpdatedAt = h, a.now()
+	err = a.write(ctx, func(w *writer) error {
+		if err := w.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := w.audit(u.OrgID, "user.password_change", "user", u.ID, ""); err != nil {
+			return err
+		}
+		ids, err := w.RevokeSessions(ctx, u.ID, "", act.SessionID, w.now)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		return w.sessionsRevoked(u, ids, "session.end_by_password_change")
+	})
+	if err == nil {
+		a.sessions.clear()
+	}
+	return err
+}
+
+// ControlEvent is called by the broker for every control event read from
+// the outbox, on every node: it drops cached sessions at once.
+func (a *App) ControlEvent(*atrium.Event) { a.sessions.clear() }

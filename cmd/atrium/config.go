@@ -1,0 +1,112 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/atrium-dev/atrium/store"
+)
+
+// dbFlags are the flags every command that opens the database takes.
+type dbFlags struct {
+	dataDir     string
+	databaseURL string
+	synchronous string
+}
+
+// register adds the database flags to fs, with ATRIUM_* environment
+// variables as defaults.
+func (d *dbFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&d.dataDir, "data", envOr("ATRIUM_DATA", "./atrium-data"), "data directory (SQLite database, keys, local files) [ATRIUM_DATA]")
+	fs.StringVar(&d.databaseURL, "database-url", os.Getenv("ATRIUM_DATABASE_URL"), "postgres:// URL; empty for the embedded SQLite database [ATRIUM_DATABASE_URL]")
+	fs.StringVar(&d.synchronous, "sqlite-synchronous", envOr("ATRIUM_SQLITE_SYNCHRONOUS", "full"), "SQLite durability: full (survives power loss) or normal (survives a crash of the process) [ATRIUM_SQLITE_SYNCHRONOUS]")
+}
+
+func (d *dbFlags) config() store.Config {
+	return store.Config{URL: d.databaseURL, DataDir: d.dataDir, Synchronous: d.synchronous}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// serveConfig is everything `atrium serve` is told.
+type serveConfig struct {
+	db            dbFlags
+	listen        string
+	tlsCert       string
+	tlsKey        string
+	tlsSelfSigned bool
+	behindProxy   bool
+	origins       listFlag
+	logLevel      string
+	publicURL     string
+}
+
+func parseServe(args []string, e env) (*serveConfig, error) {
+	c := &serveConfig{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	c.db.register(fs)
+	fs.StringVar(&c.listen, "listen", envOr("ATRIUM_LISTEN", "127.0.0.1:8080"), "address to listen on [ATRIUM_LISTEN]")
+	fs.StringVar(&c.tlsCert, "tls-cert", os.Getenv("ATRIUM_TLS_CERT"), "TLS certificate file (PEM) [ATRIUM_TLS_CERT]")
+	fs.StringVar(&c.tlsKey, "tls-key", os.Getenv("ATRIUM_TLS_KEY"), "TLS private key file (PEM) [ATRIUM_TLS_KEY]")
+	fs.BoolVar(&c.tlsSelfSigned, "tls-self-signed", os.Getenv("ATRIUM_TLS_SELF_SIGNED") == "true", "serve TLS with a self-signed certificate kept in the data dir (for a trial) [ATRIUM_TLS_SELF_SIGNED]")
+	fs.BoolVar(&c.behindProxy, "behind-proxy", os.Getenv("ATRIUM_BEHIND_PROXY") == "true", "a TLS-terminating proxy is in front: plain HTTP on any address, X-Forwarded-For trusted [ATRIUM_BEHIND_PROXY]")
+	fs.Var(&c.origins, "allowed-origin", "another origin (host pattern) that may open the event stream, e.g. app.example.com; repeatable")
+	fs.StringVar(&c.logLevel, "log-level", envOr("ATRIUM_LOG_LEVEL", "info"), "debug, info, warn or error [ATRIUM_LOG_LEVEL]")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	return c, c.validate()
+}
+
+func (c *serveConfig) tls() bool { return c.tlsCert != "" || c.tlsSelfSigned }
+
+// validate refuses an insecure or contradictory configuration.
+func (c *serveConfig) validate() error {
+	host, _, err := net.SplitHostPort(c.listen)
+	if err != nil {
+		return fmt.Errorf("serve: --listen %q: %v", c.listen, err)
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return fmt.Errorf("serve: --tls-cert and --tls-key go together")
+	}
+	if c.tlsCert != "" && c.tlsSelfSigned {
+		return fmt.Errorf("serve: choose --tls-cert/--tls-key or --tls-self-signed, not both")
+	}
+	if !loopback(host) && !c.tls() && !c.behindProxy {
+		return fmt.Errorf("serve: listening on %q, which is not a loopback address, needs TLS: "+
+			"give --tls-cert and --tls-key, or --tls-self-signed for a trial, or --behind-proxy when a TLS-terminating proxy is in front", c.listen)
+	}
+	switch c.logLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("serve: --log-level must be debug, info, warn or error")
+	}
+	return nil
+}
+
+// loopback reports whether host only accepts connections from this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/app"
+	"github.com/atrium-dev/atrium/auth"
+	"github.com/atrium-dev/atrium/httpapi"
+	"github.com/atrium-dev/atrium/realtime"
+	"github.com/atrium-dev/atrium/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+func cmdServe(ctx context.Context, e env, args []string) error {
+	cfg, err := parseServe(args, e)
+	if err != nil {
+		return err
+	}
+	log := newLogger(e, cfg.logLevel)
+	st, err := openStore(ctx, cfg.db.config())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		log.Info("database migrated", "versions", applied)
+	}
+	return serve(ctx, e, cfg, st, log)
+}
+
+// openStore opens the database and says which one in errors.
+func openStore(ctx context.Context, cfg store.Config) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return st, nil
+}
+
+func newLogger(e env, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// serve wires the server together and runs it until ctx ends.
+func serve(ctx context.Context, e env, cfg *serveConfig, st *store.Store, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	hasher := auth.NewHasher(auth.OWASPParams, runtime.GOMAXPROCS(0)*2)
+	var a *app.App
+	var api *httpapi.Server
+	broker := realtime.New(st, log, realtime.Options{
+		Poll:      pollInterval(st),
+		OnControl: func(ev *atrium.Event) { a.ControlEvent(ev) },
+		Delivered: func(n int) { api.EventsDelivered(n) },
+	})
+	a = app.New(st, hasher, log, app.DefaultConfig(), broker.Notify)
+	setupToken, err := setupTokenIfNeeded(ctx, a)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api = httpapi.New(a, broker, log, httpapi.Config{BehindProxy: cfg.behindProxy, TLS: cfg.tls(),
+		AllowedOrigins: cfg.origins, SetupToken: setupToken}, reg)
+
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	scheme := "http"
+	if cfg.tls() {
+		if srv.TLSConfig, err = tlsConfig(cfg, log); err != nil {
+			ln.Close()
+			return err
+		}
+		scheme = "https"
+	}
+	go broker.Run(ctx)
+	go st.ListenEvents(ctx, cfg.db.databaseURL, log, broker.Notify)
+	base := fmt.Sprintf("%s://%s", scheme, ln.Addr())
+	log.Info("atrium serving", "url", base, "database", st.Dialect(), "version", version)
+	if setupToken != "" {
+		fmt.Fprintf(e.stdout, "No organisation yet. Open this URL once to create the first one:\n  %s/setup?token=%s\n", base, setupToken)
+	}
+	api.SetReady(true)
+	return runHTTP(ctx, srv, ln, cfg.tls(), log)
+}
+
+// runHTTP serves until ctx ends, then shuts down gracefully.
+func runHTTP(ctx context.Context, srv *http.Server, ln net.Listener, useTLS bool, log *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() {
+		if useTLS {
+			errc <- srv.ServeTLS(ln, "", "")
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// pollInterval is how often the broker reads the outbox without a wake-up:
+// often on PostgreSQL, where another node's commit may be seen late, and
+// rarely on SQLite, where every commit wakes the broker directly.
+func pollInterval(st *store.Store) time.Duration {
+	if st.Dialect() == "postgres" {
+		return 200 * time.Millisecond
+	}
+	return time.Second
+}
+
+// setupTokenIfNeeded returns a fresh one-time setup token when the server
+// has no organisation yet.
+func setupTokenIfNeeded(ctx context.Context, a *app.App) (string, error) {
+	need, err := a.NeedsSetup(ctx)
+	if err != nil || !need {
+		return "", err
+	}
+	token, _ := auth.NewToken()
+	return token, nil
+}

@@ -1,0 +1,195 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/realtime"
+	"github.com/coder/websocket"
+)
+
+// Stream tunables.
+const (
+	heartbeat    = 25 * time.Second
+	writeTimeout = 10 * time.Second
+	replayBatch  = 500
+)
+
+// WebSocket close codes of the event stream (the 4000 range is for
+// applications).
+const (
+	closeTooSlow      websocket.StatusCode = 4000
+	closeSessionEnded websocket.StatusCode = 4001
+)
+
+// CursorHeader carries, on the handshake response, the position the stream
+// starts from, so a client that sees no event can still resume from there.
+const CursorHeader = "Atrium-Cursor"
+
+// events upgrades to the WebSocket event stream. It first replays every
+// event after ?since= that the user may see, then delivers live events,
+// never one twice. Refusals (bad cursor, bad origin) happen before the
+// upgrade, as JSON errors.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	since, resume, err := s.app.StreamFrom(ctx, r.URL.Query().Get("since"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if !isWebSocketUpgrade(r) {
+		writeError(w, r, s.log, atrium.Errorf(atrium.EInvalid, "this endpoint takes a WebSocket upgrade"))
+		return
+	}
+	act := atrium.ActorFrom(ctx)
+	sub, live, err := s.broker.Subscribe(ctx, act.User.OrgID, act.User.ID, act.SessionID)
+	if err != nil {
+		writeError(w, r, s.log, atrium.Errorf(atrium.EUnavailable, "the event stream is not ready"))
+		return
+	}
+	defer s.broker.Unsubscribe(sub)
+	start := live
+	if resume {
+		start = since
+	}
+	w.Header().Set(CursorHeader, start.Cursor())
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
+	if err != nil {
+		return // Accept has answered (e.g. 403 for a foreign origin)
+	}
+	s.metrics.websockets.Inc()
+	defer s.metrics.websockets.Dec()
+	st := &stream{s: s, c: c, sub: sub, last: start}
+	code, reason := st.run(c.CloseRead(context.WithoutCancel(ctx)), resume, live)
+	c.Close(code, reason)
+}
+
+// stream is one open event stream.
+type stream struct {
+	s        *Server
+	c        *websocket.Conn
+	sub      *realtime.Subscription
+	audience *realtime.Audience
+	last     atrium.Pos // the last position delivered or skipped
+}
+
+// run replays, then relays live events until the connection or the
+// subscription ends; it returns the close code and reason.
+func (st *stream) run(ctx context.Context, resume bool, live atrium.Pos) (websocket.StatusCode, string) {
+	ids, err := st.s.app.MyBinderIDs(ctx)
+	if err != nil {
+		return websocket.StatusInternalError, "internal error"
+	}
+	st.audience = realtime.NewAudience(atrium.ActorFrom(ctx).User.ID, ids)
+	if resume {
+		if err := st.replay(ctx, live); err != nil {
+			return closeFor(err)
+		}
+	}
+	tick := time.NewTicker(heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return websocket.StatusNormalClosure, ""
+		case <-st.sub.Done():
+			return closeForReason(st.sub.Reason())
+		case d := <-st.sub.C():
+			if err := st.deliver(ctx, d.Event, d.Frame); err != nil {
+				return closeFor(err)
+			}
+		case <-tick.C:
+			if !st.s.app.SessionLive(ctx, ctx.Value(tokenKey{}).(string)) {
+				return closeSessionEnded, "session ended"
+			}
+			go st.ping(ctx)
+		}
+	}
+}
+
+// replay sends the stored events after st.last up to the live position.
+func (st *stream) replay(ctx context.Context, live atrium.Pos) error {
+	for st.last.Less(live) {
+		events, err := st.s.app.EventsAfter(ctx, st.last, replayBatch)
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			if live.Less(e.Pos) {
+				return nil
+			}
+			if err := st.deliver(ctx, e, nil); err != nil {
+				return err
+			}
+		}
+		if len(events) < replayBatch {
+			return nil
+		}
+	}
+	return nil
+}
+
+// deliver writes one event if the user may see it and it is new.
+func (st *stream) deliver(ctx context.Context, e *atrium.Event, frame []byte) error {
+	if !st.last.Less(e.Pos) {
+		return nil
+	}
+	st.last = e.Pos
+	if !st.audience.Sees(e) {
+		return nil
+	}
+	if frame == nil {
+		frame = realtime.Frame(e)
+	}
+	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	return st.c.Write(wctx, websocket.MessageText, frame)
+}
+
+func (st *stream) ping(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	if err := st.c.Ping(pctx); err != nil && ctx.Err() == nil {
+		st.c.Close(websocket.StatusPolicyViolation, "no pong")
+	}
+}
+
+func closeFor(err error) (websocket.StatusCode, string) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return closeTooSlow, "too slow: reconnect with your last cursor"
+	}
+	if errors.Is(err, context.Canceled) {
+		return websocket.StatusNormalClosure, ""
+	}
+	return websocket.StatusInternalError, "internal error"
+}
+
+func closeForReason(reason string) (websocket.StatusCode, string) {
+	switch reason {
+	case "session ended":
+		return closeSessionEnded, reason
+	case "server shutting down":
+		return websocket.StatusGoingAway, reason
+	}
+	return closeTooSlow, reason
+}
+
+// isWebSocketUpgrade reports whether r asks for a WebSocket upgrade.
+func isWebSocketUpgrade(r *http.Request) bool {
+	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,113 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/app"
+)
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var in app.LoginInput
+	if err := decode(r, maxBody, &in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	res, err := s.app.Login(r.Context(), in)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: res.Token, Path: "/api/v1/events",
+		Expires: res.Session.ExpiresAt, HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteStrictMode})
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if err := s.app.Logout(r.Context()); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/api/v1/events", MaxAge: -1,
+		Expires: time.Unix(0, 0), HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteStrictMode})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) {
+	var in app.AcceptInvitationInput
+	if err := decode(r, maxBody, &in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	u, err := s.app.AcceptInvitation(r.Context(), in)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+// MeResponse is the signed-in user and their organisation.
+type MeResponse struct {
+	User *atrium.User `json:"user"`
+	Org  *atrium.Org  `json:"org"`
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	u, o, err := s.app.Me(r.Context())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, MeResponse{User: u, Org: o})
+}
+
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
+	var in app.ChangePasswordInput
+	if err := decode(r, maxBody, &in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err := s.app.ChangePassword(r.Context(), in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
+	p, err := page(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	items, next, err := s.app.ListSessions(r.Context(), p)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list(items, next))
+}
+
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
+	if err := s.app.EndSession(r.Context(), r.PathValue("id")); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// EndedSessions counts the sessions ended.
+type EndedSessions struct {
+	Ended int `json:"ended"`
+}
+
+func (s *Server) endOtherSessions(w http.ResponseWriter, r *http.Request) {
+	n, err := s.app.EndOtherSessions(r.Context())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, EndedSessions{Ended: n})
+}

@@ -1,0 +1,78 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Route is one entry of the route table.
+type Route struct {
+	Pattern string // a net/http ServeMux pattern, "METHOD /path/{param}"
+	Handler http.HandlerFunc
+}
+
+// Routes is the API's route table. The OpenAPI test checks every pattern
+// here is documented.
+func (s *Server) Routes() []Route {
+	a := func(h http.HandlerFunc) http.HandlerFunc { return s.authed(h, false) }
+	return []Route{
+		{"POST /api/v1/auth/login", s.login},
+		{"POST /api/v1/auth/logout", a(s.logout)},
+		{"POST /api/v1/auth/accept-invitation", s.acceptInvitation},
+
+		{"GET /api/v1/me", a(s.me)},
+		{"POST /api/v1/me/password", a(s.changePassword)},
+		{"GET /api/v1/me/sessions", a(s.listSessions)},
+		{"DELETE /api/v1/me/sessions", a(s.endOtherSessions)},
+		{"DELETE /api/v1/me/sessions/{id}", a(s.endSession)},
+
+		{"GET /api/v1/users", a(s.listUsers)},
+		{"POST /api/v1/users", a(s.createUser)},
+		{"PATCH /api/v1/users/{id}", a(s.updateUser)},
+
+		{"GET /api/v1/binders", a(s.listBinders)},
+		{"POST /api/v1/binders", a(s.createBinder)},
+		{"GET /api/v1/binders/{id}", a(s.getBinder)},
+		{"PATCH /api/v1/binders/{id}", a(s.updateBinder)},
+		{"DELETE /api/v1/binders/{id}", a(s.deleteBinder)},
+		{"GET /api/v1/binders/{id}/members", a(s.listMembers)},
+		{"POST /api/v1/binders/{id}/members", a(s.addMember)},
+		{"DELETE /api/v1/binders/{id}/members/{user_id}", a(s.removeMember)},
+		{"GET /api/v1/binders/{id}/messages", a(s.listMessages)},
+		{"POST /api/v1/binders/{id}/messages", a(s.postMessage)},
+		{"PATCH /api/v1/binders/{id}/messages/{message_id}", a(s.editMessage)},
+		{"DELETE /api/v1/binders/{id}/messages/{message_id}", a(s.deleteMessage)},
+		{"POST /api/v1/binders/{id}/read", a(s.markRead)},
+
+		{"GET /api/v1/events", s.authed(s.events, true)},
+		{"GET /api/v1/openapi.json", s.openAPI},
+	}
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, r := range s.Routes() {
+		mux.Handle(r.Pattern, s.route(r.Pattern, r.Handler))
+	}
+	mux.Handle("GET /healthz", s.route("GET /healthz", s.healthz))
+	mux.Handle("GET /readyz", s.route("GET /readyz", s.readyz))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+	mux.Handle("GET /setup", s.route("GET /setup", s.setupPage))
+	mux.Handle("POST /setup", s.route("POST /setup", s.setupSubmit))
+	mux.Handle("/api/", s.route("* /api/", s.notFound))
+	mux.Handle("GET /{$}", s.route("GET /", s.home))
+	return mux
+}
+
+// notFound answers unknown API paths, and known paths with a method they
+// do not take, in the API's error shape.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, errorBody("not_found", "no such endpoint"))
+}
+
+func errorBody(code, msg string) ErrorBody {
+	var b ErrorBody
+	b.Error.Code, b.Error.Message = code, msg
+	return b
+}
