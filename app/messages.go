@@ -284,4 +284,3 @@ func (a *App) MarkRead(ctx context.Context, binderID string, in MarkReadInput) (
 	}
 	return st, nil
 }
-
