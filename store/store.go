@@ -217,3 +217,10 @@ func notFound(err error, kind, op string) error {
 	}
 	return atrium.Internal(op, err)
 }
+
+// ExecRaw runs a statement in the transaction. It is for tests and
+// maintenance commands that need SQL the store has no method for.
+func (tx *Tx) ExecRaw(ctx context.Context, query string, args ...any) error {
+	_, err := tx.q.ExecContext(ctx, query, args...)
+	return atrium.Internal("store.ExecRaw", err)
+}

@@ -69,7 +69,7 @@ func TestMigrateIsIdempotentAndRefusesNewerSchema(t *testing.T) {
 			}
 			// A newer binary has migrated this database further.
 			if err := s.Tx(ctx, func(tx *store.Tx) error {
-				return tx.ExecForTest(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)`, known+1)
+				return tx.ExecRaw(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)`, known+1)
 			}); err != nil {
 				t.Fatal(err)
 			}

@@ -96,6 +96,7 @@ func serve(ctx context.Context, e env, cfg *serveConfig, st *store.Store, log *s
 	go st.ListenEvents(ctx, cfg.db.databaseURL, log, broker.Notify)
 	base := fmt.Sprintf("%s://%s", scheme, ln.Addr())
 	log.Info("atrium serving", "url", base, "database", st.Dialect(), "version", version)
+	fmt.Fprintf(e.stdout, "Atrium is serving at %s\n", base)
 	if setupToken != "" {
 		fmt.Fprintf(e.stdout, "No organisation yet. Open this URL once to create the first one:\n  %s/setup?token=%s\n", base, setupToken)
 	}
