@@ -36,7 +36,12 @@ const CursorHeader = "Atrium-Cursor"
 // upgrade, as JSON errors.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	since, resume, err := s.app.StreamFrom(ctx, r.URL.Query().Get("since"))
+	q, err := query(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	since, resume, err := s.app.StreamFrom(ctx, q.Get("since"))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

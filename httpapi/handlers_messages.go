@@ -27,8 +27,11 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 // messagePage reads ?after=SEQ or ?before=SEQ, or the opaque ?cursor= a
 // previous page returned, and ?limit=.
 func messagePage(r *http.Request) (app.MessagePage, error) {
-	q := r.URL.Query()
 	var p app.MessagePage
+	q, err := query(r)
+	if err != nil {
+		return p, err
+	}
 	limit, err := intParam(q.Get("limit"), "limit", atrium.MaxListLimit)
 	if err != nil {
 		return p, err

@@ -2,15 +2,29 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/app"
 )
 
+// query parses the query string strictly: a malformed one is refused
+// rather than read as empty.
+func query(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, atrium.Errorf(atrium.EInvalid, "malformed query string")
+	}
+	return q, nil
+}
+
 // page reads ?cursor= and ?limit=.
 func page(r *http.Request) (app.Page, error) {
-	q := r.URL.Query()
+	q, err := query(r)
+	if err != nil {
+		return app.Page{}, err
+	}
 	limit, err := intParam(q.Get("limit"), "limit", atrium.MaxListLimit)
 	if err != nil {
 		return app.Page{}, err
