@@ -37,6 +37,9 @@ type Store struct {
 	dialect dialect
 	write   *sql.DB
 	read    *sql.DB
+	// group batches SQLite write transactions into shared commits; nil on
+	// PostgreSQL, whose own group commit serves concurrent connections.
+	group *groupCommitter
 }
 
 // Open opens (creating if needed) the database Config names. It does not
@@ -99,6 +102,7 @@ func openSQLite(cfg Config) (*Store, error) {
 	read.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{dialect: sqliteDialect{}, write: write, read: read}
 	s.Queries = Queries{q: read, d: s.dialect}
+	s.group = newGroupCommitter(write, s.dialect, 128)
 	return s, nil
 }
 
@@ -117,6 +121,9 @@ func openPostgres(cfg Config) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -142,7 +149,15 @@ func (s *Store) Ping(ctx context.Context) error {
 // from fn are returned as they are; failures of the database are wrapped.
 // On a serialization failure (PostgreSQL) fn runs again, so it must not
 // have effects outside the transaction.
+//
+// On SQLite, transactions that queue while one commits are committed
+// together, each in a savepoint of its own: fn sees the effects of those
+// before it, a failing fn is rolled back alone, and Tx returns only once
+// the shared commit is durable.
 func (s *Store) Tx(ctx context.Context, fn func(*Tx) error) error {
+	if s.group != nil {
+		return s.group.do(ctx, fn)
+	}
 	for attempt := 0; ; attempt++ {
 		err := s.tx(ctx, fn)
 		if err != nil && attempt < 3 && s.dialect.retryable(err) {
@@ -158,6 +173,12 @@ func (s *Store) tx(ctx context.Context, fn func(*Tx) error) error {
 		return atrium.Internal("store.begin", err)
 	}
 	tx := &Tx{Queries: Queries{q: sqlTx, d: s.dialect}}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback()
+			panic(p)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
