@@ -19,9 +19,13 @@ func (q Queries) AppendEvent(ctx context.Context, e *atrium.Event) error {
 // EventsAfter returns up to limit final events after pos, in order. An
 // event is final when its transaction and every one before it have ended.
 func (q Queries) EventsAfter(ctx context.Context, pos atrium.Pos, limit int) ([]*atrium.Event, error) {
+	horizon, err := q.d.eventHorizon(ctx, q.q)
+	if err != nil {
+		return nil, atrium.Internal("store.EventsAfter", err)
+	}
 	rows, err := q.q.QueryContext(ctx, `SELECT tx, id, org_id, binder_id, user_id, type, kind, payload, created_at
-		FROM events WHERE (tx > $1 OR (tx = $1 AND id > $2)) AND `+q.d.eventHorizon()+`
-		ORDER BY tx, id LIMIT $3`, pos.Tx, pos.ID, limit)
+		FROM events WHERE (tx > $1 OR (tx = $1 AND id > $2)) AND tx < $3
+		ORDER BY tx, id LIMIT $4`, pos.Tx, pos.ID, horizon, limit)
 	if err != nil {
 		return nil, atrium.Internal("store.EventsAfter", err)
 	}
@@ -45,7 +49,11 @@ func (q Queries) EventsAfter(ctx context.Context, pos atrium.Pos, limit int) ([]
 // position when there is none.
 func (q Queries) LastEventPos(ctx context.Context) (atrium.Pos, error) {
 	var p atrium.Pos
-	err := q.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(tx), 0) FROM events WHERE `+q.d.eventHorizon()).Scan(&p.Tx)
+	horizon, err := q.d.eventHorizon(ctx, q.q)
+	if err != nil {
+		return p, atrium.Internal("store.LastEventPos", err)
+	}
+	err = q.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(tx), 0) FROM events WHERE tx < $1`, horizon).Scan(&p.Tx)
 	if err != nil {
 		return p, atrium.Internal("store.LastEventPos", err)
 	}

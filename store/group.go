@@ -48,10 +48,23 @@ func (g *groupCommitter) do(ctx context.Context, fn func(*Tx) error) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-g.stop:
-		return atrium.Errorf(atrium.EUnavailable, "the database is closed")
+		return errClosed
 	}
-	return <-j.err
+	select {
+	case err := <-j.err:
+		return err
+	case <-g.done:
+		// The loop has ended; it answered j if it took it.
+		select {
+		case err := <-j.err:
+			return err
+		default:
+			return errClosed
+		}
+	}
 }
+
+var errClosed = atrium.Errorf(atrium.EUnavailable, "the database is closed")
 
 func (g *groupCommitter) close() {
 	g.once.Do(func() { close(g.stop) })
@@ -86,7 +99,7 @@ func (g *groupCommitter) failQueued() {
 	for {
 		select {
 		case j := <-g.jobs:
-			j.err <- atrium.Errorf(atrium.EUnavailable, "the database is closed")
+			j.err <- errClosed
 		default:
 			return
 		}
