@@ -27,6 +27,9 @@ func (s *Server) Routes() []Route {
 		{"DELETE /api/v1/me/sessions", a(s.endOtherSessions)},
 		{"DELETE /api/v1/me/sessions/{id}", a(s.endSession)},
 
+		{"GET /api/v1/org", a(s.getOrg)},
+		{"PATCH /api/v1/org", a(s.updateOrg)},
+
 		{"GET /api/v1/users", a(s.listUsers)},
 		{"POST /api/v1/users", a(s.createUser)},
 		{"PATCH /api/v1/users/{id}", a(s.updateUser)},
