@@ -1,0 +1,123 @@
+package atrium
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCursorRoundTripAndRefusals(t *testing.T) {
+	for _, p := range []Pos{{}, {Tx: 1, ID: 2}, {Tx: 1 << 40, ID: 1 << 50}} {
+		got, err := ParseCursor(p.Cursor())
+		if err != nil || got != p {
+			t.Fatalf("round trip %v: %v %v", p, got, err)
+		}
+	}
+	for _, bad := range []string{"", "!!", "AAAA", strings.Repeat("A", 30), "_____________________w"} {
+		if _, err := ParseCursor(bad); ErrorCode(err) != EInvalid {
+			t.Errorf("ParseCursor(%q) = %v", bad, err)
+		}
+	}
+}
+
+func FuzzParseCursor(f *testing.F) {
+	f.Add(Pos{Tx: 3, ID: 4}.Cursor())
+	f.Add("garbage")
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParseCursor(s)
+		if err == nil && p.Cursor() != s {
+			t.Fatalf("accepted %q but encodes as %q", s, p.Cursor())
+		}
+	})
+}
+
+func TestNormalizeEmail(t *testing.T) {
+	good := map[string]string{" Ana@Example.COM ": "ana@example.com", "a.b+c@sub.example.jp": "a.b+c@sub.example.jp"}
+	for in, want := range good {
+		if got, err := NormalizeEmail(in); err != nil || got != want {
+			t.Errorf("NormalizeEmail(%q) = %q, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "ana", "ana@localhost", "Ana <ana@example.com>", "a@b@c.com", strings.Repeat("a", 250) + "@x.com", "ana@exa mple.com"} {
+		if _, err := NormalizeEmail(bad); ErrorCode(err) != EInvalid {
+			t.Errorf("NormalizeEmail(%q) accepted", bad)
+		}
+	}
+}
+
+func TestValidation(t *testing.T) {
+	u := User{Email: "a@b.co", Name: "A", Kind: KindClient, Role: OrgRoleAdmin, Status: StatusActive}
+	if err := u.Validate(); ErrorCode(err) != EInvalid {
+		t.Fatal("a client admin was accepted")
+	}
+	u.Role = OrgRoleMember
+	if err := u.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, title := range []string{"", "  ", "a\x00b", "line\nbreak", strings.Repeat("é", MaxNameLen+1), "\xff"} {
+		if err := (&Binder{Title: title}).Validate(); ErrorCode(err) != EInvalid {
+			t.Errorf("title %q accepted", title)
+		}
+	}
+	if err := (&Binder{Title: strings.Repeat("é", MaxNameLen)}).Validate(); err != nil {
+		t.Errorf("a title of %d characters refused: %v", MaxNameLen, err)
+	}
+	if err := ValidateMessageText(strings.Repeat("a", MaxMessageBytes)); err != nil {
+		t.Errorf("64 KiB refused: %v", err)
+	}
+	if err := ValidateMessageText(strings.Repeat("a", MaxMessageBytes+1)); ErrorCode(err) != ETooLarge {
+		t.Errorf("64 KiB + 1: %v", err)
+	}
+	if err := ValidatePassword("short"); ErrorCode(err) != EInvalid {
+		t.Error("short password accepted")
+	}
+}
+
+func TestMentionedEmails(t *testing.T) {
+	got := MentionedEmails("hi @Ana@Example.com and @bob@x.io, (@ana@example.com) mail me@not.mention")
+	if strings.Join(got, ",") != "ana@example.com,bob@x.io" {
+		t.Fatalf("mentions %v", got)
+	}
+}
+
+func TestPolicy(t *testing.T) {
+	staff := &User{ID: "u1", OrgID: "o1", Kind: KindInternal, Role: OrgRoleMember, Status: StatusActive}
+	other := &User{ID: "u2", OrgID: "o2", Kind: KindInternal, Role: OrgRoleOwner, Status: StatusActive}
+	b := &Binder{ID: "b", OrgID: "o1"}
+	owner, editor, viewer := &Member{Role: BinderRoleOwner}, &Member{Role: BinderRoleEditor}, &Member{Role: BinderRoleViewer}
+	own := &Message{SenderID: "u1"}
+	theirs := &Message{SenderID: "u9"}
+	cases := []struct {
+		name string
+		got  bool
+		want bool
+	}{
+		{"non-member sees", CanSeeBinder(staff, b, nil), false},
+		{"other org member row sees", CanSeeBinder(other, b, owner), false},
+		{"viewer sees", CanSeeBinder(staff, b, viewer), true},
+		{"viewer posts", CanPost(staff, b, viewer), false},
+		{"editor posts", CanPost(staff, b, editor), true},
+		{"editor manages", CanManageBinder(staff, b, editor), false},
+		{"owner manages", CanManageBinder(staff, b, owner), true},
+		{"editor edits own", CanEditMessage(staff, b, editor, own), true},
+		{"editor edits theirs", CanEditMessage(staff, b, editor, theirs), false},
+		{"owner deletes theirs", CanDeleteMessage(staff, b, owner, theirs), true},
+		{"editor deletes theirs", CanDeleteMessage(staff, b, editor, theirs), false},
+		{"other org added", CanAddMember(other, b), false},
+		{"member manages users", CanManageUsers(staff, "o1"), false},
+		{"owner manages other org", CanManageUsers(other, "o1"), false},
+	}
+	for _, c := range cases {
+		if c.got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	deleted := *b
+	deleted.DeletedAt = &b.CreatedAt
+	if CanSeeBinder(staff, &deleted, owner) {
+		t.Error("a deleted binder is visible")
+	}
+	client := &User{OrgID: "o1", Kind: KindClient}
+	if CanCreateBinder(client, &Org{ID: "o1"}) || !CanCreateBinder(client, &Org{ID: "o1", Settings: OrgSettings{ClientsCanCreateBinders: true}}) {
+		t.Error("client binder creation ignores the setting")
+	}
+}
