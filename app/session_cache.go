@@ -24,7 +24,7 @@ type cachedSession struct {
 
 // sessionCacheTTL bounds how stale a cached entry can be if a control
 // event were ever missed.
-const sessionCacheTTL = 5 * time.Second
+const sessionCacheTTL = time.Second
 
 const sessionCacheMax = 50_000
 
