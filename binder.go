@@ -58,3 +58,21 @@ type UserRef struct {
 func ValidBinderRole(r string) bool {
 	return r == BinderRoleOwner || r == BinderRoleEditor || r == BinderRoleViewer
 }
+
+// BinderInfo is a binder as every member sees it: without the fields that
+// are about one viewer. Events carry it.
+type BinderInfo struct {
+	ID        string    `json:"id"`
+	OrgID     string    `json:"org_id"`
+	Title     string    `json:"title"`
+	CreatedBy string    `json:"created_by"`
+	LastSeq   int64     `json:"last_seq"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Info returns the binder without its per-viewer fields.
+func (b *Binder) Info() BinderInfo {
+	return BinderInfo{ID: b.ID, OrgID: b.OrgID, Title: b.Title, CreatedBy: b.CreatedBy, LastSeq: b.LastSeq,
+		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt}
+}

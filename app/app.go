@@ -13,6 +13,7 @@ import (
 	"context"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/auth"
@@ -162,9 +163,13 @@ func actor(ctx context.Context) (*atrium.Actor, error) {
 	return a, nil
 }
 
+// truncate cuts s to at most n bytes without splitting a UTF-8 character.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

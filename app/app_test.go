@@ -172,6 +172,9 @@ func TestIdempotencyKeyReplaysAndRefusesOtherRequests(t *testing.T) {
 	if c1.ID != c2.ID {
 		t.Fatal("client key posted twice")
 	}
+	if _, err := a.PostMessage(ctx, b.ID, app.PostMessageInput{Text: "different", ClientKey: "client-1"}); atrium.ErrorCode(err) != atrium.EPrecondition {
+		t.Fatalf("client key reused for another text: %v", err)
+	}
 	list, _, err := a.ListMessages(ctx, b.ID, app.MessagePage{})
 	must(t, err)
 	if len(list) != 2 {

@@ -47,7 +47,7 @@ func (a *App) CreateBinder(ctx context.Context, in CreateBinderInput) (*atrium.B
 		if err := w.event(atrium.EventMemberAdded, b.OrgID, b.ID, act.User.ID, "member", m); err != nil {
 			return nil, err
 		}
-		return b, w.event(atrium.EventBinderCreated, b.OrgID, b.ID, act.User.ID, "binder", b)
+		return b, w.event(atrium.EventBinderCreated, b.OrgID, b.ID, act.User.ID, "binder", b.Info())
 	})
 }
 
@@ -132,7 +132,11 @@ func (a *App) UpdateBinder(ctx context.Context, id string, in UpdateBinderInput)
 	}
 	var b *atrium.Binder
 	err = a.write(ctx, func(w *writer) error {
-		if b, _, err = a.manageableBinder(w, act.User, id); err != nil {
+		var m *atrium.Member
+		if b, m, err = a.manageableBinder(w, act.User, id); err != nil {
+			return err
+		}
+		if b.Unread, err = w.CountUnread(ctx, b.ID, act.User.ID, m.ReadSeq); err != nil {
 			return err
 		}
 		b.Title, b.UpdatedAt = title, w.now
@@ -142,7 +146,7 @@ func (a *App) UpdateBinder(ctx context.Context, id string, in UpdateBinderInput)
 		if err := w.audit(b.OrgID, "binder.update", "binder", b.ID, ""); err != nil {
 			return err
 		}
-		return w.event(atrium.EventBinderUpdated, b.OrgID, b.ID, "", "binder", b)
+		return w.event(atrium.EventBinderUpdated, b.OrgID, b.ID, "", "binder", b.Info())
 	})
 	if err != nil {
 		return nil, a.deny(ctx, err, act.User.OrgID, "binder.update", "binder", id)

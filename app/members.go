@@ -30,7 +30,7 @@ func (a *App) ListMembers(ctx context.Context, binderID string, p Page) ([]*atri
 // AddMemberInput adds a user of the organisation to a binder.
 type AddMemberInput struct {
 	UserID string `json:"user_id"`
-	Role   string `json:"role"`
+	Role   string `json:"role,omitempty"`
 }
 
 // AddMember adds a member (binder owners only). Users of other

@@ -32,9 +32,15 @@ func (a *App) PostMessage(ctx context.Context, binderID string, in PostMessageIn
 	if in.ReplyTo != "" && !atrium.ValidID(in.ReplyTo) {
 		return nil, atrium.Errorf(atrium.EInvalid, "reply_to is not a message of this binder")
 	}
-	msg, err := idempotent(a, ctx, "message.post:"+binderID, in, func(w *writer) (*atrium.Message, error) {
-		return a.postMessage(w, act.User, binderID, in)
-	})
+	post := func() (*atrium.Message, error) {
+		return idempotent(a, ctx, "message.post:"+binderID, in, func(w *writer) (*atrium.Message, error) {
+			return a.postMessage(w, act.User, binderID, in)
+		})
+	}
+	msg, err := post()
+	if atrium.ErrorCode(err) == atrium.EConflict && in.ClientKey != "" {
+		msg, err = post() // another copy won the race for the key: answer with its message
+	}
 	if err != nil {
 		return nil, a.deny(ctx, err, act.User.OrgID, "message.post", "binder", binderID)
 	}
@@ -53,7 +59,7 @@ func (a *App) postMessage(w *writer, u *atrium.User, binderID string, in PostMes
 	if in.ClientKey != "" {
 		prev, err := w.GetMessageByClientKey(ctx, b.ID, u.ID, in.ClientKey)
 		if err == nil {
-			return prev, nil
+			return sameMessage(prev, in)
 		}
 		if atrium.ErrorCode(err) != atrium.ENotFound {
 			return nil, err
@@ -75,12 +81,21 @@ func (a *App) postMessage(w *writer, u *atrium.User, binderID string, in PostMes
 	msg := &atrium.Message{ID: atrium.NewID(), BinderID: b.ID, Seq: seq, SenderID: u.ID, Text: in.Text,
 		ReplyTo: in.ReplyTo, Mentions: mentions, ClientKey: in.ClientKey, CreatedAt: w.now}
 	if err := w.CreateMessage(ctx, msg); err != nil {
-		return nil, err
+		return nil, err // a racing copy with the same client key gets EConflict; PostMessage retries
 	}
 	if err := w.audit(b.OrgID, "message.post", "message", msg.ID, "binder "+b.ID); err != nil {
 		return nil, err
 	}
 	return msg, w.event(atrium.EventMessageCreated, b.OrgID, b.ID, "", "message", msg)
+}
+
+// sameMessage returns the message already posted under a client key, or
+// EPrecondition if the key was used for a different message.
+func sameMessage(prev *atrium.Message, in PostMessageInput) (*atrium.Message, error) {
+	if prev.Text != in.Text && !prev.Deleted || prev.ReplyTo != in.ReplyTo {
+		return nil, atrium.Errorf(atrium.EPrecondition, "this client_key was used for a different message")
+	}
+	return prev, nil
 }
 
 // resolveMentions returns the ids of the binder's members mentioned in text.
@@ -158,6 +173,9 @@ func (a *App) EditMessage(ctx context.Context, binderID, id string, in EditMessa
 		}
 		if msg, err = w.GetMessage(ctx, b.ID, id); err != nil {
 			return err
+		}
+		if msg.Deleted {
+			return atrium.NotFound("message")
 		}
 		if !atrium.CanEditMessage(act.User, b, m, msg) {
 			return atrium.Errorf(atrium.EForbidden, "only the sender can edit a message")
