@@ -1045,7 +1045,7 @@ func (w *oapiWorld) messages() {
 	del(w.m2.ID, w.ownerTok, 404, oapiReqValid)
 	del("not-an-id", w.ownerTok, 404, oapiReqInvalid)
 	edit(w.m2.ID, w.staffTok, 404, oapiReqValid, "Back again") // a tombstone cannot be edited
-	get(w.clientTok, "", 200, oapiReqValid) // lists the tombstone
+	get(w.clientTok, "", 200, oapiReqValid)                    // lists the tombstone
 }
 
 func (w *oapiWorld) reads() {
