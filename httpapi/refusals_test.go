@@ -188,6 +188,7 @@ func TestBadInputIsRefusedPreciselyAndWritesNothing(t *testing.T) {
 				{"events: cursor never issued", "GET", api + "/events?since=" + atrium.Pos{Tx: before.Tx + 1000, ID: before.ID + 1000}.Cursor(), w.editor, nil, nil, 400, "invalid"},
 				{"events: no token", "GET", api + "/events", "", nil, nil, 401, "unauthorized"},
 				{"unknown endpoint", "GET", api + "/nothing", w.owner, nil, nil, 404, "not_found"},
+				{"wrong method", "PUT", api + "/binders/" + w.binder, w.owner, nil, nil, 405, "method_not_allowed"},
 			}
 			for _, c := range cases {
 				r := refDo(t, c.method, c.url, c.token, c.body, c.hdr...)

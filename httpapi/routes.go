@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -55,8 +56,15 @@ func (s *Server) Routes() []Route {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	allowed := map[string][]string{}
 	for _, r := range s.Routes() {
 		mux.Handle(r.Pattern, s.route(r.Pattern, r.Handler))
+		method, path, _ := strings.Cut(r.Pattern, " ")
+		allowed[path] = append(allowed[path], method)
+	}
+	s.paths = http.NewServeMux()
+	for path, methods := range allowed {
+		s.paths.Handle(path, allowHeader(methods))
 	}
 	mux.Handle("GET /healthz", s.route("GET /healthz", s.healthz))
 	mux.Handle("GET /readyz", s.route("GET /readyz", s.readyz))
@@ -68,10 +76,23 @@ func (s *Server) routes() http.Handler {
 	return mux
 }
 
-// notFound answers unknown API paths, and known paths with a method they
-// do not take, in the API's error shape.
+// notFound answers unknown API paths with 404, and known paths with a
+// method they do not take with 405 and an Allow header, in the API's error
+// shape.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if h, pattern := s.paths.Handler(r); pattern != "" {
+		h.ServeHTTP(w, r)
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody("method_not_allowed", "this endpoint does not take "+r.Method))
+		return
+	}
 	writeJSON(w, http.StatusNotFound, errorBody("not_found", "no such endpoint"))
+}
+
+// allowHeader sets the Allow header for a path's methods.
+type allowHeader []string
+
+func (a allowHeader) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Allow", strings.Join(a, ", "))
 }
 
 func errorBody(code, msg string) ErrorBody {

@@ -33,13 +33,16 @@ type Config struct {
 
 // Server serves the API.
 type Server struct {
-	app      *app.App
-	broker   *realtime.Broker
-	log      *slog.Logger
-	cfg      Config
-	metrics  *metrics
-	ready    atomic.Bool
-	handler  http.Handler
+	app     *app.App
+	broker  *realtime.Broker
+	log     *slog.Logger
+	cfg     Config
+	metrics *metrics
+	ready   atomic.Bool
+	handler http.Handler
+	// paths matches API paths whatever the method, to tell a wrong method
+	// (405) from an unknown path (404).
+	paths    *http.ServeMux
 	gatherer prometheus.Gatherer
 	// setupDone is set once the setup page has created the first org.
 	setupDone atomic.Bool
