@@ -35,14 +35,14 @@ func (a *App) StreamFrom(ctx context.Context, cursor string) (pos atrium.Pos, ok
 	return pos, true, nil
 }
 
-// MyBinderIDs returns the binders the actor belongs to, for filtering the
-// event stream.
-func (a *App) MyBinderIDs(ctx context.Context) ([]string, error) {
+// MyBindersAt returns the binders the actor belonged to just after the
+// event at pos, for filtering an event stream that starts there.
+func (a *App) MyBindersAt(ctx context.Context, pos atrium.Pos) ([]string, error) {
 	act, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return a.store.MemberBinderIDs(ctx, act.User.ID)
+	return a.store.MembershipAt(ctx, act.User.ID, pos)
 }
 
 // EventsAfter reads up to limit final outbox events after pos, for

@@ -182,11 +182,12 @@ func (a *App) touch(ctx context.Context, s *atrium.Session, now time.Time) error
 	return a.store.Tx(ctx, func(tx *store.Tx) error { return tx.TouchSession(ctx, s.ID, now, s.ExpiresAt) })
 }
 
-// SessionLive reports whether a session can still be used; the event
-// stream asks this now and then for sessions that simply expired.
-func (a *App) SessionLive(ctx context.Context, token string) bool {
+// CheckSession returns EUnauthorized if a session can no longer be used;
+// the event stream asks this now and then for sessions that simply
+// expired. Other errors say nothing about the session.
+func (a *App) CheckSession(ctx context.Context, token string) error {
 	_, err := a.Authenticate(ctx, token)
-	return err == nil
+	return err
 }
 
 // Logout ends the actor's current session.

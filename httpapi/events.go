@@ -69,7 +69,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	s.metrics.websockets.Inc()
 	defer s.metrics.websockets.Dec()
 	st := &stream{s: s, c: c, sub: sub, last: start}
-	code, reason := st.run(c.CloseRead(context.WithoutCancel(ctx)), resume, live)
+	code, reason := st.run(c.CloseRead(context.WithoutCancel(ctx)), resume, start, live)
 	c.Close(code, reason)
 }
 
@@ -84,8 +84,8 @@ type stream struct {
 
 // run replays, then relays live events until the connection or the
 // subscription ends; it returns the close code and reason.
-func (st *stream) run(ctx context.Context, resume bool, live atrium.Pos) (websocket.StatusCode, string) {
-	ids, err := st.s.app.MyBinderIDs(ctx)
+func (st *stream) run(ctx context.Context, resume bool, start, live atrium.Pos) (websocket.StatusCode, string) {
+	ids, err := st.s.app.MyBindersAt(ctx, start)
 	if err != nil {
 		return websocket.StatusInternalError, "internal error"
 	}
@@ -108,7 +108,8 @@ func (st *stream) run(ctx context.Context, resume bool, live atrium.Pos) (websoc
 				return closeFor(err)
 			}
 		case <-tick.C:
-			if !st.s.app.SessionLive(ctx, ctx.Value(tokenKey{}).(string)) {
+			err := st.s.app.CheckSession(ctx, ctx.Value(tokenKey{}).(string))
+			if atrium.ErrorCode(err) == atrium.EUnauthorized {
 				return closeSessionEnded, "session ended"
 			}
 			go st.ping(ctx)

@@ -12,6 +12,7 @@ package realtime
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -50,6 +51,8 @@ type Broker struct {
 	mu   sync.Mutex
 	pos  atrium.Pos
 	subs map[*Subscription]struct{}
+	// stopped is set once Run has ended; no one may subscribe after.
+	stopped bool
 	// ready is closed once the start position is known.
 	ready chan struct{}
 }
@@ -185,6 +188,9 @@ func (b *Broker) Subscribe(ctx context.Context, orgID, userID, sessionID string)
 		ch: make(chan *Delivery, b.opts.Buffer), done: make(chan struct{})}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.stopped {
+		return nil, atrium.Pos{}, ErrStopped
+	}
 	b.subs[s] = struct{}{}
 	return s, b.pos, nil
 }
@@ -213,9 +219,13 @@ func (b *Broker) drop(s *Subscription, reason string) {
 	close(s.done)
 }
 
+// ErrStopped is returned by Subscribe once the broker has stopped.
+var ErrStopped = errors.New("realtime: broker stopped")
+
 func (b *Broker) closeAll(reason string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.stopped = true
 	for s := range b.subs {
 		b.drop(s, reason)
 	}

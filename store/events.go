@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/atrium-dev/atrium"
 )
@@ -67,4 +68,68 @@ func (q Queries) EventExists(ctx context.Context, pos atrium.Pos) (bool, error) 
 	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE tx = $1 AND id = $2`,
 		pos.Tx, pos.ID).Scan(&n)
 	return n > 0, atrium.Internal("store.EventExists", err)
+}
+
+// MembershipAt returns the binders a user belonged to just after the event
+// at pos: the current memberships, with the user's later joins and leaves
+// undone. Both are read in one snapshot, so they agree with each other.
+// Deleted binders are included: their members still see the deletion.
+func (s *Store) MembershipAt(ctx context.Context, userID string, pos atrium.Pos) ([]string, error) {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.dialect.name() == "postgres" {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := s.read.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, atrium.Internal("store.MembershipAt", err)
+	}
+	defer tx.Rollback()
+	set, err := currentMemberships(ctx, tx, userID)
+	if err != nil {
+		return nil, atrium.Internal("store.MembershipAt", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT type, binder_id FROM events
+		WHERE user_id = $1 AND type IN ($2, $3, $4) AND (tx > $5 OR (tx = $5 AND id > $6))
+		ORDER BY tx DESC, id DESC`, userID, atrium.EventMemberAdded, atrium.EventBinderCreated,
+		atrium.EventMemberRemoved, pos.Tx, pos.ID)
+	if err != nil {
+		return nil, atrium.Internal("store.MembershipAt", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var typ, binderID string
+		if err := rows.Scan(&typ, &binderID); err != nil {
+			return nil, atrium.Internal("store.MembershipAt", err)
+		}
+		if typ == atrium.EventMemberRemoved {
+			set[binderID] = true
+		} else {
+			delete(set, binderID)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, atrium.Internal("store.MembershipAt", err)
+	}
+	ids := make([]string, 0, len(set))
+	for id := range set {
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func currentMemberships(ctx context.Context, tx *sql.Tx, userID string) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT binder_id FROM binder_members WHERE user_id = $1`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	set := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		set[id] = true
+	}
+	return set, rows.Err()
 }

@@ -105,22 +105,3 @@ func (q Queries) SetReadSeq(ctx context.Context, binderID, userID string, seq in
 	n, _ := res.RowsAffected()
 	return n > 0, nil
 }
-
-// MemberBinderIDs returns the ids of the live binders a user belongs to.
-func (q Queries) MemberBinderIDs(ctx context.Context, userID string) ([]string, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT m.binder_id FROM binder_members m
-		JOIN binders b ON b.id = m.binder_id WHERE m.user_id = $1 AND b.deleted_at IS NULL`, userID)
-	if err != nil {
-		return nil, atrium.Internal("store.MemberBinderIDs", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, atrium.Internal("store.MemberBinderIDs", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, atrium.Internal("store.MemberBinderIDs", rows.Err())
-}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"io/fs"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -397,6 +398,76 @@ func TestIdempotencyAndAudit(t *testing.T) {
 		list, err := s.ListAudit(ctx, f.org.ID, "", 10)
 		if err != nil || len(list) != 1 || list[0].Action != "binder.create" || list[0].IP != "127.0.0.1" {
 			t.Fatalf("audit: %+v %v", list, err)
+		}
+	})
+}
+
+func TestMembershipAtUndoesLaterJoinsAndLeaves(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		other := &atrium.Binder{ID: atrium.NewID(), OrgID: f.org.ID, Title: "Other", CreatedBy: f.owner.ID, CreatedAt: t0, UpdatedAt: t0}
+		member := func(b *atrium.Binder) *atrium.Member {
+			return &atrium.Member{BinderID: b.ID, UserID: f.client.ID, Role: atrium.BinderRoleEditor, AddedBy: f.owner.ID, CreatedAt: t0}
+		}
+		step := func(fn func(tx *store.Tx) error) atrium.Pos {
+			t.Helper()
+			if err := s.Tx(ctx, fn); err != nil {
+				t.Fatal(err)
+			}
+			p, err := s.LastEventPos(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		ev := func(tx *store.Tx, typ string, b *atrium.Binder) error {
+			return tx.AppendEvent(ctx, &atrium.Event{Type: typ, OrgID: f.org.ID, BinderID: b.ID, UserID: f.client.ID,
+				Kind: "member", Payload: []byte(`{}`), CreatedAt: t0})
+		}
+		p0 := step(func(tx *store.Tx) error {
+			if err := tx.CreateBinder(ctx, other); err != nil {
+				return err
+			}
+			if err := tx.AddMember(ctx, member(f.binder)); err != nil {
+				return err
+			}
+			return ev(tx, atrium.EventMemberAdded, f.binder)
+		})
+		p1 := step(func(tx *store.Tx) error {
+			if err := tx.AddMember(ctx, member(other)); err != nil {
+				return err
+			}
+			return ev(tx, atrium.EventMemberAdded, other)
+		})
+		step(func(tx *store.Tx) error {
+			if err := tx.RemoveMember(ctx, f.binder.ID, f.client.ID); err != nil {
+				return err
+			}
+			return ev(tx, atrium.EventMemberRemoved, f.binder)
+		})
+		for _, c := range []struct {
+			at   atrium.Pos
+			want []string
+		}{
+			{atrium.Pos{}, nil},
+			{p0, []string{f.binder.ID}},
+			{p1, []string{f.binder.ID, other.ID}},
+		} {
+			got, err := s.MembershipAt(ctx, f.client.ID, c.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sort.Strings(got)
+			want := append([]string(nil), c.want...)
+			sort.Strings(want)
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("membership at %v = %v, want %v", c.at, got, want)
+			}
+		}
+		now, _ := s.LastEventPos(ctx)
+		if got, _ := s.MembershipAt(ctx, f.client.ID, now); len(got) != 1 || got[0] != other.ID {
+			t.Errorf("membership now = %v", got)
 		}
 	})
 }
