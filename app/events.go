@@ -45,6 +45,12 @@ func (a *App) MyBindersAt(ctx context.Context, pos atrium.Pos) ([]string, error)
 	return a.store.MembershipAt(ctx, act.User.ID, pos)
 }
 
+// LastEventPos returns the position of the newest final event: where a
+// stream that starts "now" begins.
+func (a *App) LastEventPos(ctx context.Context) (atrium.Pos, error) {
+	return a.store.LastEventPos(ctx)
+}
+
 // EventsAfter reads up to limit final outbox events after pos, for
 // replaying a resumed stream. The caller filters them for the actor.
 func (a *App) EventsAfter(ctx context.Context, pos atrium.Pos, limit int) ([]*atrium.Event, error) {

@@ -57,9 +57,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.broker.Unsubscribe(sub)
-	start := live
-	if resume {
-		start = since
+	start, err := streamStart(ctx, s, resume, since, live)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
 	}
 	w.Header().Set(CursorHeader, start.Cursor())
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
@@ -71,6 +72,23 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	st := &stream{s: s, c: c, sub: sub, last: start}
 	code, reason := st.run(c.CloseRead(context.WithoutCancel(ctx)), resume, start, live)
 	c.Close(code, reason)
+}
+
+// streamStart is where a stream begins: after the client's cursor when it
+// resumes, else at the present — the newest committed event, which the
+// broker may not have fanned out yet; events up to there are skipped.
+func streamStart(ctx context.Context, s *Server, resume bool, since, live atrium.Pos) (atrium.Pos, error) {
+	if resume {
+		return since, nil
+	}
+	now, err := s.app.LastEventPos(ctx)
+	if err != nil {
+		return atrium.Pos{}, err
+	}
+	if live.Less(now) {
+		return now, nil
+	}
+	return live, nil
 }
 
 // stream is one open event stream.

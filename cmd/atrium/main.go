@@ -3,6 +3,7 @@
 //	atrium serve     run the server
 //	atrium migrate   apply pending schema migrations
 //	atrium org create / atrium user create   bootstrap from a script
+//	atrium events    print the signed-in user's event stream
 //	atrium bench     measure posting and delivery
 //	atrium version   print the version
 package main
@@ -41,6 +42,7 @@ commands:
   migrate       apply pending database migrations
   org create    create an organisation and its owner; prints {"org_id","owner_id"}
   user create   create a user in an organisation; prints {"user_id"}
+  events        print your event stream, one JSON frame a line (ATRIUM_TOKEN, --url)
   bench         measure message posting and delivery
   version       print the version
 
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if len(args) > 1 && args[1] == "create" {
 			return cmdUserCreate(ctx, e, args[2:])
 		}
+	case "events":
+		return cmdEvents(ctx, e, args[1:])
 	case "bench":
 		return cmdBench(ctx, e, args[1:])
 	case "version":

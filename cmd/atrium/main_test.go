@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -260,5 +261,61 @@ func TestServeSelfSignedTLS(t *testing.T) {
 		MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256}}}}
 	if _, err := weak.Get(base + "/healthz"); err == nil {
 		t.Fatal("a suite without forward secrecy was accepted")
+	}
+}
+
+func TestEventsCommandPrintsTheStream(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := runCmd(t, "correct horse battery\n", "org", "create", "--data", dir, "--name", "Acme",
+		"--owner-email", "ana@acme.test", "--owner-password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	_, base := startServe(t, "--data", dir, "--listen", "127.0.0.1:0")
+	post := func(path, token, body string) map[string]any {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return out
+	}
+	token := post("/api/v1/auth/login", "", `{"email":"ana@acme.test","password":"correct horse battery"}`)["token"].(string)
+	binder := post("/api/v1/binders", token, `{"title":"Deal"}`)["id"].(string)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"events", "--url", base, "--token-stdin"}, strings.NewReader(token+"\n"), out, io.Discard)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("events: %v", err)
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	// The stream starts "from now" once connected, which this test cannot
+	// observe from outside: post until a message shows up on it.
+	for i := 0; !strings.Contains(out.String(), "seen on the stream") && time.Now().Before(deadline); i++ {
+		post("/api/v1/binders/"+binder+"/messages", token, fmt.Sprintf(`{"text":"seen on the stream %d"}`, i))
+		time.Sleep(20 * time.Millisecond) // pacing the posts, not synchronisation
+	}
+	line, _, _ := strings.Cut(out.String(), "\n")
+	var frame struct {
+		Cursor, Type string
+		BinderID     string `json:"binder_id"`
+	}
+	if err := json.Unmarshal([]byte(line), &frame); err != nil || frame.Type != "message.created" || frame.BinderID != binder || frame.Cursor == "" {
+		t.Fatalf("events printed %q (%v)", out.String(), err)
+	}
+	if _, err := runCmd(t, "", "events", "--url", base); err == nil {
+		t.Fatal("events without a token accepted")
 	}
 }
