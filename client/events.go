@@ -96,9 +96,10 @@ func (o SubscribeOptions) withDefaults() SubscribeOptions {
 const maxFrame = 4 << 20
 
 // Subscribe opens the event stream with the client's token. It returns once
-// the server has accepted the connection, so every event committed after
-// Subscribe returns will be delivered (and possibly a few committed just
-// before, which the server had not yet fanned out); a refused handshake is
+// the server has accepted the connection: without Since, the stream starts
+// after the newest event committed when the server accepted it, so every
+// event committed after Subscribe returns will be delivered; a refused
+// handshake is
 // returned as an *Error. The stream runs until ctx ends, Close is called,
 // or it meets a terminal error (see Stream.Err).
 func (c *Client) Subscribe(ctx context.Context, opts SubscribeOptions) (*Stream, error) {
