@@ -31,7 +31,7 @@ type Binder struct {
 
 // Validate checks a binder's fields.
 func (b *Binder) Validate() error {
-	return checkText("title", b.Title, MaxNameLen)
+	return CheckText("title", b.Title, MaxNameLen)
 }
 
 // Member is a user's membership of a binder.

@@ -53,7 +53,7 @@ func (s OrgSettings) Marshal() string {
 
 // Validate checks an organisation's fields.
 func (o *Org) Validate() error {
-	if err := checkText("name", o.Name, MaxNameLen); err != nil {
+	if err := CheckText("name", o.Name, MaxNameLen); err != nil {
 		return err
 	}
 	return o.Settings.Validate()

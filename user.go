@@ -45,7 +45,7 @@ func (u *User) Validate() error {
 		return err
 	}
 	u.Email = email
-	if err := checkText("name", u.Name, MaxNameLen); err != nil {
+	if err := CheckText("name", u.Name, MaxNameLen); err != nil {
 		return err
 	}
 	if u.Kind != KindInternal && u.Kind != KindClient {

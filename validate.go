@@ -16,15 +16,16 @@ const (
 	MaxPasswordLen    = 1024     // bytes; argon2 takes any length, this bounds the work
 	MaxMessageBytes   = 64 << 10 // a message's Markdown text
 	MaxDeviceNameLen  = 100      // characters
+	MaxPlatformLen    = 50       // characters
 	MaxIdempotencyKey = 200      // bytes
 	MaxSettingsBytes  = 16 << 10 // an organisation's settings document
 	MaxListLimit      = 200      // items in one page of any list
 	DefaultListLimit  = 50       // items when the caller does not say
 )
 
-// checkText validates a required, single-line piece of text: valid UTF-8,
+// CheckText validates a required, single-line piece of text: valid UTF-8,
 // no control characters, not blank, at most max characters.
-func checkText(field, s string, max int) error {
+func CheckText(field, s string, max int) error {
 	if !utf8.ValidString(s) {
 		return Errorf(EInvalid, "%s is not valid UTF-8", field)
 	}

@@ -59,7 +59,8 @@ type App struct {
 }
 
 // New returns the use cases over s. notify is called after every commit
-// that wrote events (it wakes the broker); it may be nil.
+// that wrote events (it wakes this node's broker); it may be nil. The other
+// nodes are told through the store.
 func New(s *store.Store, hasher *auth.Hasher, log *slog.Logger, cfg Config, notify func()) *App {
 	if notify == nil {
 		notify = func() {}
@@ -99,13 +100,11 @@ func (a *App) write(ctx context.Context, fn func(w *writer) error) error {
 			return err
 		}
 		events = w.events
-		if events > 0 {
-			return tx.NotifyEvents(ctx)
-		}
 		return nil
 	})
 	if err == nil && events > 0 {
 		a.notify()
+		a.store.NotifyEvents()
 	}
 	return err
 }

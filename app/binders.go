@@ -96,6 +96,18 @@ func visibleBinder(ctx context.Context, q binderQueries, u *atrium.User, id stri
 	return b, m, nil
 }
 
+// lockedBinder loads a binder the user may see for a change, first locking
+// it so that what is checked here still holds at commit (see
+// store.LockBinder).
+func lockedBinder(w *writer, u *atrium.User, id string) (*atrium.Binder, *atrium.Member, error) {
+	if atrium.ValidID(id) {
+		if err := w.LockBinder(w.ctx, id); err != nil {
+			return nil, nil, err
+		}
+	}
+	return visibleBinder(w.ctx, w.Tx, u, id)
+}
+
 // GetBinder returns a binder the actor belongs to, with their unread count.
 func (a *App) GetBinder(ctx context.Context, id string) (*atrium.Binder, error) {
 	act, err := actor(ctx)
@@ -157,7 +169,7 @@ func (a *App) UpdateBinder(ctx context.Context, id string, in UpdateBinderInput)
 // manageableBinder loads a binder the user owns: ENotFound if they cannot
 // see it, EForbidden if they can see it but not manage it.
 func (a *App) manageableBinder(w *writer, u *atrium.User, id string) (*atrium.Binder, *atrium.Member, error) {
-	b, m, err := visibleBinder(w.ctx, w.Tx, u, id)
+	b, m, err := lockedBinder(w, u, id)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -52,8 +52,11 @@ func (a *App) AddMember(ctx context.Context, binderID string, in AddMemberInput)
 			return nil, err
 		}
 		target, err := a.orgUser(ctx, w.Tx, b.OrgID, in.UserID)
-		if err != nil {
+		if atrium.ErrorCode(err) == atrium.ENotFound {
 			return nil, atrium.Errorf(atrium.EInvalid, "user_id is not a user of this organisation")
+		}
+		if err != nil {
+			return nil, err
 		}
 		if !atrium.CanAddMember(target, b) {
 			return nil, atrium.Errorf(atrium.EInvalid, "a deactivated user cannot be added")
@@ -82,7 +85,7 @@ func (a *App) RemoveMember(ctx context.Context, binderID, userID string) error {
 		return err
 	}
 	err = a.write(ctx, func(w *writer) error {
-		b, mine, err := visibleBinder(ctx, w.Tx, act.User, binderID)
+		b, mine, err := lockedBinder(w, act.User, binderID)
 		if err != nil {
 			return err
 		}

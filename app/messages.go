@@ -49,7 +49,7 @@ func (a *App) PostMessage(ctx context.Context, binderID string, in PostMessageIn
 
 func (a *App) postMessage(w *writer, u *atrium.User, binderID string, in PostMessageInput) (*atrium.Message, error) {
 	ctx := w.ctx
-	b, m, err := visibleBinder(ctx, w.Tx, u, binderID)
+	b, m, err := lockedBinder(w, u, binderID)
 	if err != nil {
 		return nil, err
 	}
@@ -66,8 +66,12 @@ func (a *App) postMessage(w *writer, u *atrium.User, binderID string, in PostMes
 		}
 	}
 	if in.ReplyTo != "" {
-		if _, err := w.GetMessage(ctx, b.ID, in.ReplyTo); err != nil {
+		_, err := w.GetMessage(ctx, b.ID, in.ReplyTo)
+		if atrium.ErrorCode(err) == atrium.ENotFound {
 			return nil, atrium.Errorf(atrium.EInvalid, "reply_to is not a message of this binder")
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	mentions, err := a.resolveMentions(w, b, in.Text)
@@ -201,7 +205,7 @@ func (a *App) EditMessage(ctx context.Context, binderID, id string, in EditMessa
 
 // loadMessage checks the binder is visible and the message id well formed.
 func (a *App) loadMessage(w *writer, u *atrium.User, binderID, id string) (*atrium.Binder, *atrium.Member, error) {
-	b, m, err := visibleBinder(w.ctx, w.Tx, u, binderID)
+	b, m, err := lockedBinder(w, u, binderID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -273,7 +277,7 @@ func (a *App) MarkRead(ctx context.Context, binderID string, in MarkReadInput) (
 	}
 	var st *ReadState
 	err = a.write(ctx, func(w *writer) error {
-		b, m, err := visibleBinder(ctx, w.Tx, act.User, binderID)
+		b, m, err := lockedBinder(w, act.User, binderID)
 		if err != nil {
 			return err
 		}

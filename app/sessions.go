@@ -37,33 +37,56 @@ var errBadLogin = atrium.Errorf(atrium.EUnauthorized, "invalid email or password
 func (a *App) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
 	ci := atrium.ClientInfoFrom(ctx)
 	email := strings.ToLower(strings.TrimSpace(in.Email))
-	if err := a.throttled(email, ci.IP); err != nil {
+	if err := validateLogin(email, in); err != nil {
+		a.auditLogin(ctx, "", "", email, atrium.OutcomeFailure, "invalid input")
+		return nil, err
+	}
+	// Each attempt is counted before the password is checked, so attempts
+	// sent in parallel are throttled too; a success takes its count back.
+	undoAcct, undoIP, err := a.reserveLogin(email, ci.IP)
+	if err != nil {
 		a.auditLogin(ctx, "", "", email, atrium.OutcomeDenied, "throttled")
 		return nil, err
 	}
-	if len(in.Password) > atrium.MaxPasswordLen || len(email) > atrium.MaxEmailLen || !utf8.ValidString(in.Password) {
-		return nil, atrium.Errorf(atrium.EInvalid, "email or password is too long or not valid UTF-8")
-	}
-	device := strings.TrimSpace(in.DeviceName)
-	if utf8.RuneCountInString(device) > atrium.MaxDeviceNameLen || !utf8.ValidString(device) {
-		return nil, atrium.Errorf(atrium.EInvalid, "device_name is longer than %d characters", atrium.MaxDeviceNameLen)
-	}
 	u, rehash, err := a.checkPassword(ctx, email, in.Password)
 	if err != nil {
-		a.acctThrottle.Fail(email)
-		a.ipThrottle.Fail(ci.IP)
 		return nil, err
 	}
-	a.acctThrottle.Reset(email)
-	return a.openSession(ctx, u, rehash, in.Password, device, in.Platform)
+	undoAcct()
+	undoIP()
+	return a.openSession(ctx, u, rehash, in.Password, strings.TrimSpace(in.DeviceName), strings.TrimSpace(in.Platform))
 }
 
-func (a *App) throttled(email, ip string) error {
-	wait := max(a.acctThrottle.Check(email), a.ipThrottle.Check(ip))
-	if wait <= 0 {
-		return nil
+// validateLogin checks the sizes and characters of a sign-in's fields.
+func validateLogin(email string, in LoginInput) error {
+	if len(in.Password) > atrium.MaxPasswordLen || len(email) > atrium.MaxEmailLen || !utf8.ValidString(in.Password) || !utf8.ValidString(email) {
+		return atrium.Errorf(atrium.EInvalid, "email or password is too long or not valid UTF-8")
 	}
-	return &atrium.Error{Code: atrium.ERateLimited, Message: "too many failed sign-in attempts; try again later",
+	if d := strings.TrimSpace(in.DeviceName); d != "" {
+		if err := atrium.CheckText("device_name", d, atrium.MaxDeviceNameLen); err != nil {
+			return err
+		}
+	}
+	if p := strings.TrimSpace(in.Platform); p != "" {
+		if err := atrium.CheckText("platform", p, atrium.MaxPlatformLen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reserveLogin counts a sign-in attempt against the account and the
+// address, or refuses it when either is at its limit.
+func (a *App) reserveLogin(email, ip string) (undoAcct, undoIP func(), err error) {
+	waitAcct, undoAcct := a.acctThrottle.Reserve(email)
+	waitIP, undoIP := a.ipThrottle.Reserve(ip)
+	wait := max(waitAcct, waitIP)
+	if wait <= 0 {
+		return undoAcct, undoIP, nil
+	}
+	undoAcct()
+	undoIP()
+	return nil, nil, &atrium.Error{Code: atrium.ERateLimited, Message: "too many failed sign-in attempts; try again later",
 		RetryAfter: int(math.Ceil(wait.Seconds()))}
 }
 
@@ -88,8 +111,10 @@ func (a *App) checkPassword(ctx context.Context, email, password string) (*atriu
 		return nil, false, atrium.Internal("app.Login", err)
 	}
 	if u.Status != atrium.StatusActive {
+		// The same answer as a wrong password: a deactivated account's
+		// password must not be confirmed to whoever tries it.
 		a.auditLogin(ctx, u.OrgID, u.ID, email, atrium.OutcomeDenied, "account "+u.Status)
-		return nil, false, atrium.Errorf(atrium.EForbidden, "this account is deactivated")
+		return nil, false, errBadLogin
 	}
 	return u, rehash, nil
 }
@@ -118,11 +143,12 @@ func (a *App) openSession(ctx context.Context, u *atrium.User, rehash bool, pass
 		device = "unnamed device"
 	}
 	s := &atrium.Session{ID: atrium.NewID(), UserID: u.ID, OrgID: u.OrgID, TokenHash: hash,
-		DeviceName: device, Platform: truncate(strings.TrimSpace(platform), 50), IP: ci.IP,
+		DeviceName: device, Platform: platform, IP: ci.IP,
 		UserAgent: truncate(ci.UserAgent, 512), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(a.cfg.SessionTTL)}
 	err := a.write(ctx, func(w *writer) error {
 		if rehash {
-			if err := w.UpdateUser(ctx, u); err != nil {
+			err := w.SetPasswordHash(ctx, u.ID, u.PasswordHash, now)
+			if err != nil && atrium.ErrorCode(err) != atrium.ENotFound {
 				return err
 			}
 		}
@@ -298,24 +324,32 @@ func (a *App) ChangePassword(ctx context.Context, in ChangePasswordInput) error 
 	if err := atrium.ValidatePassword(in.NewPassword); err != nil {
 		return err
 	}
-	if wait := a.acctThrottle.Check(act.User.Email); wait > 0 {
-		return a.throttled(act.User.Email, "")
+	undoAcct, undoIP, err := a.reserveLogin(act.User.Email, act.IP)
+	if err != nil {
+		return err
 	}
 	u, err := a.store.GetUser(ctx, act.User.ID)
 	if err != nil {
 		return err
 	}
 	if _, err := a.hasher.Verify(ctx, in.CurrentPassword, u.PasswordHash); err != nil {
-		a.acctThrottle.Fail(u.Email)
+		a.auditLogin(ctx, u.OrgID, u.ID, u.Email, atrium.OutcomeFailure, "password change: wrong current password")
 		return atrium.Errorf(atrium.EForbidden, "the current password is wrong")
 	}
+	undoAcct()
+	undoIP()
 	h, err := a.hasher.Hash(ctx, in.NewPassword)
 	if err != nil {
 		return atrium.Internal("app.ChangePassword", err)
 	}
-	u.PasswordHash, u.UpdatedAt = h, a.now()
 	err = a.write(ctx, func(w *writer) error {
-		if err := w.UpdateUser(ctx, u); err != nil {
+		// Only the hash is written, and only while the user is active: a
+		// deactivation made while the hash was computed stands.
+		err := w.SetPasswordHash(ctx, u.ID, h, w.now)
+		if atrium.ErrorCode(err) == atrium.ENotFound {
+			return atrium.Errorf(atrium.EUnauthorized, "invalid or expired token")
+		}
+		if err != nil {
 			return err
 		}
 		if err := w.audit(u.OrgID, "user.password_change", "user", u.ID, ""); err != nil {

@@ -104,8 +104,12 @@ func (a *App) CreateUser(ctx context.Context, in CreateUserInput) (*CreatedUser,
 		return nil, a.deny(ctx, atrium.Errorf(atrium.EForbidden, "only organisation administrators can create users"),
 			act.User.OrgID, "user.create", "user", "")
 	}
+	hash, err := a.hashIfGiven(ctx, in.Password)
+	if err != nil {
+		return nil, err
+	}
 	return idempotent(a, ctx, "user.create", in, func(w *writer) (*CreatedUser, error) {
-		return a.createUser(w, act.User.OrgID, in)
+		return a.createUser(w, act.User.OrgID, in, hash)
 	})
 }
 
@@ -114,18 +118,39 @@ func (a *App) CreateUserAsSystem(ctx context.Context, orgID string, in CreateUse
 	if !atrium.ValidID(orgID) {
 		return nil, atrium.NotFound("organisation")
 	}
+	hash, err := a.hashIfGiven(ctx, in.Password)
+	if err != nil {
+		return nil, err
+	}
 	var out *CreatedUser
-	err := a.write(ctx, func(w *writer) (err error) {
+	err = a.write(ctx, func(w *writer) (err error) {
 		if _, err := w.GetOrg(ctx, orgID); err != nil {
 			return err
 		}
-		out, err = a.createUser(w, orgID, in)
+		out, err = a.createUser(w, orgID, in, hash)
 		return err
 	})
 	return out, err
 }
 
-func (a *App) createUser(w *writer, orgID string, in CreateUserInput) (*CreatedUser, error) {
+// hashIfGiven validates and hashes a new user's password, if one is given,
+// before any transaction opens: hashing takes tens of milliseconds and must
+// not hold the writer.
+func (a *App) hashIfGiven(ctx context.Context, password string) (string, error) {
+	if password == "" {
+		return "", nil
+	}
+	if err := atrium.ValidatePassword(password); err != nil {
+		return "", err
+	}
+	h, err := a.hasher.Hash(ctx, password)
+	if err != nil {
+		return "", atrium.Internal("app.hashIfGiven", err)
+	}
+	return h, nil
+}
+
+func (a *App) createUser(w *writer, orgID string, in CreateUserInput, hash string) (*CreatedUser, error) {
 	ctx := w.ctx
 	name := in.Name
 	if strings.TrimSpace(name) == "" {
@@ -140,10 +165,11 @@ func (a *App) createUser(w *writer, orgID string, in CreateUserInput) (*CreatedU
 	}
 	u := &atrium.User{ID: atrium.NewID(), OrgID: orgID, Email: in.Email, Name: strings.TrimSpace(name), Kind: in.Kind,
 		Role: role, Status: atrium.StatusActive, CreatedAt: w.now, UpdatedAt: w.now}
-	if in.Password == "" {
+	if hash == "" {
 		u.Status = atrium.StatusInvited
 	}
-	if err := a.prepareUser(ctx, u, in.Password, false); err != nil {
+	u.PasswordHash = hash
+	if err := u.Validate(); err != nil {
 		return nil, err
 	}
 	if err := w.CreateUser(ctx, u); err != nil {
@@ -153,7 +179,7 @@ func (a *App) createUser(w *writer, orgID string, in CreateUserInput) (*CreatedU
 		return nil, err
 	}
 	out := &CreatedUser{User: u}
-	if in.Password == "" {
+	if hash == "" {
 		token, hash := auth.NewToken()
 		inv := &store.Invitation{TokenHash: hash, UserID: u.ID, CreatedBy: w.actorID(), CreatedAt: w.now,
 			ExpiresAt: w.now.Add(a.cfg.InvitationTTL)}
@@ -204,7 +230,7 @@ func (a *App) AcceptInvitation(ctx context.Context, in AcceptInvitationInput) (*
 			}
 			return atrium.NotFound("invitation")
 		}
-		if u, err = w.GetUser(ctx, inv.UserID); err != nil {
+		if u, err = w.GetUserForUpdate(ctx, inv.UserID); err != nil {
 			return err
 		}
 		if u.Status != atrium.StatusInvited {
@@ -261,7 +287,7 @@ func (a *App) UpdateUser(ctx context.Context, id string, in UpdateUserInput) (*a
 	}
 	var u *atrium.User
 	err = a.write(ctx, func(w *writer) error {
-		if u, err = a.orgUser(w.ctx, w.Tx, act.User.OrgID, id); err != nil {
+		if u, err = a.orgUserForUpdate(w, act.User.OrgID, id); err != nil {
 			return err
 		}
 		return a.applyUserUpdate(w, act.User, u, in)
@@ -288,6 +314,22 @@ func (a *App) orgUser(ctx context.Context, tx *store.Tx, orgID, id string) (*atr
 	return u, nil
 }
 
+// orgUserForUpdate loads a user of the organisation to change it, locking
+// the row on PostgreSQL.
+func (a *App) orgUserForUpdate(w *writer, orgID, id string) (*atrium.User, error) {
+	if !atrium.ValidID(id) {
+		return nil, atrium.NotFound("user")
+	}
+	u, err := w.GetUserForUpdate(w.ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if u.OrgID != orgID {
+		return nil, atrium.NotFound("user")
+	}
+	return u, nil
+}
+
 func (a *App) applyUserUpdate(w *writer, by, u *atrium.User, in UpdateUserInput) error {
 	if u.Role == atrium.OrgRoleOwner && (in.Role != nil && *in.Role != atrium.OrgRoleOwner || in.Status != nil && *in.Status != atrium.StatusActive) {
 		return atrium.Errorf(atrium.EForbidden, "the organisation owner cannot be demoted or deactivated")
@@ -305,6 +347,9 @@ func (a *App) applyUserUpdate(w *writer, by, u *atrium.User, in UpdateUserInput)
 	if in.Status != nil {
 		if *in.Status == atrium.StatusInvited && u.Status != atrium.StatusInvited {
 			return atrium.Errorf(atrium.EInvalid, "status can be set to active or deactivated")
+		}
+		if *in.Status == atrium.StatusActive && u.PasswordHash == "" {
+			return atrium.Errorf(atrium.EConflict, "an invited user becomes active by accepting the invitation")
 		}
 		u.Status = *in.Status
 	}

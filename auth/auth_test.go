@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -63,24 +65,43 @@ func TestThrottle(t *testing.T) {
 	now := time.Unix(1000, 0)
 	th := NewThrottle(3, time.Minute, func() time.Time { return now })
 	for i := 0; i < 3; i++ {
-		if d := th.Check("a"); d != 0 {
+		if d, _ := th.Reserve("a"); d != 0 {
 			t.Fatalf("attempt %d throttled", i)
 		}
-		th.Fail("a")
 	}
-	if d := th.Check("a"); d != time.Minute {
-		t.Fatalf("after 3 failures wait %v, want 1m", d)
+	if d, _ := th.Reserve("a"); d != time.Minute {
+		t.Fatalf("after 3 attempts wait %v, want 1m", d)
 	}
-	if d := th.Check("b"); d != 0 {
+	if d, _ := th.Reserve("b"); d != 0 {
 		t.Fatal("other key throttled")
 	}
 	now = now.Add(61 * time.Second)
-	if d := th.Check("a"); d != 0 {
+	d, undo := th.Reserve("a")
+	if d != 0 {
 		t.Fatalf("window passed, still wait %v", d)
 	}
-	th.Fail("a")
-	th.Reset("a")
-	if len(th.fails) != 0 {
-		t.Fatal("reset kept failures")
+	undo()
+	if len(th.fails["a"]) != 0 {
+		t.Fatalf("undo kept the attempt: %v", th.fails["a"])
+	}
+}
+
+// Attempts made at once are all counted: only `limit` of them get through.
+func TestThrottleCountsParallelAttempts(t *testing.T) {
+	th := NewThrottle(5, time.Minute, time.Now)
+	var wg sync.WaitGroup
+	var passed atomic.Int32
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if d, _ := th.Reserve("acct"); d == 0 {
+				passed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if passed.Load() != 5 {
+		t.Fatalf("%d parallel attempts passed, want 5", passed.Load())
 	}
 }

@@ -21,34 +21,37 @@ func NewThrottle(limit int, window time.Duration, now func() time.Time) *Throttl
 	return &Throttle{limit: limit, window: window, now: now, fails: map[string][]time.Time{}}
 }
 
-// Check returns how long the key must wait before trying again; zero if it
-// may try now.
-func (t *Throttle) Check(key string) time.Duration {
+// Reserve counts an attempt for the key before it is made, so that
+// attempts made in parallel are counted too. It returns how long the key
+// must wait (and counts nothing) when it is at its limit; otherwise zero
+// and a function that takes the attempt back, for an attempt that
+// succeeded.
+func (t *Throttle) Reserve(key string) (wait time.Duration, undo func()) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	fs := t.prune(key)
-	if len(fs) < t.limit {
-		return 0
+	if len(fs) >= t.limit {
+		return fs[0].Add(t.window).Sub(t.now()), func() {}
 	}
-	return fs[0].Add(t.window).Sub(t.now())
-}
-
-// Fail records a failed attempt for the key.
-func (t *Throttle) Fail(key string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	fs := t.prune(key)
-	t.fails[key] = append(fs, t.now())
-	if len(t.fails) > 100_000 {
+	at := t.now()
+	t.fails[key] = append(fs, at)
+	if len(t.fails) > maxKeys {
 		t.sweep()
 	}
+	return 0, func() { t.unfail(key, at) }
 }
 
-// Reset forgets a key's failures (after a success).
-func (t *Throttle) Reset(key string) {
+// unfail removes one attempt made at `at`.
+func (t *Throttle) unfail(key string, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.fails, key)
+	fs := t.fails[key]
+	for i := len(fs) - 1; i >= 0; i-- {
+		if fs[i].Equal(at) {
+			t.fails[key] = append(fs[:i:i], fs[i+1:]...)
+			return
+		}
+	}
 }
 
 func (t *Throttle) prune(key string) []time.Time {
@@ -66,6 +69,9 @@ func (t *Throttle) prune(key string) []time.Time {
 	t.fails[key] = fs
 	return fs
 }
+
+// maxKeys is how many keys may be tracked before expired ones are swept.
+const maxKeys = 100_000
 
 // sweep drops every key whose failures have all expired, bounding memory
 // under a spray of addresses.

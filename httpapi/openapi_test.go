@@ -727,12 +727,12 @@ func (w *oapiWorld) signIn() {
 	}
 	w.do(oapiCall{method: "POST", path: login, want: 429, body: app.LoginInput{Email: "slow@acme.test", Password: oapiPassword}})
 
-	// A deactivated account is refused; its sessions are ended.
+	// A deactivated account is refused like a wrong password; its sessions are ended.
 	gone := w.srv.CreateUser(w.t, w.org.ID, "gone@acme.test", atrium.KindClient, oapiPassword)
 	goneTok := w.login("gone@acme.test")
 	w.do(oapiCall{method: "PATCH", path: "/api/v1/users/{id}", args: []string{gone.ID}, token: w.ownerTok, want: 200,
 		body: map[string]string{"status": atrium.StatusDeactivated}})
-	w.do(oapiCall{method: "POST", path: login, want: 403, body: app.LoginInput{Email: "gone@acme.test", Password: oapiPassword}})
+	w.do(oapiCall{method: "POST", path: login, want: 401, body: app.LoginInput{Email: "gone@acme.test", Password: oapiPassword}})
 	w.do(oapiCall{method: "GET", path: "/api/v1/me", token: goneTok, want: 401})
 
 	// Logging out ends the session.

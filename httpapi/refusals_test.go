@@ -279,7 +279,7 @@ func TestRevokedExpiredAndDeactivatedTokensAreRefused(t *testing.T) {
 		t.Fatalf("deactivated user's token: %d", r.status)
 	}
 	r := refDo(t, "POST", api+"/auth/login", "", []byte(`{"email":"viewer@client.test","password":"`+refPassword+`"}`))
-	if r.status != 403 {
+	if r.status != 401 || r.code != "unauthorized" {
 		t.Fatalf("deactivated user's login: %d %s", r.status, r.body)
 	}
 	w.srv.App.SetClock(func() time.Time { return time.Now().Add(31 * 24 * time.Hour) })

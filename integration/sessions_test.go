@@ -59,7 +59,7 @@ func TestEndingSessionsClosesStreams(t *testing.T) {
 		wantSessionEnded(t, laptopS)
 		wantUnauthorized(t, laptop)
 		_, err = newClient(t, w.srv.URL).Login(ctx, "kai@example.com", password, "")
-		wantError(t, err, http.StatusForbidden, atrium.EForbidden)
+		wantError(t, err, http.StatusUnauthorized, atrium.EUnauthorized)
 	})
 }
 

@@ -102,11 +102,29 @@ func (q Queries) DeleteBinder(ctx context.Context, id string, now time.Time) err
 	return atrium.Internal("store.DeleteBinder", err)
 }
 
+// LockBinder serialises writes to one binder: on PostgreSQL it locks the
+// binder's row until commit, so checks made afterwards in the transaction
+// (membership, roles, the last owner, a message's state) still hold when it
+// commits. SQLite's writers are serialised already.
+func (q Queries) LockBinder(ctx context.Context, id string) error {
+	if q.d.name() != "postgres" {
+		return nil
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT id FROM binders WHERE id = $1 FOR UPDATE`, id)
+	if err != nil {
+		return atrium.Internal("store.LockBinder", err)
+	}
+	return atrium.Internal("store.LockBinder", rows.Close())
+}
+
 // NextSeq takes the binder's next message sequence number. On PostgreSQL it
 // locks the binder row until commit, so numbers follow commit order.
 func (q Queries) NextSeq(ctx context.Context, binderID string, now time.Time) (int64, error) {
 	var seq int64
 	err := q.q.QueryRowContext(ctx, `UPDATE binders SET last_seq = last_seq + 1, updated_at = $2
-		WHERE id = $1 RETURNING last_seq`, binderID, ms(now)).Scan(&seq)
-	return seq, atrium.Internal("store.NextSeq", err)
+		WHERE id = $1 AND deleted_at IS NULL RETURNING last_seq`, binderID, ms(now)).Scan(&seq)
+	if err != nil {
+		return 0, notFound(err, "binder", "store.NextSeq")
+	}
+	return seq, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -23,6 +22,9 @@ type dialect interface {
 	// transaction of this database has ended, so events with a lower tx
 	// are final. It must be called before the events are read.
 	eventHorizon(ctx context.Context, q queryer) (int64, error)
+	// afterPos is a condition on events "after the position (tx, id)" that
+	// the database answers with a seek in the events_pos index.
+	afterPos(tx, id string) string
 }
 
 type sqliteDialect struct{}
@@ -44,7 +46,13 @@ func (sqliteDialect) retryable(error) bool { return false }
 // transactions, so every visible event is final.
 func (sqliteDialect) eventHorizon(context.Context, queryer) (int64, error) { return math.MaxInt64, nil }
 
+// On SQLite every event's tx is 0 (see eventHorizon), and SQLite does not
+// seek an index on a row-value comparison.
+func (sqliteDialect) afterPos(tx, id string) string { return "tx = " + tx + " AND id > " + id }
+
 type postgresDialect struct{}
+
+func (postgresDialect) afterPos(tx, id string) string { return "(tx, id) > (" + tx + ", " + id + ")" }
 
 func (postgresDialect) name() string { return "postgres" }
 
@@ -69,25 +77,50 @@ func (postgresDialect) retryable(err error) bool {
 // in this order and in statements of their own, before the events are read
 // with a newer snapshot: every transaction below the horizon had ended when
 // it was read, so the later snapshot sees all its events. Transactions in
-// other databases of the cluster are not waited for. Every node must
-// connect as the same role, so each sees the others' transactions.
+// other databases of the cluster are not waited for; a transaction left
+// open in Atrium's own database holds delivery back until it ends.
 func (postgresDialect) eventHorizon(ctx context.Context, q queryer) (int64, error) {
-	var next, oldest int64
-	if err := q.QueryRowContext(ctx, `SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint`).Scan(&next); err != nil {
+	const nextXID = `SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint`
+	var before, after int64
+	if err := q.QueryRowContext(ctx, nextXID).Scan(&before); err != nil {
 		return 0, err
 	}
-	err := q.QueryRowContext(ctx, `SELECT COALESCE(MIN(backend_xid::text::bigint), 0) FROM pg_stat_activity
-		WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()`).Scan(&oldest)
+	rows, err := q.QueryContext(ctx, `SELECT backend_xid::text::bigint FROM pg_stat_activity
+		WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()`)
 	if err != nil {
 		return 0, err
 	}
-	if oldest > 0 && oldest < next {
-		return oldest, nil
+	defer rows.Close()
+	var running []int64
+	for rows.Next() {
+		var x int64
+		if err := rows.Scan(&x); err != nil {
+			return 0, err
+		}
+		running = append(running, x)
 	}
-	return next, nil
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if err := q.QueryRowContext(ctx, nextXID).Scan(&after); err != nil {
+		return 0, err
+	}
+	horizon := before
+	for _, x := range running {
+		horizon = min(horizon, fullXID(x, after))
+	}
+	return horizon, nil
 }
 
-// isUniqueOn reports whether err is a unique violation mentioning column.
-func isUniqueOn(d dialect, err error, column string) bool {
-	return d.isUnique(err) && strings.Contains(err.Error(), column)
+// fullXID widens a 32-bit transaction id, as pg_stat_activity shows it, to
+// the 64-bit id with its wraparound epoch that events.tx holds. The id was
+// assigned before next (the next 64-bit id to be assigned, read after it),
+// so it belongs to next's epoch or, if that would put it at or past next,
+// to the epoch before.
+func fullXID(x32, next int64) int64 {
+	full := next&^0xFFFFFFFF | x32&0xFFFFFFFF
+	if full >= next {
+		full -= 1 << 32
+	}
+	return full
 }

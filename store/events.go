@@ -25,7 +25,7 @@ func (q Queries) EventsAfter(ctx context.Context, pos atrium.Pos, limit int) ([]
 		return nil, atrium.Internal("store.EventsAfter", err)
 	}
 	rows, err := q.q.QueryContext(ctx, `SELECT tx, id, org_id, binder_id, user_id, type, kind, payload, created_at
-		FROM events WHERE (tx > $1 OR (tx = $1 AND id > $2)) AND tx < $3
+		FROM events WHERE `+q.d.afterPos("$1", "$2")+` AND tx < $3
 		ORDER BY tx, id LIMIT $4`, pos.Tx, pos.ID, horizon, limit)
 	if err != nil {
 		return nil, atrium.Internal("store.EventsAfter", err)
@@ -89,7 +89,7 @@ func (s *Store) MembershipAt(ctx context.Context, userID string, pos atrium.Pos)
 		return nil, atrium.Internal("store.MembershipAt", err)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT type, binder_id FROM events
-		WHERE user_id = $1 AND type IN ($2, $3, $4) AND (tx > $5 OR (tx = $5 AND id > $6))
+		WHERE user_id = $1 AND type IN ($2, $3, $4) AND `+s.dialect.afterPos("$5", "$6")+`
 		ORDER BY tx DESC, id DESC`, userID, atrium.EventMemberAdded, atrium.EventBinderCreated,
 		atrium.EventMemberRemoved, pos.Tx, pos.ID)
 	if err != nil {

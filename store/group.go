@@ -153,7 +153,7 @@ func (g *groupCommitter) runOne(tx *sql.Tx, j *groupJob) (err error) {
 			err = fmt.Errorf("%w: %v", errBatchBroken, rerr)
 		}
 	}()
-	return j.fn(&Tx{Queries: Queries{q: tx, d: g.d}})
+	return j.fn(&Tx{Queries: Queries{q: uncancelable{tx}, d: g.d}})
 }
 
 // answer sends each job its own error, or the batch's error to every job
@@ -166,4 +166,22 @@ func (g *groupCommitter) answer(batch []*groupJob, errs []error, batchErr error)
 		}
 		j.err <- err
 	}
+}
+
+// uncancelable runs a job's statements in the shared transaction without
+// their caller's cancellation: SQLite answers an interrupted statement by
+// rolling back the whole transaction, which would fail every other job of
+// the batch. A cancelled caller is noticed before its job starts.
+type uncancelable struct{ tx *sql.Tx }
+
+func (u uncancelable) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return u.tx.ExecContext(context.WithoutCancel(ctx), query, args...)
+}
+
+func (u uncancelable) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return u.tx.QueryContext(context.WithoutCancel(ctx), query, args...)
+}
+
+func (u uncancelable) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return u.tx.QueryRowContext(context.WithoutCancel(ctx), query, args...)
 }

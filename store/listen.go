@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/atrium-dev/atrium"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -13,15 +12,35 @@ import (
 // node new events have committed.
 const eventsChannel = "atrium_events"
 
-// NotifyEvents tells every node, when the transaction commits, that it
-// wrote events. PostgreSQL delivers the notification only on commit; on
-// SQLite there is one node and the caller wakes its broker itself.
-func (q Queries) NotifyEvents(ctx context.Context) error {
-	if q.d.name() != "postgres" {
-		return nil
+// NotifyEvents tells the other nodes that events have committed. It never
+// blocks: notifications are sent after the commit, outside any write
+// transaction (a NOTIFY inside one would serialise every commit of the
+// cluster), and those that pile up are sent as one. A lost notification
+// only delays delivery until the brokers' next poll. On SQLite there is one
+// node, whose broker the caller wakes itself.
+func (s *Store) NotifyEvents() {
+	if s.notify == nil {
+		return
 	}
-	_, err := q.q.ExecContext(ctx, `SELECT pg_notify('`+eventsChannel+`', '')`)
-	return atrium.Internal("store.NotifyEvents", err)
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// notifier sends the notifications NotifyEvents asks for until the store
+// closes.
+func (s *Store) notifier() {
+	for {
+		select {
+		case <-s.closing:
+			return
+		case <-s.notify:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, _ = s.write.ExecContext(ctx, `SELECT pg_notify('`+eventsChannel+`', '')`)
+		cancel()
+	}
 }
 
 // ListenEvents calls wake whenever any node commits events, until ctx ends.

@@ -17,13 +17,6 @@ func (q Queries) AddMember(ctx context.Context, m *atrium.Member) error {
 	return atrium.Internal("store.AddMember", err)
 }
 
-// UpdateMemberRole changes a member's role.
-func (q Queries) UpdateMemberRole(ctx context.Context, binderID, userID, role string) error {
-	_, err := q.q.ExecContext(ctx, `UPDATE binder_members SET role = $3 WHERE binder_id = $1 AND user_id = $2`,
-		binderID, userID, role)
-	return atrium.Internal("store.UpdateMemberRole", err)
-}
-
 // RemoveMember deletes a membership; ENotFound if there was none.
 func (q Queries) RemoveMember(ctx context.Context, binderID, userID string) error {
 	res, err := q.q.ExecContext(ctx, `DELETE FROM binder_members WHERE binder_id = $1 AND user_id = $2`,

@@ -104,17 +104,33 @@ func (q Queries) ListMessages(ctx context.Context, binderID string, after, befor
 	return out, atrium.Internal("store.ListMessages", rows.Err())
 }
 
-// EditMessage replaces a live message's text and mentions.
+// EditMessage replaces a live message's text and mentions; ENotFound if
+// there is no such live message.
 func (q Queries) EditMessage(ctx context.Context, m *atrium.Message) error {
-	_, err := q.q.ExecContext(ctx, `UPDATE messages SET text = $3, mentions = $4, edited_at = $5
+	res, err := q.q.ExecContext(ctx, `UPDATE messages SET text = $3, mentions = $4, edited_at = $5
 		WHERE binder_id = $1 AND id = $2 AND deleted_at IS NULL`,
 		m.BinderID, m.ID, m.Text, mentionsJSON(m.Mentions), nullMS(m.EditedAt))
-	return atrium.Internal("store.EditMessage", err)
+	return changedOne(res, err, "message", "store.EditMessage")
 }
 
-// TombstoneMessage deletes a message's text, keeping its place.
+// TombstoneMessage deletes a message's text, keeping its place; ENotFound
+// if there is no such live message.
 func (q Queries) TombstoneMessage(ctx context.Context, binderID, id string, now time.Time) error {
-	_, err := q.q.ExecContext(ctx, `UPDATE messages SET text = '', mentions = '[]', deleted_at = $3
+	res, err := q.q.ExecContext(ctx, `UPDATE messages SET text = '', mentions = '[]', deleted_at = $3
 		WHERE binder_id = $1 AND id = $2 AND deleted_at IS NULL`, binderID, id, ms(now))
-	return atrium.Internal("store.TombstoneMessage", err)
+	return changedOne(res, err, "message", "store.TombstoneMessage")
+}
+
+// changedOne maps an update that matched no row to ENotFound.
+func changedOne(res sql.Result, err error, kind, op string) error {
+	if err != nil {
+		return atrium.Internal(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err != nil {
+			return atrium.Internal(op, err)
+		}
+		return atrium.NotFound(kind)
+	}
+	return nil
 }

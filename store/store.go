@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/atrium-dev/atrium"
@@ -40,6 +41,11 @@ type Store struct {
 	// group batches SQLite write transactions into shared commits; nil on
 	// PostgreSQL, whose own group commit serves concurrent connections.
 	group *groupCommitter
+	// notify queues a notification to the other nodes (PostgreSQL only);
+	// closing stops its sender.
+	notify    chan struct{}
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // Open opens (creating if needed) the database Config names. It does not
@@ -65,7 +71,18 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
+	if cfg.URL == "" {
+		restrictFiles(filepath.Join(cfg.DataDir, "atrium.db"))
+	}
 	return s, nil
+}
+
+// restrictFiles makes the SQLite database and its journals readable by
+// Atrium's user only, whatever the umask.
+func restrictFiles(db string) {
+	for _, f := range []string{db, db + "-wal", db + "-shm"} {
+		_ = os.Chmod(f, 0o600)
+	}
 }
 
 func openSQLite(cfg Config) (*Store, error) {
@@ -74,6 +91,9 @@ func openSQLite(cfg Config) (*Store, error) {
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data dir: %w", err)
+	}
+	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: restrict data dir: %w", err)
 	}
 	sync := strings.ToUpper(cfg.Synchronous)
 	if sync == "" {
@@ -114,8 +134,10 @@ func openPostgres(cfg Config) (*Store, error) {
 	db.SetMaxOpenConns(cfg.MaxOpenConns)
 	db.SetMaxIdleConns(cfg.MaxOpenConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{dialect: postgresDialect{}, write: db, read: db}
+	s := &Store{dialect: postgresDialect{}, write: db, read: db,
+		notify: make(chan struct{}, 1), closing: make(chan struct{})}
 	s.Queries = Queries{q: db, d: s.dialect}
+	go s.notifier()
 	return s, nil
 }
 
@@ -123,6 +145,9 @@ func openPostgres(cfg Config) (*Store, error) {
 func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.close()
+	}
+	if s.closing != nil {
+		s.closeOnce.Do(func() { close(s.closing) })
 	}
 	err := s.write.Close()
 	if s.read != s.write {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/atrium-dev/atrium"
 )
@@ -87,6 +88,29 @@ func (q Queries) ListUsers(ctx context.Context, orgID, after string, limit int) 
 		out = append(out, u)
 	}
 	return out, atrium.Internal("store.ListUsers", rows.Err())
+}
+
+// GetUserForUpdate returns a user and, on PostgreSQL, locks the row until
+// commit, so a read-modify-write of the user cannot lose a concurrent
+// change; ENotFound if there is none.
+func (q Queries) GetUserForUpdate(ctx context.Context, id string) (*atrium.User, error) {
+	lock := ""
+	if q.d.name() == "postgres" {
+		lock = " FOR UPDATE"
+	}
+	u, err := scanUser(q.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`+lock, id))
+	if err != nil {
+		return nil, notFound(err, "user", "store.GetUserForUpdate")
+	}
+	return u, nil
+}
+
+// SetPasswordHash replaces the password hash of an active user; ENotFound
+// if the user is not active (deactivated meanwhile, say).
+func (q Queries) SetPasswordHash(ctx context.Context, id, hash string, now time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE users SET password_hash = $2, updated_at = $3
+		WHERE id = $1 AND status = 'active'`, id, hash, ms(now))
+	return changedOne(res, err, "user", "store.SetPasswordHash")
 }
 
 // UpdateUser writes a user's mutable fields.
