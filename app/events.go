@@ -51,8 +51,13 @@ func (a *App) LastEventPos(ctx context.Context) (atrium.Pos, error) {
 	return a.store.LastEventPos(ctx)
 }
 
-// EventsAfter reads up to limit final outbox events after pos, for
-// replaying a resumed stream. The caller filters them for the actor.
+// EventsAfter reads up to limit final outbox events of the actor's
+// organisation after pos, for replaying a resumed stream. The caller
+// filters them for the actor.
 func (a *App) EventsAfter(ctx context.Context, pos atrium.Pos, limit int) ([]*atrium.Event, error) {
-	return a.store.EventsAfter(ctx, pos, limit)
+	act, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return a.store.OrgEventsAfter(ctx, act.User.OrgID, pos, limit)
 }

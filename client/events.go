@@ -120,7 +120,7 @@ func (c *Client) Subscribe(ctx context.Context, opts SubscribeOptions) (*Stream,
 // that has no cursor yet takes the one the handshake names.
 func (s *Stream) dial(ctx context.Context) (*conn, error) {
 	q := url.Values{}
-	if cur := s.Cursor(); cur != "" {
+	if cur := s.resumeCursor(); cur != "" {
 		q.Set("since", cur)
 	}
 	h := http.Header{}
@@ -137,7 +137,7 @@ func (s *Stream) dial(ctx context.Context) (*conn, error) {
 	}
 	ws.SetReadLimit(maxFrame)
 	cn.ws = ws
-	if s.Cursor() == "" {
+	if s.resumeCursor() == "" {
 		s.setCursor(resp.Header.Get(CursorHeader))
 	}
 	return cn, nil

@@ -24,7 +24,8 @@ type Stream struct {
 	closed atomic.Bool
 
 	mu     sync.Mutex
-	cursor string
+	cursor string // where a reconnection resumes: the last event put on the channel
+	taken  string // the last event Next returned
 	err    error
 }
 
@@ -47,6 +48,9 @@ func (s *Stream) Next(ctx context.Context) (Event, error) {
 			}
 			return Event{}, ErrStreamClosed
 		}
+		s.mu.Lock()
+		s.taken = ev.Cursor
+		s.mu.Unlock()
 		return ev, nil
 	case <-ctx.Done():
 		return Event{}, ctx.Err()
@@ -65,10 +69,22 @@ func (s *Stream) Err() error {
 	return s.err
 }
 
-// Cursor returns the cursor of the last event put on the channel, or the
-// position the stream started from if there was none yet. Reconnections
-// resume after it.
+// Cursor returns the cursor of the last event Next returned, or the
+// position the stream started from if it returned none yet: resuming from
+// it later (SubscribeOptions.Since) misses nothing that Next has not
+// returned. A reader of Events keeps each event's own Cursor instead.
 func (s *Stream) Cursor() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.taken != "" {
+		return s.taken
+	}
+	return s.cursor
+}
+
+// resumeCursor is where a reconnection resumes: after the last event put
+// on the channel, since the channel keeps the ones not yet read.
+func (s *Stream) resumeCursor() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.cursor
@@ -162,9 +178,9 @@ func (s *Stream) read(ctx context.Context, cn *conn) (int, error) {
 		if err != nil {
 			return n, err
 		}
+		s.setCursor(ev.Cursor) // before the send: a reader may act on the event at once
 		select {
 		case s.events <- ev:
-			s.setCursor(ev.Cursor)
 			cn.touch()
 			n++
 		case <-ctx.Done():

@@ -98,6 +98,7 @@ type stream struct {
 	sub      *realtime.Subscription
 	audience *realtime.Audience
 	last     atrium.Pos // the last position delivered or skipped
+	buf      []*realtime.Delivery
 }
 
 // run replays, then relays live events until the connection or the
@@ -121,8 +122,8 @@ func (st *stream) run(ctx context.Context, resume bool, start, live atrium.Pos) 
 			return websocket.StatusNormalClosure, ""
 		case <-st.sub.Done():
 			return closeForReason(st.sub.Reason())
-		case d := <-st.sub.C():
-			if err := st.deliver(ctx, d.Event, d.Frame); err != nil {
+		case <-st.sub.Wake():
+			if err := st.relay(ctx); err != nil {
 				return closeFor(err)
 			}
 		case <-tick.C:
@@ -142,14 +143,18 @@ func (st *stream) replay(ctx context.Context, live atrium.Pos) error {
 		if err != nil {
 			return err
 		}
+		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 		for _, e := range events {
 			if live.Less(e.Pos) {
+				cancel()
 				return nil
 			}
-			if err := st.deliver(ctx, e, nil); err != nil {
+			if err := st.deliver(wctx, e, nil); err != nil {
+				cancel()
 				return err
 			}
 		}
+		cancel()
 		if len(events) < replayBatch {
 			return nil
 		}
@@ -157,7 +162,27 @@ func (st *stream) replay(ctx context.Context, live atrium.Pos) error {
 	return nil
 }
 
-// deliver writes one event if the user may see it and it is new.
+// relay sends the live events waiting in the subscription, with one write
+// deadline for the lot.
+func (st *stream) relay(ctx context.Context) error {
+	batch, ok := st.sub.Read(st.buf[:0])
+	st.buf = batch[:0]
+	if !ok || len(batch) == 0 {
+		return nil // an ended subscription is seen on Done
+	}
+	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	for _, d := range batch {
+		if err := st.deliver(wctx, d.Event, d.Frame); err != nil {
+			return err
+		}
+	}
+	clear(batch)
+	return nil
+}
+
+// deliver writes one event if the user may see it and it is new; ctx
+// carries the write deadline.
 func (st *stream) deliver(ctx context.Context, e *atrium.Event, frame []byte) error {
 	if !st.last.Less(e.Pos) {
 		return nil
@@ -169,9 +194,7 @@ func (st *stream) deliver(ctx context.Context, e *atrium.Event, frame []byte) er
 	if frame == nil {
 		frame = realtime.Frame(e)
 	}
-	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
-	return st.c.Write(wctx, websocket.MessageText, frame)
+	return st.c.Write(ctx, websocket.MessageText, frame)
 }
 
 func (st *stream) ping(ctx context.Context) {

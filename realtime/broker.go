@@ -2,12 +2,13 @@
 //
 // The outbox in the database is the only source of events: a change and
 // its event commit together. Each node runs one Broker, which reads the
-// outbox in order from where it last read and fans each event out to the
-// node's subscribers. A commit on this node wakes the broker at once; on
-// PostgreSQL a NOTIFY from any node wakes every broker, and a short poll
-// catches anything a wake-up missed. A subscriber that falls too far behind
-// is dropped and resumes from its cursor, so a slow consumer never holds
-// up the others.
+// outbox in order from where it last read and appends each event to a ring
+// shared by the node's subscribers; each subscriber reads the ring from its
+// own place. A commit on this node wakes the broker at once; on PostgreSQL
+// a NOTIFY from any node wakes every broker, and a short poll catches
+// anything a wake-up missed. A subscriber that falls a whole ring behind is
+// dropped and resumes from its cursor, so a slow consumer never holds up
+// the others, and a burst costs no memory per subscriber.
 package realtime
 
 import (
@@ -32,14 +33,18 @@ type Source interface {
 type Options struct {
 	// Poll is how often the outbox is read without a wake-up.
 	Poll time.Duration
-	// Buffer is each subscriber's queue length; a subscriber whose queue is
-	// full is dropped.
-	Buffer int
+	// Ring is how many events the subscribers share (default 8192); a
+	// subscriber more than Ring events behind is dropped. Rounded up to a
+	// power of two; keep it well above the outbox read batch (500).
+	Ring int
 	// OnControl is called, in order, for every control event read.
 	OnControl func(*atrium.Event)
 	// Delivered counts events handed to subscribers (for metrics).
 	Delivered func(n int)
 }
+
+// readBatch is how many events the broker reads from the outbox at once.
+const readBatch = 500
 
 // Broker fans events out to this node's subscribers.
 type Broker struct {
@@ -50,6 +55,9 @@ type Broker struct {
 
 	mu   sync.Mutex
 	pos  atrium.Pos
+	ring []*Delivery // ring[i & mask] holds delivery number i
+	mask uint64
+	head uint64 // deliveries appended so far
 	subs map[*Subscription]struct{}
 	// stopped is set once Run has ended; no one may subscribe after.
 	stopped bool
@@ -62,8 +70,13 @@ func New(src Source, log *slog.Logger, opts Options) *Broker {
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
 	}
-	if opts.Buffer <= 0 {
-		opts.Buffer = 256
+	want := opts.Ring
+	if want <= 0 {
+		want = 8192
+	}
+	size := 1
+	for size < want {
+		size <<= 1
 	}
 	if opts.OnControl == nil {
 		opts.OnControl = func(*atrium.Event) {}
@@ -72,6 +85,7 @@ func New(src Source, log *slog.Logger, opts Options) *Broker {
 		opts.Delivered = func(int) {}
 	}
 	return &Broker{src: src, log: log, opts: opts, wake: make(chan struct{}, 1),
+		ring: make([]*Delivery, size), mask: uint64(size - 1),
 		subs: map[*Subscription]struct{}{}, ready: make(chan struct{})}
 }
 
@@ -124,49 +138,62 @@ func (b *Broker) drain(ctx context.Context) error {
 		b.mu.Lock()
 		pos := b.pos
 		b.mu.Unlock()
-		events, err := b.src.EventsAfter(ctx, pos, 500)
+		events, err := b.src.EventsAfter(ctx, pos, readBatch)
 		if err != nil {
 			return err
 		}
-		for _, e := range events {
-			b.publish(e)
+		if len(events) > 0 {
+			b.publish(events)
 		}
-		if len(events) < 500 {
+		if len(events) < readBatch {
 			return nil
 		}
 	}
 }
 
-// publish hands one event to every subscriber of its organisation and
-// advances the position, under one lock so that Subscribe sees a
-// consistent split between replayed and live events.
-func (b *Broker) publish(e *atrium.Event) {
-	if e.Control() {
-		b.opts.OnControl(e)
-	}
-	d := &Delivery{Event: e, Frame: Frame(e)}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
-	for s := range b.subs {
-		if s.orgID != e.OrgID {
+// publish appends events to the ring, handles control events, wakes the
+// subscribers and drops those that have been lapped — all under one lock,
+// so Subscribe sees a consistent split between replayed and live events.
+func (b *Broker) publish(events []*atrium.Event) {
+	batch := make([]*Delivery, 0, len(events))
+	for _, e := range events {
+		if e.Control() {
+			b.opts.OnControl(e)
+			batch = append(batch, &Delivery{Event: e})
 			continue
 		}
-		if e.Control() {
-			if s.endedBy(e) {
-				b.drop(s, "session ended")
-			}
+		batch = append(batch, &Delivery{Event: e, Frame: Frame(e)})
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, d := range batch {
+		if d.Event.Control() {
+			b.endSessions(d.Event)
+		} else {
+			b.ring[b.head&b.mask] = d
+			b.head++
+		}
+		b.pos = d.Event.Pos
+	}
+	for s := range b.subs {
+		if b.head-s.next > uint64(len(b.ring)) {
+			b.drop(s, "too slow: reconnect with your last cursor")
 			continue
 		}
 		select {
-		case s.ch <- d:
-			n++
+		case s.wake <- struct{}{}:
 		default:
-			b.drop(s, "too slow: reconnect with your last cursor")
 		}
 	}
-	b.pos = e.Pos
-	b.opts.Delivered(n)
+}
+
+// endSessions drops the subscribers a control event ends; b.mu is held.
+func (b *Broker) endSessions(e *atrium.Event) {
+	for s := range b.subs {
+		if s.orgID == e.OrgID && s.endedBy(e) {
+			b.drop(s, "session ended")
+		}
+	}
 }
 
 // Delivery is one event and its encoded frame, shared by every subscriber.
@@ -174,6 +201,9 @@ type Delivery struct {
 	Event *atrium.Event
 	Frame []byte
 }
+
+// ErrStopped is returned by Subscribe once the broker has stopped.
+var ErrStopped = errors.New("realtime: broker stopped")
 
 // Subscribe registers a subscriber for an organisation's events and
 // returns it with the position from which it will receive them: every
@@ -184,13 +214,14 @@ func (b *Broker) Subscribe(ctx context.Context, orgID, userID, sessionID string)
 	case <-ctx.Done():
 		return nil, atrium.Pos{}, ctx.Err()
 	}
-	s := &Subscription{orgID: orgID, userID: userID, sessionID: sessionID,
-		ch: make(chan *Delivery, b.opts.Buffer), done: make(chan struct{})}
+	s := &Subscription{b: b, orgID: orgID, userID: userID, sessionID: sessionID,
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.stopped {
 		return nil, atrium.Pos{}, ErrStopped
 	}
+	s.next = b.head
 	b.subs[s] = struct{}{}
 	return s, b.pos, nil
 }
@@ -219,9 +250,6 @@ func (b *Broker) drop(s *Subscription, reason string) {
 	close(s.done)
 }
 
-// ErrStopped is returned by Subscribe once the broker has stopped.
-var ErrStopped = errors.New("realtime: broker stopped")
-
 func (b *Broker) closeAll(reason string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -231,16 +259,37 @@ func (b *Broker) closeAll(reason string) {
 	}
 }
 
-// Subscription is one subscriber's queue.
+// Subscription is one subscriber's place in the broker's ring.
 type Subscription struct {
+	b                        *Broker
 	orgID, userID, sessionID string
-	ch                       chan *Delivery
+	next                     uint64 // the next delivery to read; guarded by b.mu
+	wake                     chan struct{}
 	done                     chan struct{}
 	reason                   string
 }
 
-// C delivers events in order.
-func (s *Subscription) C() <-chan *Delivery { return s.ch }
+// Wake receives a value when new events may be waiting; call Read then.
+func (s *Subscription) Wake() <-chan struct{} { return s.wake }
+
+// Read appends to buf the subscriber's organisation's events published
+// since its last Read, in order, and returns it; ok is false once the
+// subscription has ended (Done is closed).
+func (s *Subscription) Read(buf []*Delivery) (_ []*Delivery, ok bool) {
+	b := s.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.subs[s]; !ok {
+		return buf, false
+	}
+	for ; s.next < b.head; s.next++ {
+		if d := b.ring[s.next&b.mask]; d.Event.OrgID == s.orgID {
+			buf = append(buf, d)
+		}
+	}
+	b.opts.Delivered(len(buf))
+	return buf, true
+}
 
 // Done is closed when the broker dropped the subscriber; Reason says why.
 func (s *Subscription) Done() <-chan struct{} { return s.done }

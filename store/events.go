@@ -20,13 +20,27 @@ func (q Queries) AppendEvent(ctx context.Context, e *atrium.Event) error {
 // EventsAfter returns up to limit final events after pos, in order. An
 // event is final when its transaction and every one before it have ended.
 func (q Queries) EventsAfter(ctx context.Context, pos atrium.Pos, limit int) ([]*atrium.Event, error) {
+	return q.eventsAfter(ctx, "", pos, limit)
+}
+
+// OrgEventsAfter is EventsAfter for one organisation's events.
+func (q Queries) OrgEventsAfter(ctx context.Context, orgID string, pos atrium.Pos, limit int) ([]*atrium.Event, error) {
+	return q.eventsAfter(ctx, orgID, pos, limit)
+}
+
+func (q Queries) eventsAfter(ctx context.Context, orgID string, pos atrium.Pos, limit int) ([]*atrium.Event, error) {
 	horizon, err := q.d.eventHorizon(ctx, q.q)
 	if err != nil {
 		return nil, atrium.Internal("store.EventsAfter", err)
 	}
+	orgCond := ""
+	args := []any{pos.Tx, pos.ID, horizon, limit}
+	if orgID != "" {
+		orgCond, args = " AND org_id = $5", append(args, orgID)
+	}
 	rows, err := q.q.QueryContext(ctx, `SELECT tx, id, org_id, binder_id, user_id, type, kind, payload, created_at
-		FROM events WHERE `+q.d.afterPos("$1", "$2")+` AND tx < $3
-		ORDER BY tx, id LIMIT $4`, pos.Tx, pos.ID, horizon, limit)
+		FROM events WHERE `+q.d.afterPos("$1", "$2")+` AND tx < $3`+orgCond+`
+		ORDER BY tx, id LIMIT $4`, args...)
 	if err != nil {
 		return nil, atrium.Internal("store.EventsAfter", err)
 	}

@@ -121,7 +121,7 @@ func TestOrgAndUserCreate(t *testing.T) {
 func TestMigrateAndRefuseNewerSchema(t *testing.T) {
 	cfg := storetest.NewConfig(t, "sqlite")
 	out, err := runCmd(t, "", "migrate", "--data", cfg.DataDir)
-	if err != nil || !strings.Contains(out, `"version":1`) {
+	if err != nil || !strings.Contains(out, `"version":2`) {
 		t.Fatalf("migrate: %q %v", out, err)
 	}
 	out, err = runCmd(t, "", "migrate", "--data", cfg.DataDir)
