@@ -14,7 +14,6 @@ const (
 	EventMessageDeleted = "message.deleted"
 	EventMemberAdded    = "member.added"
 	EventMemberRemoved  = "member.removed"
-	EventMemberUpdated  = "member.updated"
 	EventBinderCreated  = "binder.created"
 	EventBinderUpdated  = "binder.updated"
 	EventBinderDeleted  = "binder.deleted"

@@ -135,6 +135,10 @@ func (a *App) auditEntry(ctx context.Context, orgID, action, targetType, targetI
 		e.IP, e.UserAgent = ci.IP, ci.UserAgent
 	}
 	e.UserAgent = truncate(e.UserAgent, 512)
+	e.Detail = truncate(e.Detail, 1024)
+	if len(e.TargetID) > 64 {
+		e.TargetID = "(malformed)" // an id from a URL path, not worth keeping whole
+	}
 	return e
 }
 
@@ -147,7 +151,8 @@ func (a *App) deny(ctx context.Context, err error, orgID, action, targetType, ta
 		return err
 	}
 	entry := a.auditEntry(ctx, orgID, action, targetType, targetID, atrium.OutcomeDenied, code, a.now())
-	if aerr := a.store.Tx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return tx.AppendAudit(ctx, entry) }); aerr != nil {
+	bg := context.WithoutCancel(ctx) // a client that hung up is still audited
+	if aerr := a.store.Tx(bg, func(tx *store.Tx) error { return tx.AppendAudit(bg, entry) }); aerr != nil {
 		a.log.Error("audit a refusal", "action", action, "err", aerr)
 	}
 	return err
@@ -171,4 +176,27 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// idempotencyRetention is how long a write's result is kept to answer a
+// retry with the same Idempotency-Key.
+const idempotencyRetention = 24 * time.Hour
+
+// Maintain does the periodic housekeeping until ctx ends: it forgets
+// stored idempotent results past their retention.
+func (a *App) Maintain(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := a.store.Tx(ctx, func(tx *store.Tx) error {
+			return tx.DeleteIdempotentBefore(ctx, a.now().Add(-idempotencyRetention))
+		}); err != nil && ctx.Err() == nil {
+			a.log.Error("housekeeping", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

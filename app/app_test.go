@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/app"
@@ -186,5 +187,67 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestInvitationTokenIsShownOnceAndNeverStored(t *testing.T) {
+	a := newApp(t, "sqlite")
+	bg := context.Background()
+	_, _, err := a.CreateOrg(bg, app.CreateOrgInput{Name: "Acme", OwnerEmail: "o@acme.test", OwnerPassword: pw})
+	must(t, err)
+	ctx := atrium.WithClientInfo(as(t, a, "o@acme.test", "198.51.100.1"), atrium.ClientInfo{IdempotencyKey: "invite-1"})
+	first, err := a.CreateUser(ctx, app.CreateUserInput{Email: "new@acme.test", Kind: atrium.KindInternal})
+	must(t, err)
+	if first.Invitation == nil || first.Invitation.Token == "" || first.Status != atrium.StatusInvited {
+		t.Fatalf("no invitation: %+v", first)
+	}
+	again, err := a.CreateUser(ctx, app.CreateUserInput{Email: "new@acme.test", Kind: atrium.KindInternal})
+	must(t, err)
+	if again.ID != first.ID || again.Invitation != nil {
+		t.Fatalf("replay: %+v", again)
+	}
+	act := atrium.ActorFrom(ctx)
+	stored, err := a.Store().GetIdempotent(bg, act.User.ID, "invite-1")
+	if err != nil || stored == nil || strings.Contains(stored.Response, first.Invitation.Token) {
+		t.Fatalf("the invitation token is stored for replays: %+v %v", stored, err)
+	}
+	if _, err := a.AcceptInvitation(bg, app.AcceptInvitationInput{Token: first.Invitation.Token, Password: pw}); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	if _, err := a.AcceptInvitation(bg, app.AcceptInvitationInput{Token: first.Invitation.Token, Password: pw}); atrium.ErrorCode(err) != atrium.ENotFound {
+		t.Fatalf("second accept: %v", err)
+	}
+}
+
+func TestOrgSessionLifetimeApplies(t *testing.T) {
+	a := newApp(t, "sqlite")
+	bg := context.Background()
+	_, _, err := a.CreateOrg(bg, app.CreateOrgInput{Name: "Acme", OwnerEmail: "o@acme.test", OwnerPassword: pw})
+	must(t, err)
+	ctx := as(t, a, "o@acme.test", "198.51.100.1")
+	settings := atrium.DefaultOrgSettings()
+	settings.SessionTTLHours = 2
+	_, err = a.UpdateOrg(ctx, app.UpdateOrgInput{Settings: &settings})
+	must(t, err)
+	res, err := a.Login(bg, app.LoginInput{Email: "o@acme.test", Password: pw})
+	must(t, err)
+	if d := res.Session.ExpiresAt.Sub(res.Session.CreatedAt); d != 2*time.Hour {
+		t.Fatalf("session lives %v, want the organisation's 2h", d)
+	}
+}
+
+func TestMalformedTargetsAreNotAuditedWhole(t *testing.T) {
+	a := newApp(t, "sqlite")
+	bg := context.Background()
+	org, _, err := a.CreateOrg(bg, app.CreateOrgInput{Name: "Acme", OwnerEmail: "o@acme.test", OwnerPassword: pw})
+	must(t, err)
+	ctx := as(t, a, "o@acme.test", "198.51.100.1")
+	if _, err := a.GetBinder(ctx, strings.Repeat("x", 60000)); atrium.ErrorCode(err) != atrium.ENotFound {
+		t.Fatalf("long id: %v", err)
+	}
+	entries, _ := a.Store().ListAudit(bg, org.ID, "", 200)
+	last := entries[len(entries)-1]
+	if last.Action != "binder.read" || last.Outcome != atrium.OutcomeDenied || last.TargetID != "(malformed)" {
+		t.Fatalf("denial audited as %+v", last)
 	}
 }

@@ -23,7 +23,7 @@ func (a *App) CreateBinder(ctx context.Context, in CreateBinderInput) (*atrium.B
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
-	return idempotent(a, ctx, "binder.create", in, func(w *writer) (*atrium.Binder, error) {
+	b, err = idempotent(a, ctx, "binder.create", in, func(w *writer) (*atrium.Binder, error) {
 		org, err := w.GetOrg(ctx, act.User.OrgID)
 		if err != nil {
 			return nil, err
@@ -49,6 +49,10 @@ func (a *App) CreateBinder(ctx context.Context, in CreateBinderInput) (*atrium.B
 		}
 		return b, w.event(atrium.EventBinderCreated, b.OrgID, b.ID, act.User.ID, "binder", b.Info())
 	})
+	if err != nil {
+		return nil, a.deny(ctx, err, act.User.OrgID, "binder.create", "org", act.User.OrgID)
+	}
+	return b, nil
 }
 
 func userRef(u *atrium.User) *atrium.UserRef {

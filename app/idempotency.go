@@ -46,7 +46,7 @@ func idempotent[T any](a *App, ctx context.Context, op string, req any, do func(
 			if out, err = do(w); err != nil {
 				return err
 			}
-			resp, err := json.Marshal(out)
+			resp, err := json.Marshal(forReplay(out))
 			if err != nil {
 				return atrium.Internal("app.idempotent", err)
 			}
@@ -61,6 +61,17 @@ func idempotent[T any](a *App, ctx context.Context, op string, req any, do func(
 		}
 		return out, err
 	}
+}
+
+// replayable is a result that holds a secret shown only once (an
+// invitation token, say): what is stored for replays leaves it out.
+type replayable interface{ ForReplay() any }
+
+func forReplay(v any) any {
+	if r, ok := v.(replayable); ok {
+		return r.ForReplay()
+	}
+	return v
 }
 
 func replay(prev *store.IdempotentResult, op string, sum []byte, out any) error {

@@ -123,7 +123,8 @@ func (a *App) checkPassword(ctx context.Context, email, password string) (*atriu
 func (a *App) auditLogin(ctx context.Context, orgID, userID, email, outcome, detail string) {
 	e := a.auditEntry(ctx, orgID, "auth.login", "user", userID, outcome, detail+": "+truncate(email, atrium.MaxEmailLen), a.now())
 	e.ActorID = userID
-	if err := a.store.Tx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return tx.AppendAudit(ctx, e) }); err != nil {
+	bg := context.WithoutCancel(ctx) // a client that hung up is still audited
+	if err := a.store.Tx(bg, func(tx *store.Tx) error { return tx.AppendAudit(bg, e) }); err != nil {
 		a.log.Error("audit a sign-in", "err", err)
 	}
 }
@@ -142,10 +143,14 @@ func (a *App) openSession(ctx context.Context, u *atrium.User, rehash bool, pass
 	if device == "" {
 		device = "unnamed device"
 	}
+	ttl, err := a.sessionTTL(ctx, u.OrgID)
+	if err != nil {
+		return nil, err
+	}
 	s := &atrium.Session{ID: atrium.NewID(), UserID: u.ID, OrgID: u.OrgID, TokenHash: hash,
 		DeviceName: device, Platform: platform, IP: ci.IP,
-		UserAgent: truncate(ci.UserAgent, 512), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(a.cfg.SessionTTL)}
-	err := a.write(ctx, func(w *writer) error {
+		UserAgent: truncate(ci.UserAgent, 512), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(ttl)}
+	err = a.write(ctx, func(w *writer) error {
 		if rehash {
 			err := w.SetPasswordHash(ctx, u.ID, u.PasswordHash, now)
 			if err != nil && atrium.ErrorCode(err) != atrium.ENotFound {
@@ -170,13 +175,17 @@ func (a *App) openSession(ctx context.Context, u *atrium.User, rehash bool, pass
 // expired and revoked tokens, and tokens of deactivated users, all get
 // EUnauthorized.
 func (a *App) Authenticate(ctx context.Context, token string) (*atrium.Actor, error) {
+	return a.authenticate(ctx, token, true)
+}
+
+func (a *App) authenticate(ctx context.Context, token string, useCache bool) (*atrium.Actor, error) {
 	if !auth.ValidTokenShape(token) {
 		return nil, atrium.Errorf(atrium.EUnauthorized, "invalid or expired token")
 	}
 	hash := auth.HashToken(token)
 	now := a.now()
 	ci := atrium.ClientInfoFrom(ctx)
-	if e, ok := a.sessions.get(string(hash), now); ok {
+	if e, ok := a.sessions.get(string(hash), now); ok && useCache {
 		return &atrium.Actor{User: e.user, SessionID: e.session.ID, IP: ci.IP, UserAgent: ci.UserAgent}, nil
 	}
 	s, err := a.store.GetSessionByTokenHash(ctx, hash)
@@ -202,17 +211,37 @@ func (a *App) Authenticate(ctx context.Context, token string) (*atrium.Actor, er
 	return &atrium.Actor{User: u, SessionID: s.ID, IP: ci.IP, UserAgent: ci.UserAgent}, nil
 }
 
+// sessionTTL is how long an organisation's sessions live without use: its
+// own setting, or the server's default.
+func (a *App) sessionTTL(ctx context.Context, orgID string) (time.Duration, error) {
+	o, err := a.store.GetOrg(ctx, orgID)
+	if err != nil {
+		return 0, err
+	}
+	if o.Settings.SessionTTLHours > 0 {
+		return time.Duration(o.Settings.SessionTTLHours) * time.Hour, nil
+	}
+	return a.cfg.SessionTTL, nil
+}
+
 // touch records use of a session and slides its expiry.
 func (a *App) touch(ctx context.Context, s *atrium.Session, now time.Time) error {
-	s.LastSeenAt, s.ExpiresAt = now, now.Add(a.cfg.SessionTTL)
+	ttl, err := a.sessionTTL(ctx, s.OrgID)
+	if err != nil {
+		return err
+	}
+	s.LastSeenAt, s.ExpiresAt = now, now.Add(ttl)
 	return a.store.Tx(ctx, func(tx *store.Tx) error { return tx.TouchSession(ctx, s.ID, now, s.ExpiresAt) })
 }
 
-// CheckSession returns EUnauthorized if a session can no longer be used;
-// the event stream asks this now and then for sessions that simply
-// expired. Other errors say nothing about the session.
+// CheckSession returns EUnauthorized if a session can no longer be used,
+// reading the database rather than the cache. The event stream asks this
+// once it has subscribed (a revocation could have come between its
+// authentication and its subscription) and now and then after, for
+// sessions that simply expired. Other errors say nothing about the
+// session.
 func (a *App) CheckSession(ctx context.Context, token string) error {
-	_, err := a.Authenticate(ctx, token)
+	_, err := a.authenticate(ctx, token, false)
 	return err
 }
 

@@ -88,6 +88,10 @@ type CreatedUser struct {
 	Invitation *InvitationToken `json:"invitation,omitempty"`
 }
 
+// ForReplay leaves the invitation token out of what is kept to answer a
+// retried request: the token is shown once, and is never stored in clear.
+func (c *CreatedUser) ForReplay() any { return &CreatedUser{User: c.User} }
+
 // InvitationToken is shown once, to the administrator who invited.
 type InvitationToken struct {
 	Token     string `json:"token"`
@@ -253,7 +257,8 @@ func (a *App) ListUsers(ctx context.Context, p Page) ([]*atrium.User, string, er
 		return nil, "", err
 	}
 	if !atrium.CanManageUsers(act.User, act.User.OrgID) {
-		return nil, "", atrium.Errorf(atrium.EForbidden, "only organisation administrators can list users")
+		return nil, "", a.deny(ctx, atrium.Errorf(atrium.EForbidden, "only organisation administrators can list users"),
+			act.User.OrgID, "user.list", "org", act.User.OrgID)
 	}
 	after, err := p.afterID()
 	if err != nil {
@@ -292,10 +297,11 @@ func (a *App) UpdateUser(ctx context.Context, id string, in UpdateUserInput) (*a
 		}
 		return a.applyUserUpdate(w, act.User, u, in)
 	})
-	if err == nil {
-		a.sessions.clear()
+	if err != nil {
+		return nil, a.deny(ctx, err, act.User.OrgID, "user.update", "user", id)
 	}
-	return u, err
+	a.sessions.clear()
+	return u, nil
 }
 
 // orgUser loads a user of the organisation; users of other organisations

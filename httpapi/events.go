@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -50,6 +52,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, atrium.Errorf(atrium.EInvalid, "this endpoint takes a WebSocket upgrade"))
 		return
 	}
+	if !s.originAllowed(r) {
+		writeError(w, r, s.log, atrium.Errorf(atrium.EForbidden, "this origin may not open the event stream"))
+		return
+	}
 	act := atrium.ActorFrom(ctx)
 	sub, live, err := s.broker.Subscribe(ctx, act.User.OrgID, act.User.ID, act.SessionID)
 	if err != nil {
@@ -57,6 +63,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.broker.Unsubscribe(sub)
+	// A revocation between authentication and subscription would have
+	// been missed by the subscription: look once more, past the cache.
+	if err := s.app.CheckSession(ctx, ctx.Value(tokenKey{}).(string)); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
 	start, err := streamStart(ctx, s, resume, since, live)
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -223,6 +235,31 @@ func closeForReason(reason string) (websocket.StatusCode, string) {
 		return websocket.StatusGoingAway, reason
 	}
 	return closeTooSlow, reason
+}
+
+// originAllowed reports whether a browser page's origin may open the
+// stream: the server's own origin or a configured one. Clients that send
+// no Origin (not browsers) are allowed; they hold a token, not a cookie.
+// The WebSocket library checks the same again; this check answers first,
+// in the API's error shape.
+func (s *Server) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, p := range s.cfg.AllowedOrigins {
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(u.Host)); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // isWebSocketUpgrade reports whether r asks for a WebSocket upgrade.

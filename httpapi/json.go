@@ -19,13 +19,13 @@ const (
 )
 
 // decode reads a JSON object of at most limit bytes into v, refusing
-// unknown fields, invalid UTF-8, trailing data and other media types. The
-// form type curl sends by default is read as JSON too, so `curl -d '{…}'`
-// works; the body must still be JSON.
+// unknown fields, invalid UTF-8, trailing data and other media types. Form
+// types are refused even when the body is JSON: a page on another site can
+// send those without asking first.
 func decode(r *http.Request, limit int64, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && mt != "application/x-www-form-urlencoded") {
+		if err != nil || mt != "application/json" {
 			return atrium.Errorf(atrium.EUnsupported, "the body must be application/json")
 		}
 	}

@@ -49,7 +49,6 @@ func (s *Server) route(pattern string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		s.securityHeaders(rec.Header())
 		reqID := newRequestID()
 		rec.Header().Set("X-Request-Id", reqID)
 		ctx := atrium.WithClientInfo(r.Context(), atrium.ClientInfo{
@@ -77,7 +76,15 @@ func (s *Server) route(pattern string, h http.HandlerFunc) http.Handler {
 	})
 }
 
-// securityHeaders sets the headers every response carries.
+// withSecurityHeaders sets the headers every response carries, the mux's
+// own answers included.
+func (s *Server) withSecurityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.securityHeaders(w.Header())
+		next.ServeHTTP(w, r)
+	})
+}
+
 func (s *Server) securityHeaders(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")

@@ -149,6 +149,7 @@ func TestBadInputIsRefusedPreciselyAndWritesNothing(t *testing.T) {
 				{"text over 64 KiB", "POST", msgs, w.editor, []byte(`{"text":"` + big + `"}`), nil, 413, "too_large"},
 				{"body over the limit", "POST", msgs, w.editor, []byte(`{"text":"` + strings.Repeat("a", 600<<10) + `"}`), nil, 413, "too_large"},
 				{"wrong media type", "POST", msgs, w.editor, []byte(`{"text":"a"}`), []string{"Content-Type", "text/xml"}, 415, "unsupported"},
+				{"form media type", "POST", msgs, w.editor, []byte(`{"text":"a"}`), []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "unsupported"},
 				{"reply to another binder's message", "POST", msgs, w.editor, []byte(`{"text":"a","reply_to":"` + atrium.NewID() + `"}`), nil, 400, "invalid"},
 				{"viewer posts", "POST", msgs, w.viewer, []byte(`{"text":"hi"}`), nil, 403, "forbidden"},
 				{"outsider posts", "POST", msgs, w.outsider, []byte(`{"text":"hi"}`), nil, 404, "not_found"},
@@ -293,7 +294,7 @@ func TestEventStreamRefusesForeignOrigins(t *testing.T) {
 	ws := "ws" + strings.TrimPrefix(w.srv.URL, "http") + "/api/v1/events"
 	hdr := http.Header{"Authorization": {"Bearer " + w.editor}, "Origin": {"https://evil.example"}}
 	_, resp, err := websocket.Dial(context.Background(), ws, &websocket.DialOptions{HTTPHeader: hdr})
-	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		t.Fatalf("foreign origin: err %v resp %v", err, resp)
 	}
 	hdr.Set("Origin", w.srv.URL)

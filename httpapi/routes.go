@@ -73,7 +73,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /setup", s.route("POST /setup", s.setupSubmit))
 	mux.Handle("/api/", s.route("* /api/", s.notFound))
 	mux.Handle("GET /{$}", s.route("GET /", s.home))
-	return mux
+	return s.withSecurityHeaders(mux)
 }
 
 // notFound answers unknown API paths with 404, and known paths with a

@@ -92,8 +92,10 @@ func serve(ctx context.Context, e env, cfg *serveConfig, st *store.Store, log *s
 		}
 		scheme = "https"
 	}
-	go broker.Run(ctx)
+	brokerDone := make(chan struct{})
+	go func() { broker.Run(ctx); close(brokerDone) }()
 	go st.ListenEvents(ctx, cfg.db.databaseURL, log, broker.Notify)
+	go a.Maintain(ctx, time.Hour)
 	base := fmt.Sprintf("%s://%s", scheme, ln.Addr())
 	log.Info("atrium serving", "url", base, "database", st.Dialect(), "version", version)
 	fmt.Fprintf(e.stdout, "Atrium is serving at %s\n", base)
@@ -101,7 +103,11 @@ func serve(ctx context.Context, e env, cfg *serveConfig, st *store.Store, log *s
 		fmt.Fprintf(e.stdout, "No organisation yet. Open this URL once to create the first one:\n  %s/setup?token=%s\n", base, setupToken)
 	}
 	api.SetReady(true)
-	return runHTTP(ctx, srv, ln, cfg.tls(), log)
+	err = runHTTP(ctx, srv, ln, cfg.tls(), log)
+	// Close the streams (the broker ends them) before the store closes.
+	cancel()
+	<-brokerDone
+	return err
 }
 
 // runHTTP serves until ctx ends, then shuts down gracefully.
