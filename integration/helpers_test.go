@@ -194,7 +194,7 @@ func checkObject(t *testing.T, ev client.Event) {
 	switch ev.Type {
 	case atrium.EventMessageCreated, atrium.EventMessageEdited, atrium.EventMessageDeleted:
 		ok = ev.Message != nil && ev.Message.BinderID == ev.BinderID && ev.Message.ID != ""
-	case atrium.EventMemberAdded, atrium.EventMemberRemoved, atrium.EventMemberUpdated:
+	case atrium.EventMemberAdded, atrium.EventMemberRemoved:
 		ok = ev.Member != nil && ev.Member.BinderID == ev.BinderID && ev.Member.UserID != ""
 	case atrium.EventBinderCreated, atrium.EventBinderUpdated, atrium.EventBinderDeleted:
 		ok = ev.Binder != nil && ev.Binder.ID == ev.BinderID
