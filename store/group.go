@@ -10,12 +10,11 @@ import (
 	"github.com/atrium-dev/atrium"
 )
 
-// groupCommitter runs SQLite write transactions through one goroutine and
-// commits the transactions that queue up meanwhile together. Each caller's
+// groupCommitter runs write transactions through one goroutine and commits
+// the transactions that queue up meanwhile together. Each caller's
 // function runs inside a savepoint of the shared transaction, so one that
 // fails is rolled back alone, and every caller is answered only after the
-// commit that makes its change durable. With synchronous=FULL one fsync then
-// serves a whole batch instead of one transaction.
+// commit that makes its change durable: one fsync serves a whole batch.
 type groupCommitter struct {
 	db    *sql.DB
 	d     dialect
@@ -116,6 +115,9 @@ func (g *groupCommitter) run(batch []*groupJob) {
 	}
 	for i, j := range batch {
 		errs[i] = g.runOne(tx, j)
+		for try := 1; try < 3 && g.d.retryable(errs[i]); try++ {
+			errs[i] = g.runOne(tx, j) // a deadlock with another node: its savepoint was undone
+		}
 		if errors.Is(errs[i], errBatchBroken) {
 			_ = tx.Rollback()
 			g.answer(batch, errs, atrium.Internal("store.group", errs[i]))
@@ -169,9 +171,10 @@ func (g *groupCommitter) answer(batch []*groupJob, errs []error, batchErr error)
 }
 
 // uncancelable runs a job's statements in the shared transaction without
-// their caller's cancellation: SQLite answers an interrupted statement by
-// rolling back the whole transaction, which would fail every other job of
-// the batch. A cancelled caller is noticed before its job starts.
+// their caller's cancellation: an interrupted statement can abort the whole
+// transaction (SQLite rolls it back; database/sql discards the
+// connection), which would fail every other job of the batch. A cancelled
+// caller is noticed before its job starts.
 type uncancelable struct{ tx *sql.Tx }
 
 func (u uncancelable) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {

@@ -38,8 +38,7 @@ type Store struct {
 	dialect dialect
 	write   *sql.DB
 	read    *sql.DB
-	// group batches SQLite write transactions into shared commits; nil on
-	// PostgreSQL, whose own group commit serves concurrent connections.
+	// group batches write transactions into shared commits.
 	group *groupCommitter
 	// notify queues a notification to the other nodes (PostgreSQL only);
 	// closing stops its sender.
@@ -137,6 +136,7 @@ func openPostgres(cfg Config) (*Store, error) {
 	s := &Store{dialect: postgresDialect{}, write: db, read: db,
 		notify: make(chan struct{}, 1), closing: make(chan struct{})}
 	s.Queries = Queries{q: db, d: s.dialect}
+	s.group = newGroupCommitter(db, s.dialect, 128)
 	go s.notifier()
 	return s, nil
 }
@@ -175,43 +175,14 @@ func (s *Store) Ping(ctx context.Context) error {
 // On a serialization failure (PostgreSQL) fn runs again, so it must not
 // have effects outside the transaction.
 //
-// On SQLite, transactions that queue while one commits are committed
-// together, each in a savepoint of its own: fn sees the effects of those
-// before it, a failing fn is rolled back alone, and Tx returns only once
-// the shared commit is durable.
+// Transactions that queue while one commits are committed together, each
+// in a savepoint of its own: fn sees the effects of those before it, a
+// failing fn is rolled back alone, and Tx returns only once the shared
+// commit is durable. One commit (one fsync) then serves a whole batch, and
+// on PostgreSQL a binder's row lock is held once per batch rather than once
+// per post. fn must not call Tx itself.
 func (s *Store) Tx(ctx context.Context, fn func(*Tx) error) error {
-	if s.group != nil {
-		return s.group.do(ctx, fn)
-	}
-	for attempt := 0; ; attempt++ {
-		err := s.tx(ctx, fn)
-		if err != nil && attempt < 3 && s.dialect.retryable(err) {
-			continue
-		}
-		return err
-	}
-}
-
-func (s *Store) tx(ctx context.Context, fn func(*Tx) error) error {
-	sqlTx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return atrium.Internal("store.begin", err)
-	}
-	tx := &Tx{Queries: Queries{q: sqlTx, d: s.dialect}}
-	defer func() {
-		if p := recover(); p != nil {
-			_ = sqlTx.Rollback()
-			panic(p)
-		}
-	}()
-	if err := fn(tx); err != nil {
-		_ = sqlTx.Rollback()
-		return err
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return atrium.Internal("store.commit", err)
-	}
-	return nil
+	return s.group.do(ctx, fn)
 }
 
 // Tx is an open write transaction. Its Queries read and write inside it.

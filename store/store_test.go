@@ -325,50 +325,40 @@ func TestEventsOrderAndPositions(t *testing.T) {
 // An event whose transaction commits late must not be skipped by a reader
 // that has already read events committed after it.
 func TestEventsOfALateCommitAreNotSkipped(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, s *store.Store) {
-		if s.Dialect() == "sqlite" {
-			t.Log("writers are serialised on SQLite; the interleaving cannot happen")
-		}
-		ctx := context.Background()
-		f := newFixture(t, s)
-		ev := func() *atrium.Event {
-			return &atrium.Event{Type: atrium.EventMessageCreated, OrgID: f.org.ID, BinderID: f.binder.ID,
-				Kind: "message", Payload: []byte(`{}`), CreatedAt: t0}
-		}
-		if s.Dialect() == "sqlite" {
-			return
-		}
-		started, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
-		go func() {
-			done <- s.Tx(ctx, func(tx *store.Tx) error {
-				if err := tx.AppendEvent(ctx, ev()); err != nil {
-					return err
-				}
-				close(started)
-				<-release
-				return nil
-			})
-		}()
-		<-started
-		if err := s.Tx(ctx, func(tx *store.Tx) error { return tx.AppendEvent(ctx, ev()) }); err != nil {
-			t.Fatal(err)
-		}
-		seen, err := s.EventsAfter(ctx, atrium.Pos{}, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(seen) != 0 {
-			t.Fatalf("read %d events while an older transaction was open", len(seen))
-		}
-		close(release)
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		seen, _ = s.EventsAfter(ctx, atrium.Pos{}, 10)
-		if len(seen) != 2 {
-			t.Fatalf("after commit: %d events", len(seen))
-		}
-	})
+	s := storetest.Open(t, "postgres") // SQLite's writers are serialised: the interleaving cannot happen
+	ctx := context.Background()
+	f := newFixture(t, s)
+	// A writer on another node, say, holds an event uncommitted.
+	db, _ := s.Pools()
+	held, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Rollback()
+	if _, err := held.ExecContext(ctx, `INSERT INTO events (org_id, binder_id, type, kind, payload, created_at)
+		VALUES ($1, $2, 'message.created', 'message', '{}', 0)`, f.org.ID, f.binder.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tx(ctx, func(tx *store.Tx) error {
+		return tx.AppendEvent(ctx, &atrium.Event{Type: atrium.EventMessageCreated, OrgID: f.org.ID, BinderID: f.binder.ID,
+			Kind: "message", Payload: []byte(`{}`), CreatedAt: t0})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	seen, err := s.EventsAfter(ctx, atrium.Pos{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 0 {
+		t.Fatalf("read %d events while an older transaction was open", len(seen))
+	}
+	if err := held.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	seen, _ = s.EventsAfter(ctx, atrium.Pos{}, 10)
+	if len(seen) != 2 || !seen[0].Pos.Less(seen[1].Pos) {
+		t.Fatalf("after commit: %d events", len(seen))
+	}
 }
 
 func TestIdempotencyAndAudit(t *testing.T) {
