@@ -35,11 +35,12 @@ func dbArgs(t Target, dataDir, dbURL string) []string {
 }
 
 // command returns exe with args, in this process's environment less any
-// ATRIUM_* variable, so that only the flags configure the server.
+// ATRIUM_* variable, so that only the flags configure the server. Only
+// ATRIUM_DEBUG_LISTEN passes, to profile the server under load.
 func command(ctx context.Context, exe string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, exe, args...)
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ATRIUM_") {
+		if !strings.HasPrefix(kv, "ATRIUM_") || strings.HasPrefix(kv, "ATRIUM_DEBUG_LISTEN=") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}

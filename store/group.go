@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -23,6 +22,10 @@ type groupCommitter struct {
 	done  chan struct{}
 	once  sync.Once
 	batch int
+	// stmts, when set, keeps the writes' statements prepared on the write
+	// connection (SQLite: parsing is a sixth of a post's cost; pgx caches
+	// its own).
+	stmts *stmtCache
 }
 
 type groupJob struct {
@@ -90,6 +93,7 @@ func (g *groupCommitter) loop() {
 				break fill
 			}
 		}
+		g.stmts.prepareWanted()
 		g.run(batch)
 	}
 }
@@ -105,7 +109,10 @@ func (g *groupCommitter) failQueued() {
 	}
 }
 
-// run executes a batch in one transaction and answers every job.
+// run executes a batch in one transaction and answers every job. Each job
+// runs inside the savepoint "job"; moving from one job to the next takes
+// one round trip ("RELEASE job; SAVEPOINT job", after a rollback to it if
+// the job failed).
 func (g *groupCommitter) run(batch []*groupJob) {
 	errs := make([]error, len(batch))
 	tx, err := g.db.BeginTx(context.Background(), nil)
@@ -113,14 +120,26 @@ func (g *groupCommitter) run(batch []*groupJob) {
 		g.answer(batch, errs, atrium.Internal("store.begin", err))
 		return
 	}
+	broken := func(err error) {
+		_ = tx.Rollback()
+		g.answer(batch, errs, atrium.Internal("store.group", err))
+	}
+	if _, err := tx.Exec("SAVEPOINT job"); err != nil {
+		broken(err)
+		return
+	}
 	for i, j := range batch {
 		errs[i] = g.runOne(tx, j)
 		for try := 1; try < 3 && g.d.retryable(errs[i]); try++ {
-			errs[i] = g.runOne(tx, j) // a deadlock with another node: its savepoint was undone
+			// A deadlock with another node: undo the job and run it again.
+			if _, err := tx.Exec("ROLLBACK TO job"); err != nil {
+				broken(err)
+				return
+			}
+			errs[i] = g.runOne(tx, j)
 		}
-		if errors.Is(errs[i], errBatchBroken) {
-			_ = tx.Rollback()
-			g.answer(batch, errs, atrium.Internal("store.group", errs[i]))
+		if _, err := tx.Exec(nextJob(errs[i] != nil, i == len(batch)-1)); err != nil {
+			broken(err)
 			return
 		}
 	}
@@ -131,31 +150,31 @@ func (g *groupCommitter) run(batch []*groupJob) {
 	g.answer(batch, errs, nil)
 }
 
-var errBatchBroken = errors.New("store: group transaction broken")
+// nextJob is the statement that closes a job's savepoint and opens the
+// next job's.
+func nextJob(failed, last bool) string {
+	switch {
+	case failed && last:
+		return "ROLLBACK TO job"
+	case failed:
+		return "ROLLBACK TO job; RELEASE job; SAVEPOINT job"
+	case last:
+		return "RELEASE job"
+	}
+	return "RELEASE job; SAVEPOINT job"
+}
 
-// runOne runs one job inside a savepoint, rolling back to it on failure.
+// runOne runs one job's function, turning a panic into an error.
 func (g *groupCommitter) runOne(tx *sql.Tx, j *groupJob) (err error) {
 	if err := j.ctx.Err(); err != nil {
 		return err
-	}
-	if _, err := tx.Exec("SAVEPOINT job"); err != nil {
-		return fmt.Errorf("%w: %v", errBatchBroken, err)
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = atrium.Internal("store.Tx", fmt.Errorf("panic: %v", p))
 		}
-		if err != nil {
-			if _, rerr := tx.Exec("ROLLBACK TO job"); rerr != nil {
-				err = fmt.Errorf("%w: %v", errBatchBroken, rerr)
-				return
-			}
-		}
-		if _, rerr := tx.Exec("RELEASE job"); rerr != nil {
-			err = fmt.Errorf("%w: %v", errBatchBroken, rerr)
-		}
 	}()
-	return j.fn(&Tx{Queries: Queries{q: uncancelable{tx}, d: g.d}})
+	return j.fn(&Tx{Queries: Queries{q: uncancelable{tx: tx, stmts: g.stmts}, d: g.d}})
 }
 
 // answer sends each job its own error, or the batch's error to every job
@@ -163,7 +182,7 @@ func (g *groupCommitter) runOne(tx *sql.Tx, j *groupJob) (err error) {
 func (g *groupCommitter) answer(batch []*groupJob, errs []error, batchErr error) {
 	for i, j := range batch {
 		err := errs[i]
-		if err == nil || errors.Is(err, errBatchBroken) {
+		if err == nil {
 			err = batchErr
 		}
 		j.err <- err
@@ -174,17 +193,83 @@ func (g *groupCommitter) answer(batch []*groupJob, errs []error, batchErr error)
 // their caller's cancellation: an interrupted statement can abort the whole
 // transaction (SQLite rolls it back; database/sql discards the
 // connection), which would fail every other job of the batch. A cancelled
-// caller is noticed before its job starts.
-type uncancelable struct{ tx *sql.Tx }
+// caller is noticed before its job starts. With a statement cache, the
+// statements are prepared once and reused.
+type uncancelable struct {
+	tx    *sql.Tx
+	stmts *stmtCache
+}
 
 func (u uncancelable) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return u.tx.ExecContext(context.WithoutCancel(ctx), query, args...)
+	ctx = context.WithoutCancel(ctx)
+	if st := u.stmts.get(ctx, query); st != nil {
+		return u.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return u.tx.ExecContext(ctx, query, args...)
 }
 
 func (u uncancelable) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return u.tx.QueryContext(context.WithoutCancel(ctx), query, args...)
+	ctx = context.WithoutCancel(ctx)
+	if st := u.stmts.get(ctx, query); st != nil {
+		return u.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return u.tx.QueryContext(ctx, query, args...)
 }
 
 func (u uncancelable) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return u.tx.QueryRowContext(context.WithoutCancel(ctx), query, args...)
+	ctx = context.WithoutCancel(ctx)
+	if st := u.stmts.get(ctx, query); st != nil {
+		return u.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return u.tx.QueryRowContext(ctx, query, args...)
+}
+
+// stmtCache keeps prepared statements by their SQL. A statement is first
+// run unprepared and noted; the group loop prepares the noted ones between
+// batches, when the write connection is free. A nil cache prepares nothing.
+type stmtCache struct {
+	db     *sql.DB
+	mu     sync.Mutex
+	m      map[string]*sql.Stmt
+	wanted map[string]bool
+}
+
+// maxCachedStmts bounds the cache; the store's SQL is a fixed set.
+const maxCachedStmts = 256
+
+func newStmtCache(db *sql.DB) *stmtCache {
+	return &stmtCache{db: db, m: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
+}
+
+// get returns the prepared statement for query, or nil to run it
+// unprepared this time.
+func (c *stmtCache) get(_ context.Context, query string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[query]; ok {
+		return st
+	}
+	if len(c.m)+len(c.wanted) < maxCachedStmts {
+		c.wanted[query] = true
+	}
+	return nil
+}
+
+// prepareWanted prepares the statements noted since the last call. It must
+// run while no transaction holds the write connection.
+func (c *stmtCache) prepareWanted() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q := range c.wanted {
+		if st, err := c.db.Prepare(q); err == nil {
+			c.m[q] = st
+		}
+		delete(c.wanted, q)
+	}
 }

@@ -102,8 +102,10 @@ func openSQLite(cfg Config) (*Store, error) {
 		return nil, atrium.Errorf(atrium.EInvalid, "sqlite synchronous must be full or normal")
 	}
 	path := filepath.Join(cfg.DataDir, "atrium.db")
+	// temp_store=MEMORY keeps the savepoints' sub-journals of the group
+	// commit in memory instead of temporary files.
 	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")"
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")&_pragma=temp_store(MEMORY)"
 	write, err := sql.Open("sqlite", base+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
@@ -122,6 +124,7 @@ func openSQLite(cfg Config) (*Store, error) {
 	s := &Store{dialect: sqliteDialect{}, write: write, read: read}
 	s.Queries = Queries{q: read, d: s.dialect}
 	s.group = newGroupCommitter(write, s.dialect, 128)
+	s.group.stmts = newStmtCache(write)
 	return s, nil
 }
 

@@ -52,7 +52,7 @@ type serveConfig struct {
 	behindProxy   bool
 	origins       listFlag
 	logLevel      string
-	publicURL     string
+	debugListen   string
 }
 
 func parseServe(args []string, e env) (*serveConfig, error) {
@@ -67,6 +67,7 @@ func parseServe(args []string, e env) (*serveConfig, error) {
 	fs.BoolVar(&c.behindProxy, "behind-proxy", os.Getenv("ATRIUM_BEHIND_PROXY") == "true", "a TLS-terminating proxy is in front: plain HTTP on any address, X-Forwarded-For trusted [ATRIUM_BEHIND_PROXY]")
 	fs.Var(&c.origins, "allowed-origin", "another origin (host pattern) that may open the event stream, e.g. app.example.com; repeatable")
 	fs.StringVar(&c.logLevel, "log-level", envOr("ATRIUM_LOG_LEVEL", "info"), "debug, info, warn or error [ATRIUM_LOG_LEVEL]")
+	fs.StringVar(&c.debugListen, "debug-listen", os.Getenv("ATRIUM_DEBUG_LISTEN"), "a loopback address to serve Go's profiler (/debug/pprof/) on, for diagnosis [ATRIUM_DEBUG_LISTEN]")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -93,6 +94,12 @@ func (c *serveConfig) validate() error {
 	if !loopback(host) && !c.tls() && !c.behindProxy {
 		return fmt.Errorf("serve: listening on %q, which is not a loopback address, needs TLS: "+
 			"give --tls-cert and --tls-key, or --tls-self-signed for a trial, or --behind-proxy when a TLS-terminating proxy is in front", c.listen)
+	}
+	if c.debugListen != "" {
+		dh, _, err := net.SplitHostPort(c.debugListen)
+		if err != nil || !loopback(dh) {
+			return fmt.Errorf("serve: --debug-listen must be a loopback address")
+		}
 	}
 	switch c.logLevel {
 	case "debug", "info", "warn", "error":

@@ -54,6 +54,7 @@ func TestServeRefusesInsecureConfigurations(t *testing.T) {
 		{[]string{"--tls-cert", "x", "--tls-key", "y", "--tls-self-signed"}, "not both"},
 		{[]string{"--listen", "nonsense"}, "--listen"},
 		{[]string{"--log-level", "loud"}, "--log-level"},
+		{[]string{"--debug-listen", "0.0.0.0:6060"}, "--debug-listen"},
 	}
 	for _, c := range cases {
 		_, err := runCmd(t, "", append([]string{"serve", "--data", dir}, c.args...)...)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"runtime"
 	"time"
 
@@ -96,6 +97,9 @@ func serve(ctx context.Context, e env, cfg *serveConfig, st *store.Store, log *s
 	go func() { broker.Run(ctx); close(brokerDone) }()
 	go st.ListenEvents(ctx, cfg.db.databaseURL, log, broker.Notify)
 	go a.Maintain(ctx, time.Hour)
+	if cfg.debugListen != "" {
+		go serveDebug(ctx, cfg.debugListen, log)
+	}
 	base := fmt.Sprintf("%s://%s", scheme, ln.Addr())
 	log.Info("atrium serving", "url", base, "database", st.Dialect(), "version", version)
 	fmt.Fprintf(e.stdout, "Atrium is serving at %s\n", base)
@@ -132,6 +136,20 @@ func runHTTP(ctx context.Context, srv *http.Server, ln net.Listener, useTLS bool
 		return err
 	}
 	return nil
+}
+
+// serveDebug serves Go's profiler on a loopback address until ctx ends.
+func serveDebug(ctx context.Context, addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { <-ctx.Done(); srv.Close() }()
+	log.Info("profiler listening", "addr", addr)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("profiler", "err", err)
+	}
 }
 
 // pollInterval is how often the broker reads the outbox without a wake-up:
