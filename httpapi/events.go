@@ -62,28 +62,45 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, atrium.Errorf(atrium.EUnavailable, "the event stream is not ready"))
 		return
 	}
-	defer s.broker.Unsubscribe(sub)
+	c, start, err := s.accept(w, r, sub, resume, since, live)
+	if err != nil {
+		s.broker.Unsubscribe(sub)
+		return
+	}
+	// The stream runs on a goroutine of its own so that this handler's
+	// goroutine, with the stack the request grew, ends: an idle stream then
+	// holds only what it needs.
+	s.metrics.websockets.Inc()
+	go func() {
+		defer s.metrics.websockets.Dec()
+		defer s.broker.Unsubscribe(sub)
+		st := &stream{s: s, c: c, sub: sub, last: start}
+		code, reason := st.run(c.CloseRead(context.WithoutCancel(ctx)), resume, start, live)
+		c.Close(code, reason)
+	}()
+}
+
+// accept finishes the checks that need the subscription and upgrades the
+// connection; on an error it has answered.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, sub *realtime.Subscription, resume bool, since, live atrium.Pos) (*websocket.Conn, atrium.Pos, error) {
+	ctx := r.Context()
 	// A revocation between authentication and subscription would have
 	// been missed by the subscription: look once more, past the cache.
 	if err := s.app.CheckSession(ctx, ctx.Value(tokenKey{}).(string)); err != nil {
 		writeError(w, r, s.log, err)
-		return
+		return nil, atrium.Pos{}, err
 	}
 	start, err := streamStart(ctx, s, resume, since, live)
 	if err != nil {
 		writeError(w, r, s.log, err)
-		return
+		return nil, atrium.Pos{}, err
 	}
 	w.Header().Set(CursorHeader, start.Cursor())
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
 	if err != nil {
-		return // Accept has answered (e.g. 403 for a foreign origin)
+		return nil, atrium.Pos{}, err // Accept has answered (e.g. 403 for a foreign origin)
 	}
-	s.metrics.websockets.Inc()
-	defer s.metrics.websockets.Dec()
-	st := &stream{s: s, c: c, sub: sub, last: start}
-	code, reason := st.run(c.CloseRead(context.WithoutCancel(ctx)), resume, start, live)
-	c.Close(code, reason)
+	return c, start, nil
 }
 
 // streamStart is where a stream begins: after the client's cursor when it
