@@ -251,3 +251,64 @@ func TestMalformedTargetsAreNotAuditedWhole(t *testing.T) {
 		t.Fatalf("denial audited as %+v", last)
 	}
 }
+
+// An address may have an account in several organisations; none of them
+// learns of the others, and sign-in finds the right one.
+func TestOneAddressInSeveralOrganisations(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			a := newApp(t, d)
+			bg := context.Background()
+			orgA, _, err := a.CreateOrg(bg, app.CreateOrgInput{Name: "A", OwnerEmail: "a@a.test", OwnerPassword: pw})
+			must(t, err)
+			orgB, _, err := a.CreateOrg(bg, app.CreateOrgInput{Name: "B", OwnerEmail: "b@b.test", OwnerPassword: pw})
+			must(t, err)
+			inA, err := a.CreateUserAsSystem(bg, orgA.ID, app.CreateUserInput{Email: "sam@client.test", Kind: atrium.KindClient, Password: pw})
+			must(t, err)
+			// B's administrator adds the same address: nothing reveals A's account.
+			adminB := as(t, a, "b@b.test", "198.51.100.2")
+			inB, err := a.CreateUser(adminB, app.CreateUserInput{Email: "sam@client.test", Kind: atrium.KindClient, Password: pw + "!"})
+			must(t, err)
+			if _, err := a.CreateUser(adminB, app.CreateUserInput{Email: "sam@client.test", Kind: atrium.KindClient}); atrium.ErrorCode(err) != atrium.EConflict {
+				t.Fatalf("same address twice in one organisation: %v", err)
+			}
+			login := func(password, org string) (*app.LoginResult, error) {
+				return a.Login(bg, app.LoginInput{Email: "sam@client.test", Password: password, OrgID: org})
+			}
+			r, err := login(pw, "")
+			must(t, err)
+			if r.User.ID != inA.ID {
+				t.Fatalf("A's password opened %s", r.User.OrgID)
+			}
+			r, err = login(pw+"!", "")
+			must(t, err)
+			if r.User.ID != inB.ID {
+				t.Fatalf("B's password opened %s", r.User.OrgID)
+			}
+			if _, err := login(pw, orgB.ID); atrium.ErrorCode(err) != atrium.EUnauthorized {
+				t.Fatalf("A's password for B: %v", err)
+			}
+			// The same password in both: the client must say which.
+			must(t, a.ChangePassword(atrium.WithActor(bg, mustActor(t, a, r.Token)), app.ChangePasswordInput{CurrentPassword: pw + "!", NewPassword: pw}))
+			if _, err := login(pw, ""); atrium.ErrorCode(err) != atrium.EConflict {
+				t.Fatalf("ambiguous sign-in: %v", err)
+			}
+			r, err = login(pw, orgB.ID)
+			must(t, err)
+			if r.User.ID != inB.ID {
+				t.Fatal("org_id did not choose the account")
+			}
+			if _, err := login(pw, "not-an-id"); atrium.ErrorCode(err) != atrium.EInvalid {
+				t.Fatalf("bad org_id: %v", err)
+			}
+		})
+	}
+}
+
+func mustActor(t *testing.T, a *app.App, token string) *atrium.Actor {
+	t.Helper()
+	act, err := a.Authenticate(context.Background(), token)
+	must(t, err)
+	return act
+}

@@ -13,10 +13,12 @@ import (
 	"github.com/atrium-dev/atrium/store"
 )
 
-// LoginInput is what a client sends to sign in.
+// LoginInput is what a client sends to sign in. OrgID is needed only when
+// the same address and password open accounts in several organisations.
 type LoginInput struct {
 	Email      string `json:"email"`
 	Password   string `json:"password"`
+	OrgID      string `json:"org_id,omitempty"`
 	DeviceName string `json:"device_name,omitempty"`
 	Platform   string `json:"platform,omitempty"`
 }
@@ -48,7 +50,7 @@ func (a *App) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
 		a.auditLogin(ctx, "", "", email, atrium.OutcomeDenied, "throttled")
 		return nil, err
 	}
-	u, rehash, err := a.checkPassword(ctx, email, in.Password)
+	u, rehash, err := a.checkPassword(ctx, email, in.OrgID, in.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +63,9 @@ func (a *App) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
 func validateLogin(email string, in LoginInput) error {
 	if len(in.Password) > atrium.MaxPasswordLen || len(email) > atrium.MaxEmailLen || !utf8.ValidString(in.Password) || !utf8.ValidString(email) {
 		return atrium.Errorf(atrium.EInvalid, "email or password is too long or not valid UTF-8")
+	}
+	if in.OrgID != "" && !atrium.ValidID(in.OrgID) {
+		return atrium.Errorf(atrium.EInvalid, "org_id is not a valid id")
 	}
 	if d := strings.TrimSpace(in.DeviceName); d != "" {
 		if err := atrium.CheckText("device_name", d, atrium.MaxDeviceNameLen); err != nil {
@@ -90,26 +95,52 @@ func (a *App) reserveLogin(email, ip string) (undoAcct, undoIP func(), err error
 		RetryAfter: int(math.Ceil(wait.Seconds()))}
 }
 
-// checkPassword returns the user whose password this is, and whether its
-// hash should be remade under the current parameters; failures are audited.
-func (a *App) checkPassword(ctx context.Context, email, password string) (*atrium.User, bool, error) {
-	u, err := a.store.GetUserByEmail(ctx, email)
-	if atrium.ErrorCode(err) == atrium.ENotFound || (err == nil && u.PasswordHash == "") {
+// maxAccountsPerLogin bounds the accounts one sign-in checks a password
+// against (one per organisation that uses the address).
+const maxAccountsPerLogin = 5
+
+// checkPassword returns the account this address and password open, and
+// whether its hash should be remade under the current parameters;
+// failures are audited. An address may have an account in several
+// organisations: the password is checked against each (or against the one
+// of orgID), and if it opens more than one, orgID must say which.
+func (a *App) checkPassword(ctx context.Context, email, orgID, password string) (*atrium.User, bool, error) {
+	all, err := a.store.UsersByEmail(ctx, email, maxAccountsPerLogin)
+	if err != nil {
+		return nil, false, err
+	}
+	var candidates []*atrium.User
+	for _, u := range all {
+		if u.PasswordHash != "" && (orgID == "" || u.OrgID == orgID) {
+			candidates = append(candidates, u)
+		}
+	}
+	if len(candidates) == 0 {
 		a.hasher.Burn(ctx, password)
 		a.auditLogin(ctx, "", "", email, atrium.OutcomeFailure, "unknown account")
 		return nil, false, errBadLogin
 	}
-	if err != nil {
-		return nil, false, err
+	var opened []*atrium.User
+	rehash := false
+	for _, u := range candidates {
+		r, err := a.hasher.Verify(ctx, password, u.PasswordHash)
+		if errors.Is(err, auth.ErrMismatch) {
+			a.auditLogin(ctx, u.OrgID, u.ID, email, atrium.OutcomeFailure, "wrong password")
+			continue
+		}
+		if err != nil {
+			return nil, false, atrium.Internal("app.Login", err)
+		}
+		opened, rehash = append(opened, u), r
 	}
-	rehash, err := a.hasher.Verify(ctx, password, u.PasswordHash)
-	if errors.Is(err, auth.ErrMismatch) {
-		a.auditLogin(ctx, u.OrgID, u.ID, email, atrium.OutcomeFailure, "wrong password")
+	switch {
+	case len(opened) == 0:
 		return nil, false, errBadLogin
+	case len(opened) > 1:
+		return nil, false, atrium.Errorf(atrium.EConflict,
+			"this address and password open accounts in several organisations: give org_id")
 	}
-	if err != nil {
-		return nil, false, atrium.Internal("app.Login", err)
-	}
+	u := opened[0]
 	if u.Status != atrium.StatusActive {
 		// The same answer as a wrong password: a deactivated account's
 		// password must not be confirmed to whoever tries it.

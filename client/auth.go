@@ -21,7 +21,17 @@ type LoginResult struct {
 // A wrong address or password gets an *Error with status 401, a
 // deactivated account 403, and too many failures 429.
 func (c *Client) Login(ctx context.Context, email, password, deviceName string) (*LoginResult, error) {
+	return c.LoginTo(ctx, "", email, password, deviceName)
+}
+
+// LoginTo signs in to one organisation's account: needed when the address
+// and password open accounts in several organisations, which Login answers
+// with a 409 *Error.
+func (c *Client) LoginTo(ctx context.Context, orgID, email, password, deviceName string) (*LoginResult, error) {
 	in := map[string]string{"email": email, "password": password, "device_name": deviceName}
+	if orgID != "" {
+		in["org_id"] = orgID
+	}
 	var out LoginResult
 	err := c.do(ctx, &request{method: http.MethodPost, path: "/api/v1/auth/login", body: in}, &out)
 	if err != nil {

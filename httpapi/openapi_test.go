@@ -727,6 +727,14 @@ func (w *oapiWorld) signIn() {
 	}
 	w.do(oapiCall{method: "POST", path: login, want: 429, body: app.LoginInput{Email: "slow@acme.test", Password: oapiPassword}})
 
+	// One address with the same password in two organisations: org_id says which.
+	twin, _ := w.srv.Bootstrap(w.t, "Twin", "twin@twin.test", oapiPassword)
+	w.srv.CreateUser(w.t, w.org.ID, "dual@client.test", atrium.KindClient, oapiPassword)
+	w.srv.CreateUser(w.t, twin.ID, "dual@client.test", atrium.KindClient, oapiPassword)
+	w.do(oapiCall{method: "POST", path: login, want: 409, body: app.LoginInput{Email: "dual@client.test", Password: oapiPassword}})
+	w.do(oapiCall{method: "POST", path: login, want: 200, body: app.LoginInput{Email: "dual@client.test", Password: oapiPassword, OrgID: w.org.ID}})
+	w.do(oapiCall{method: "POST", path: login, want: 400, req: oapiReqInvalid, body: map[string]any{"email": "dual@client.test", "password": oapiPassword, "org_id": "acme"}})
+
 	// A deactivated account is refused like a wrong password; its sessions are ended.
 	gone := w.srv.CreateUser(w.t, w.org.ID, "gone@acme.test", atrium.KindClient, oapiPassword)
 	goneTok := w.login("gone@acme.test")
@@ -840,7 +848,7 @@ func (w *oapiWorld) users() {
 	create(201, oapiReqValid, app.CreateUserInput{Email: "new@acme.test", Name: "New Colleague", Kind: atrium.KindInternal,
 		Role: atrium.OrgRoleAdmin, Password: oapiPassword})
 	create(409, oapiReqValid, app.CreateUserInput{Email: "new@acme.test", Kind: atrium.KindInternal})
-	create(409, oapiReqValid, app.CreateUserInput{Email: "boss@other.test", Kind: atrium.KindClient})
+	create(201, oapiReqValid, app.CreateUserInput{Email: "boss@other.test", Kind: atrium.KindClient}) // another organisation's address: nothing is revealed
 	create(400, oapiReqInvalid, app.CreateUserInput{Email: "robot@acme.test", Kind: "robot"})
 	create(400, oapiReqInvalid, app.CreateUserInput{Email: "c2@acme.test", Kind: atrium.KindClient, Role: atrium.OrgRoleAdmin})
 	create(400, oapiReqInvalid, app.CreateUserInput{Email: "o2@acme.test", Kind: atrium.KindInternal, Role: atrium.OrgRoleOwner})

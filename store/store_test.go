@@ -133,9 +133,24 @@ func TestUsersAndOrgs(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := newFixture(t, s)
-		got, err := s.GetUserByEmail(ctx, f.owner.Email)
+		got, err := s.GetOrgUserByEmail(ctx, f.org.ID, f.owner.Email)
 		if err != nil || got.ID != f.owner.ID || got.Role != atrium.OrgRoleOwner || !got.CreatedAt.Equal(t0) {
-			t.Fatalf("GetUserByEmail: %+v %v", got, err)
+			t.Fatalf("GetOrgUserByEmail: %+v %v", got, err)
+		}
+		// Another organisation may use the same address.
+		other := &atrium.Org{ID: atrium.NewID(), Name: "Other", Settings: atrium.DefaultOrgSettings(), CreatedAt: t0, UpdatedAt: t0}
+		twin := *f.owner
+		twin.ID, twin.OrgID = atrium.NewID(), other.ID
+		if err := s.Tx(ctx, func(tx *store.Tx) error {
+			if err := tx.CreateOrg(ctx, other); err != nil {
+				return err
+			}
+			return tx.CreateUser(ctx, &twin)
+		}); err != nil {
+			t.Fatalf("same address in another organisation: %v", err)
+		}
+		if both, err := s.UsersByEmail(ctx, f.owner.Email, 10); err != nil || len(both) != 2 {
+			t.Fatalf("UsersByEmail: %v %v", both, err)
 		}
 		dup := *f.client
 		dup.ID = atrium.NewID()
@@ -158,7 +173,7 @@ func TestUsersAndOrgs(t *testing.T) {
 		if err != nil || o.Name != "Acme" || o.Settings.DefaultLocale != "en" {
 			t.Fatalf("GetOrg: %+v %v", o, err)
 		}
-		if n, _ := s.CountOrgs(ctx); n != 1 {
+		if n, _ := s.CountOrgs(ctx); n != 2 {
 			t.Fatalf("CountOrgs = %d", n)
 		}
 	})

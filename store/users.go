@@ -22,14 +22,15 @@ func scanUser(row interface{ Scan(...any) error }) (*atrium.User, error) {
 	return &u, nil
 }
 
-// CreateUser inserts a user; EConflict if the e-mail address is taken.
+// CreateUser inserts a user; EConflict if the e-mail address is taken in
+// the user's organisation (other organisations may use it too).
 func (q Queries) CreateUser(ctx context.Context, u *atrium.User) error {
 	_, err := q.q.ExecContext(ctx, `INSERT INTO users (`+userCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		u.ID, u.OrgID, u.Email, u.Name, u.Kind, u.Role, u.Status, u.PasswordHash,
 		ms(u.CreatedAt), ms(u.UpdatedAt))
 	if q.d.isUnique(err) {
-		return atrium.Errorf(atrium.EConflict, "a user with this email already exists")
+		return atrium.Errorf(atrium.EConflict, "a user with this email already exists in this organisation")
 	}
 	return atrium.Internal("store.CreateUser", err)
 }
@@ -43,12 +44,31 @@ func (q Queries) GetUser(ctx context.Context, id string) (*atrium.User, error) {
 	return u, nil
 }
 
-// GetUserByEmail returns a user by normalised e-mail address; ENotFound if
-// there is none.
-func (q Queries) GetUserByEmail(ctx context.Context, email string) (*atrium.User, error) {
-	u, err := scanUser(q.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = $1`, email))
+// UsersByEmail returns up to limit accounts with a normalised e-mail
+// address, one per organisation at most, oldest first.
+func (q Queries) UsersByEmail(ctx context.Context, email string, limit int) ([]*atrium.User, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE email = $1 ORDER BY id LIMIT $2`, email, limit)
 	if err != nil {
-		return nil, notFound(err, "user", "store.GetUserByEmail")
+		return nil, atrium.Internal("store.UsersByEmail", err)
+	}
+	defer rows.Close()
+	var out []*atrium.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, atrium.Internal("store.UsersByEmail", err)
+		}
+		out = append(out, u)
+	}
+	return out, atrium.Internal("store.UsersByEmail", rows.Err())
+}
+
+// GetOrgUserByEmail returns an organisation's user by normalised e-mail
+// address; ENotFound if there is none.
+func (q Queries) GetOrgUserByEmail(ctx context.Context, orgID, email string) (*atrium.User, error) {
+	u, err := scanUser(q.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE org_id = $1 AND email = $2`, orgID, email))
+	if err != nil {
+		return nil, notFound(err, "user", "store.GetOrgUserByEmail")
 	}
 	return u, nil
 }

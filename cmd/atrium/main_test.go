@@ -91,7 +91,7 @@ func TestOrgAndUserCreate(t *testing.T) {
 				t.Fatalf("user create: %q %v", out, err)
 			}
 			st := storetest.OpenConfig(t, cfg)
-			u, err := st.GetUserByEmail(context.Background(), "ana@acme.test")
+			u, err := st.GetOrgUserByEmail(context.Background(), org.OrgID, "ana@acme.test")
 			if err != nil || u.ID != org.OwnerID || u.Role != "owner" || !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=19456,t=2,p=1$") {
 				t.Fatalf("owner stored as %+v, %v", u, err)
 			}
@@ -103,9 +103,9 @@ func TestOrgAndUserCreate(t *testing.T) {
 				{"pw\n", []string{"org", "create", "--name", "X", "--owner-email", "x@x.test"}, "required"},
 				{"", []string{"org", "create", "--name", "X", "--owner-email", "x@x.test", "--owner-password-stdin"}, "no password"},
 				{"short\n", []string{"org", "create", "--name", "X", "--owner-email", "x@x.test", "--owner-password-stdin"}, "at least 10"},
-				{"correct horse battery\n", []string{"org", "create", "--name", "X", "--owner-email", "ana@acme.test", "--owner-password-stdin"}, "already exists"},
 				{"correct horse battery\n", []string{"user", "create", "--org", "01a217ee-2773-743e-a102-b14429ff78c3", "--email", "y@y.test", "--kind", "client", "--password-stdin"}, "not found"},
 				{"correct horse battery\n", []string{"user", "create", "--org", org.OrgID, "--email", "y@y.test", "--kind", "robot", "--password-stdin"}, "kind"},
+				{"correct horse battery\n", []string{"user", "create", "--org", org.OrgID, "--email", "c@client.test", "--kind", "client", "--password-stdin"}, "already exists"},
 			}
 			for _, r := range refusals {
 				if _, err := runCmd(t, r.stdin, append(r.args, db...)...); err == nil || !strings.Contains(err.Error(), r.want) {

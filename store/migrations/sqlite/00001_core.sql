@@ -10,7 +10,7 @@ CREATE TABLE orgs (
 CREATE TABLE users (
     id             TEXT PRIMARY KEY,
     org_id         TEXT NOT NULL REFERENCES orgs(id),
-    email          TEXT NOT NULL UNIQUE,
+    email          TEXT NOT NULL,
     name           TEXT NOT NULL,
     kind           TEXT NOT NULL,
     role           TEXT NOT NULL,
@@ -20,6 +20,10 @@ CREATE TABLE users (
     updated_at     INTEGER NOT NULL
 );
 CREATE INDEX users_org ON users(org_id, id);
+-- An address is unique within an organisation; a person may have accounts
+-- in several organisations, which never learn of each other.
+CREATE UNIQUE INDEX users_org_email ON users(org_id, email);
+CREATE INDEX users_email ON users(email);
 
 CREATE TABLE invitations (
     token_hash  BLOB PRIMARY KEY,
