@@ -87,7 +87,8 @@ type writer struct {
 	ctx    context.Context
 	app    *App
 	now    time.Time
-	events int
+	audits []*atrium.AuditEntry
+	events []*atrium.Event
 }
 
 // write runs fn in a transaction; after a successful commit that wrote
@@ -99,8 +100,8 @@ func (a *App) write(ctx context.Context, fn func(w *writer) error) error {
 		if err := fn(w); err != nil {
 			return err
 		}
-		events = w.events
-		return nil
+		events = len(w.events)
+		return tx.AppendRecords(ctx, w.audits, w.events)
 	})
 	if err == nil && events > 0 {
 		a.notify()
@@ -109,20 +110,26 @@ func (a *App) write(ctx context.Context, fn func(w *writer) error) error {
 	return err
 }
 
-// audit records a successful change made by the actor in ctx.
+// audit records a successful change made by the actor in ctx. Audit
+// entries and events are written when the change's function returns, in
+// its transaction.
 func (w *writer) audit(orgID, action, targetType, targetID, detail string) error {
-	return w.AppendAudit(w.ctx, w.app.auditEntry(w.ctx, orgID, action, targetType, targetID, atrium.OutcomeSuccess, detail, w.now))
+	w.record(w.app.auditEntry(w.ctx, orgID, action, targetType, targetID, atrium.OutcomeSuccess, detail, w.now))
+	return nil
 }
 
-// event appends an outbox event carrying obj under its kind.
+// record adds an audit entry to the change.
+func (w *writer) record(e *atrium.AuditEntry) { w.audits = append(w.audits, e) }
+
+// event adds to the change an outbox event carrying obj under its kind.
 func (w *writer) event(typ, orgID, binderID, userID, kind string, obj any) error {
 	payload, err := marshal(obj)
 	if err != nil {
 		return atrium.Internal("app.event", err)
 	}
-	w.events++
-	return w.AppendEvent(w.ctx, &atrium.Event{Type: typ, OrgID: orgID, BinderID: binderID, UserID: userID,
+	w.events = append(w.events, &atrium.Event{Type: typ, OrgID: orgID, BinderID: binderID, UserID: userID,
 		Kind: kind, Payload: payload, CreatedAt: w.now})
+	return nil
 }
 
 func (a *App) auditEntry(ctx context.Context, orgID, action, targetType, targetID, outcome, detail string, now time.Time) *atrium.AuditEntry {

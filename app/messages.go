@@ -78,13 +78,9 @@ func (a *App) postMessage(w *writer, u *atrium.User, binderID string, in PostMes
 	if err != nil {
 		return nil, err
 	}
-	seq, err := w.NextSeq(ctx, b.ID, w.now)
-	if err != nil {
-		return nil, err
-	}
-	msg := &atrium.Message{ID: atrium.NewID(), BinderID: b.ID, Seq: seq, SenderID: u.ID, Text: in.Text,
+	msg := &atrium.Message{ID: atrium.NewID(), BinderID: b.ID, SenderID: u.ID, Text: in.Text,
 		ReplyTo: in.ReplyTo, Mentions: mentions, ClientKey: in.ClientKey, CreatedAt: w.now}
-	if err := w.CreateMessage(ctx, msg); err != nil {
+	if err := w.CreateMessageNextSeq(ctx, msg); err != nil {
 		return nil, err // a racing copy with the same client key gets EConflict; PostMessage retries
 	}
 	if err := w.audit(b.OrgID, "message.post", "message", msg.ID, "binder "+b.ID); err != nil {

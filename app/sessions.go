@@ -193,7 +193,8 @@ func (a *App) openSession(ctx context.Context, u *atrium.User, rehash bool, pass
 		}
 		e := a.auditEntry(ctx, u.OrgID, "auth.login", "session", s.ID, atrium.OutcomeSuccess, "", now)
 		e.ActorID = u.ID
-		return w.AppendAudit(ctx, e)
+		w.record(e)
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -476,3 +476,54 @@ func TestMembershipAtUndoesLaterJoinsAndLeaves(t *testing.T) {
 		}
 	})
 }
+
+func TestAppendRecordsAndCreateMessageNextSeq(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		audit := func(action string) *atrium.AuditEntry {
+			return &atrium.AuditEntry{ID: atrium.NewID(), OrgID: f.org.ID, ActorID: f.owner.ID, Action: action,
+				TargetType: "binder", TargetID: f.binder.ID, Outcome: atrium.OutcomeSuccess, CreatedAt: t0}
+		}
+		var events []*atrium.Event
+		for _, typ := range []string{atrium.EventMemberAdded, atrium.EventBinderCreated, atrium.EventMessageCreated} {
+			events = append(events, &atrium.Event{Type: typ, OrgID: f.org.ID, BinderID: f.binder.ID, Kind: "x",
+				Payload: []byte(`{}`), CreatedAt: t0})
+		}
+		var msg *atrium.Message
+		err := s.Tx(ctx, func(tx *store.Tx) error {
+			for i := int64(1); i <= 2; i++ {
+				msg = &atrium.Message{ID: atrium.NewID(), BinderID: f.binder.ID, SenderID: f.owner.ID, Text: "t", CreatedAt: t0}
+				if err := tx.CreateMessageNextSeq(ctx, msg); err != nil {
+					return err
+				}
+				if msg.Seq != i {
+					t.Errorf("seq %d, want %d", msg.Seq, i)
+				}
+			}
+			return tx.AppendRecords(ctx, []*atrium.AuditEntry{audit("a.one"), audit("a.two")}, events)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.EventsAfter(ctx, atrium.Pos{}, 10)
+		if len(got) != 3 || got[0].Type != atrium.EventMemberAdded || got[2].Type != atrium.EventMessageCreated {
+			t.Fatalf("events %v", got)
+		}
+		if list, _ := s.ListAudit(ctx, f.org.ID, "", 10); len(list) != 2 {
+			t.Fatalf("%d audit entries", len(list))
+		}
+		if err := s.Tx(ctx, func(tx *store.Tx) error { return tx.AppendRecords(ctx, nil, nil) }); err != nil {
+			t.Fatalf("nothing to record: %v", err)
+		}
+		err = s.Tx(ctx, func(tx *store.Tx) error {
+			if err := tx.DeleteBinder(ctx, f.binder.ID, t0); err != nil {
+				return err
+			}
+			return tx.CreateMessageNextSeq(ctx, &atrium.Message{ID: atrium.NewID(), BinderID: f.binder.ID, SenderID: f.owner.ID, Text: "t", CreatedAt: t0})
+		})
+		if atrium.ErrorCode(err) != atrium.ENotFound {
+			t.Fatalf("a message into a deleted binder: %v", err)
+		}
+	})
+}
