@@ -167,16 +167,11 @@ func (a *App) EditMessage(ctx context.Context, binderID, id string, in EditMessa
 	}
 	var msg *atrium.Message
 	err = a.write(ctx, func(w *writer) error {
-		b, m, err := a.loadMessage(w, act.User, binderID, id)
+		b, m, live, err := a.liveMessage(w, act.User, binderID, id)
 		if err != nil {
 			return err
 		}
-		if msg, err = w.GetMessage(ctx, b.ID, id); err != nil {
-			return err
-		}
-		if msg.Deleted {
-			return atrium.NotFound("message")
-		}
+		msg = live
 		if !atrium.CanEditMessage(act.User, b, m, msg) {
 			return atrium.Errorf(atrium.EForbidden, "only the sender can edit a message")
 		}
@@ -199,16 +194,24 @@ func (a *App) EditMessage(ctx context.Context, binderID, id string, in EditMessa
 	return msg, nil
 }
 
-// loadMessage checks the binder is visible and the message id well formed.
-func (a *App) loadMessage(w *writer, u *atrium.User, binderID, id string) (*atrium.Binder, *atrium.Member, error) {
+// liveMessage loads, for a change, a message that is not deleted, of a
+// binder the user may see, with the binder and the user's membership.
+func (a *App) liveMessage(w *writer, u *atrium.User, binderID, id string) (*atrium.Binder, *atrium.Member, *atrium.Message, error) {
 	b, m, err := lockedBinder(w, u, binderID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if !atrium.ValidID(id) {
-		return nil, nil, atrium.NotFound("message")
+		return nil, nil, nil, atrium.NotFound("message")
 	}
-	return b, m, nil
+	msg, err := w.GetMessage(w.ctx, b.ID, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if msg.Deleted {
+		return nil, nil, nil, atrium.NotFound("message")
+	}
+	return b, m, msg, nil
 }
 
 // DeleteMessage turns a message into a tombstone: its sender or a binder
@@ -220,16 +223,11 @@ func (a *App) DeleteMessage(ctx context.Context, binderID, id string) (*atrium.M
 	}
 	var msg *atrium.Message
 	err = a.write(ctx, func(w *writer) error {
-		b, m, err := a.loadMessage(w, act.User, binderID, id)
+		b, m, live, err := a.liveMessage(w, act.User, binderID, id)
 		if err != nil {
 			return err
 		}
-		if msg, err = w.GetMessage(ctx, b.ID, id); err != nil {
-			return err
-		}
-		if msg.Deleted {
-			return atrium.NotFound("message")
-		}
+		msg = live
 		if !atrium.CanDeleteMessage(act.User, b, m, msg) {
 			return atrium.Errorf(atrium.EForbidden, "only the sender or a binder owner can delete a message")
 		}
