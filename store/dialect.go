@@ -72,8 +72,9 @@ func (postgresDialect) retryable(err error) bool {
 // still running in this database are read, so a reader never skips an event
 // that commits late.
 //
-// The horizon is the next transaction id to be assigned, lowered to the
-// oldest transaction id still running in this database. The two are read
+// The horizon is the snapshot's xmax (one past the newest finished
+// transaction id), lowered to the oldest transaction id still running in
+// this database. The two are read
 // in this order and in statements of their own, before the events are read
 // with a newer snapshot: every transaction below the horizon had ended when
 // it was read, so the later snapshot sees all its events. Transactions in
@@ -113,14 +114,11 @@ func (postgresDialect) eventHorizon(ctx context.Context, q queryer) (int64, erro
 }
 
 // fullXID widens a 32-bit transaction id, as pg_stat_activity shows it, to
-// the 64-bit id with its wraparound epoch that events.tx holds. The id was
-// assigned before next (the next 64-bit id to be assigned, read after it),
-// so it belongs to next's epoch or, if that would put it at or past next,
-// to the epoch before.
-func fullXID(x32, next int64) int64 {
-	full := next&^0xFFFFFFFF | x32&0xFFFFFFFF
-	if full >= next {
-		full -= 1 << 32
-	}
-	return full
+// the 64-bit id with its wraparound epoch that events.tx holds: the one
+// nearest to ref, a 64-bit id read at about the same time. A running
+// transaction's id is always within 2^31 of the cluster's current ids (the
+// wraparound protection guarantees it), on either side of ref: ref is one
+// past the newest finished id, and a running id can be above it.
+func fullXID(x32, ref int64) int64 {
+	return ref + int64(int32(uint32(x32)-uint32(ref)))
 }

@@ -12,3 +12,8 @@ func (s *Store) SetReadSeqForTest(ctx context.Context, binderID, userID string, 
 	})
 	return moved, err
 }
+
+// EventHorizonForTest returns the store's current event horizon.
+func (s *Store) EventHorizonForTest(ctx context.Context) (int64, error) {
+	return s.dialect.eventHorizon(ctx, s.read)
+}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -526,4 +527,50 @@ func TestAppendRecordsAndCreateMessageNextSeq(t *testing.T) {
 			t.Fatalf("a message into a deleted binder: %v", err)
 		}
 	})
+}
+
+// Under concurrent writers the horizon stays at the cluster's current
+// transaction ids: it never drops a wraparound epoch below them.
+func TestEventHorizonUnderConcurrentWriters(t *testing.T) {
+	s := storetest.Open(t, "postgres")
+	ctx := context.Background()
+	db, _ := s.Pools()
+	var base int64
+	if err := db.QueryRowContext(ctx, `SELECT pg_current_xact_id()::text::bigint`).Scan(&base); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				tx, err := db.BeginTx(ctx, nil)
+				if err != nil {
+					return
+				}
+				tx.ExecContext(ctx, `INSERT INTO events (org_id, type, payload, created_at) VALUES ('o', 't', '{}', 0)`)
+				tx.Commit()
+			}
+		}()
+	}
+	for i := 0; i < 200; i++ {
+		h, err := s.EventHorizonForTest(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h < base {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("horizon %d is below the ids in use (%d)", h, base)
+		}
+	}
+	close(stop)
+	wg.Wait()
 }
