@@ -13,8 +13,9 @@ import (
 	"github.com/atrium-dev/atrium/store"
 )
 
-// LoginInput is what a client sends to sign in. OrgID is needed only when
-// the same address and password open accounts in several organisations.
+// LoginInput is what a client sends to sign in. An address may have an
+// account in several organisations: OrgID chooses one; without it the
+// address's first account is meant.
 type LoginInput struct {
 	Email      string `json:"email"`
 	Password   string `json:"password"`
@@ -95,52 +96,32 @@ func (a *App) reserveLogin(email, ip string) (undoAcct, undoIP func(), err error
 		RetryAfter: int(math.Ceil(wait.Seconds()))}
 }
 
-// maxAccountsPerLogin bounds the accounts one sign-in checks a password
-// against (one per organisation that uses the address).
-const maxAccountsPerLogin = 5
-
 // checkPassword returns the account this address and password open, and
 // whether its hash should be remade under the current parameters;
-// failures are audited. An address may have an account in several
-// organisations: the password is checked against each (or against the one
-// of orgID), and if it opens more than one, orgID must say which.
+// failures are audited. Exactly one account is checked, with exactly one
+// hash, whatever exists: the organisation's account when orgID is given,
+// else the address's first account (the oldest). Nothing about other
+// organisations' accounts — how many there are, or their passwords — can
+// be learnt from the answer or its timing, and an account made in another
+// organisation with someone's address cannot change how they sign in.
 func (a *App) checkPassword(ctx context.Context, email, orgID, password string) (*atrium.User, bool, error) {
-	all, err := a.store.UsersByEmail(ctx, email, maxAccountsPerLogin)
+	u, err := a.loginAccount(ctx, email, orgID)
+	if atrium.ErrorCode(err) == atrium.ENotFound || (err == nil && u.PasswordHash == "") {
+		a.hasher.Burn(ctx, password)
+		a.auditLogin(ctx, orgID, "", email, atrium.OutcomeFailure, "unknown account")
+		return nil, false, errBadLogin
+	}
 	if err != nil {
 		return nil, false, err
 	}
-	var candidates []*atrium.User
-	for _, u := range all {
-		if u.PasswordHash != "" && (orgID == "" || u.OrgID == orgID) {
-			candidates = append(candidates, u)
-		}
-	}
-	if len(candidates) == 0 {
-		a.hasher.Burn(ctx, password)
-		a.auditLogin(ctx, "", "", email, atrium.OutcomeFailure, "unknown account")
+	rehash, err := a.hasher.Verify(ctx, password, u.PasswordHash)
+	if errors.Is(err, auth.ErrMismatch) {
+		a.auditLogin(ctx, u.OrgID, u.ID, email, atrium.OutcomeFailure, "wrong password")
 		return nil, false, errBadLogin
 	}
-	var opened []*atrium.User
-	rehash := false
-	for _, u := range candidates {
-		r, err := a.hasher.Verify(ctx, password, u.PasswordHash)
-		if errors.Is(err, auth.ErrMismatch) {
-			a.auditLogin(ctx, u.OrgID, u.ID, email, atrium.OutcomeFailure, "wrong password")
-			continue
-		}
-		if err != nil {
-			return nil, false, atrium.Internal("app.Login", err)
-		}
-		opened, rehash = append(opened, u), r
+	if err != nil {
+		return nil, false, atrium.Internal("app.Login", err)
 	}
-	switch {
-	case len(opened) == 0:
-		return nil, false, errBadLogin
-	case len(opened) > 1:
-		return nil, false, atrium.Errorf(atrium.EConflict,
-			"this address and password open accounts in several organisations: give org_id")
-	}
-	u := opened[0]
 	if u.Status != atrium.StatusActive {
 		// The same answer as a wrong password: a deactivated account's
 		// password must not be confirmed to whoever tries it.
@@ -148,6 +129,21 @@ func (a *App) checkPassword(ctx context.Context, email, orgID, password string) 
 		return nil, false, errBadLogin
 	}
 	return u, rehash, nil
+}
+
+// loginAccount finds the one account a sign-in is for.
+func (a *App) loginAccount(ctx context.Context, email, orgID string) (*atrium.User, error) {
+	if orgID != "" {
+		return a.store.GetOrgUserByEmail(ctx, orgID, email)
+	}
+	first, err := a.store.UsersByEmail(ctx, email, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(first) == 0 {
+		return nil, atrium.NotFound("user")
+	}
+	return first[0], nil
 }
 
 // auditLogin records a failed or refused sign-in in its own transaction.
@@ -393,9 +389,13 @@ func (a *App) ChangePassword(ctx context.Context, in ChangePasswordInput) error 
 	if err != nil {
 		return err
 	}
-	if _, err := a.hasher.Verify(ctx, in.CurrentPassword, u.PasswordHash); err != nil {
+	_, err = a.hasher.Verify(ctx, in.CurrentPassword, u.PasswordHash)
+	if errors.Is(err, auth.ErrMismatch) {
 		a.auditLogin(ctx, u.OrgID, u.ID, u.Email, atrium.OutcomeFailure, "password change: wrong current password")
 		return atrium.Errorf(atrium.EForbidden, "the current password is wrong")
+	}
+	if err != nil {
+		return atrium.Internal("app.ChangePassword", err)
 	}
 	undoAcct()
 	undoIP()

@@ -24,9 +24,8 @@ func (c *Client) Login(ctx context.Context, email, password, deviceName string) 
 	return c.LoginTo(ctx, "", email, password, deviceName)
 }
 
-// LoginTo signs in to one organisation's account: needed when the address
-// and password open accounts in several organisations, which Login answers
-// with a 409 *Error.
+// LoginTo signs in to one organisation's account. An address may have an
+// account in several organisations; Login signs in to its first one.
 func (c *Client) LoginTo(ctx context.Context, orgID, email, password, deviceName string) (*LoginResult, error) {
 	in := map[string]string{"email": email, "password": password, "device_name": deviceName}
 	if orgID != "" {

@@ -731,7 +731,7 @@ func (w *oapiWorld) signIn() {
 	twin, _ := w.srv.Bootstrap(w.t, "Twin", "twin@twin.test", oapiPassword)
 	w.srv.CreateUser(w.t, w.org.ID, "dual@client.test", atrium.KindClient, oapiPassword)
 	w.srv.CreateUser(w.t, twin.ID, "dual@client.test", atrium.KindClient, oapiPassword)
-	w.do(oapiCall{method: "POST", path: login, want: 409, body: app.LoginInput{Email: "dual@client.test", Password: oapiPassword}})
+	w.do(oapiCall{method: "POST", path: login, want: 200, body: app.LoginInput{Email: "dual@client.test", Password: oapiPassword}})
 	w.do(oapiCall{method: "POST", path: login, want: 200, body: app.LoginInput{Email: "dual@client.test", Password: oapiPassword, OrgID: w.org.ID}})
 	w.do(oapiCall{method: "POST", path: login, want: 400, req: oapiReqInvalid, body: map[string]any{"email": "dual@client.test", "password": oapiPassword, "org_id": "acme"}})
 
