@@ -71,9 +71,17 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	// goroutine, with the stack the request grew, ends: an idle stream then
 	// holds only what it needs.
 	s.metrics.websockets.Inc()
+	s.streams.Add(1)
 	go func() {
+		defer s.streams.Done()
 		defer s.metrics.websockets.Dec()
 		defer s.broker.Unsubscribe(sub)
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("event stream failed", "panic", p)
+				c.Close(websocket.StatusInternalError, "internal error")
+			}
+		}()
 		st := &stream{s: s, c: c, sub: sub, last: start}
 		code, reason := st.run(c.CloseRead(context.WithoutCancel(ctx)), resume, start, live)
 		c.Close(code, reason)

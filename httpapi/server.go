@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/atrium-dev/atrium/app"
@@ -44,6 +45,8 @@ type Server struct {
 	// (405) from an unknown path (404).
 	paths    *http.ServeMux
 	gatherer prometheus.Gatherer
+	// streams counts the event streams running on goroutines of their own.
+	streams sync.WaitGroup
 	// setupDone is set once the setup page has created the first org.
 	setupDone atomic.Bool
 }
@@ -59,6 +62,10 @@ func New(a *app.App, broker *realtime.Broker, log *slog.Logger, cfg Config, reg 
 
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// WaitStreams waits until every event stream has ended; streams end when
+// the broker stops.
+func (s *Server) WaitStreams() { s.streams.Wait() }
 
 // SetReady marks the server ready (or not) for /readyz.
 func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }

@@ -130,13 +130,10 @@ func (g *groupCommitter) run(batch []*groupJob) {
 	}
 	for i, j := range batch {
 		errs[i] = g.runOne(tx, j)
-		for try := 1; try < 3 && g.d.retryable(errs[i]); try++ {
-			// A deadlock with another node: undo the job and run it again.
-			if _, err := tx.Exec("ROLLBACK TO job"); err != nil {
-				broken(err)
-				return
-			}
-			errs[i] = g.runOne(tx, j)
+		if g.d.retryable(errs[i]) {
+			// A deadlock with another node's batch: this job is undone (the
+			// other batch goes on); the client may simply try again.
+			errs[i] = &atrium.Error{Code: atrium.EUnavailable, Message: "a concurrent write conflicted with this one; try again", Err: errs[i]}
 		}
 		if _, err := tx.Exec(nextJob(errs[i] != nil, i == len(batch)-1)); err != nil {
 			broken(err)

@@ -111,6 +111,7 @@ func serve(ctx context.Context, e env, cfg *serveConfig, st *store.Store, log *s
 	// Close the streams (the broker ends them) before the store closes.
 	cancel()
 	<-brokerDone
+	api.WaitStreams()
 	return err
 }
 

@@ -121,6 +121,7 @@ func (s *Server) Stop() {
 	defer cancel()
 	_ = s.srv.Shutdown(ctx)
 	<-s.done
+	s.API.WaitStreams()
 	s.Store.Close()
 }
 
