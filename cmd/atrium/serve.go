@@ -11,11 +11,10 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/app"
 	"github.com/atrium-dev/atrium/auth"
 	"github.com/atrium-dev/atrium/httpapi"
-	"github.com/atrium-dev/atrium/realtime"
+	"github.com/atrium-dev/atrium/internal/node"
 	"github.com/atrium-dev/atrium/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -61,29 +60,24 @@ func newLogger(e env, level string) *slog.Logger {
 func serve(ctx context.Context, e env, cfg *serveConfig, st *store.Store, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	hasher := auth.NewHasher(auth.OWASPParams, runtime.GOMAXPROCS(0)*2)
-	var a *app.App
-	var api *httpapi.Server
-	broker := realtime.New(st, log, realtime.Options{
-		Poll:      pollInterval(st),
-		OnControl: func(ev *atrium.Event) { a.ControlEvent(ev) },
-		Delivered: func(n int) { api.EventsDelivered(n) },
-	})
-	a = app.New(st, hasher, log, app.DefaultConfig(), broker.Notify)
-	setupToken, err := setupTokenIfNeeded(ctx, a)
+	setupToken, err := setupTokenIfNeeded(ctx, st)
 	if err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	api = httpapi.New(a, broker, log, httpapi.Config{BehindProxy: cfg.behindProxy, TLS: cfg.tls(),
-		AllowedOrigins: cfg.origins, SetupToken: setupToken}, reg)
-
+	n := node.New(st, log, node.Config{
+		App:    app.DefaultConfig(),
+		Hasher: auth.NewHasher(auth.OWASPParams, runtime.GOMAXPROCS(0)*2),
+		HTTP: httpapi.Config{BehindProxy: cfg.behindProxy, TLS: cfg.tls(), AllowedOrigins: cfg.origins,
+			SetupToken: setupToken},
+		Registry: reg, DatabaseURL: cfg.db.databaseURL, Housekeeping: time.Hour,
+	})
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+	srv := &http.Server{Handler: n.API.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	scheme := "http"
 	if cfg.tls() {
@@ -93,10 +87,8 @@ func serve(ctx context.Context, e env, cfg *serveConfig, st *store.Store, log *s
 		}
 		scheme = "https"
 	}
-	brokerDone := make(chan struct{})
-	go func() { broker.Run(ctx); close(brokerDone) }()
-	go st.ListenEvents(ctx, cfg.db.databaseURL, log, broker.Notify)
-	go a.Maintain(ctx, time.Hour)
+	nodeDone := make(chan struct{})
+	go func() { n.Run(ctx); close(nodeDone) }()
 	if cfg.debugListen != "" {
 		go serveDebug(ctx, cfg.debugListen, log)
 	}
@@ -106,12 +98,11 @@ func serve(ctx context.Context, e env, cfg *serveConfig, st *store.Store, log *s
 	if setupToken != "" {
 		fmt.Fprintf(e.stdout, "No organisation yet. Open this URL once to create the first one:\n  %s/setup?token=%s\n", base, setupToken)
 	}
-	api.SetReady(true)
+	n.API.SetReady(true)
 	err = runHTTP(ctx, srv, ln, cfg.tls(), log)
 	// Close the streams (the broker ends them) before the store closes.
 	cancel()
-	<-brokerDone
-	api.WaitStreams()
+	<-nodeDone
 	return err
 }
 
@@ -153,21 +144,11 @@ func serveDebug(ctx context.Context, addr string, log *slog.Logger) {
 	}
 }
 
-// pollInterval is how often the broker reads the outbox without a wake-up:
-// often on PostgreSQL, where another node's commit may be seen late, and
-// rarely on SQLite, where every commit wakes the broker directly.
-func pollInterval(st *store.Store) time.Duration {
-	if st.Dialect() == "postgres" {
-		return 200 * time.Millisecond
-	}
-	return time.Second
-}
-
 // setupTokenIfNeeded returns a fresh one-time setup token when the server
 // has no organisation yet.
-func setupTokenIfNeeded(ctx context.Context, a *app.App) (string, error) {
-	need, err := a.NeedsSetup(ctx)
-	if err != nil || !need {
+func setupTokenIfNeeded(ctx context.Context, st *store.Store) (string, error) {
+	orgs, err := st.CountOrgs(ctx)
+	if err != nil || orgs > 0 {
 		return "", err
 	}
 	token, _ := auth.NewToken()

@@ -16,7 +16,7 @@ import (
 	"github.com/atrium-dev/atrium/app"
 	"github.com/atrium-dev/atrium/auth"
 	"github.com/atrium-dev/atrium/httpapi"
-	"github.com/atrium-dev/atrium/realtime"
+	"github.com/atrium-dev/atrium/internal/node"
 	"github.com/atrium-dev/atrium/store"
 	"github.com/atrium-dev/atrium/store/storetest"
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,10 +29,11 @@ type Server struct {
 	Store *store.Store
 	API   *httpapi.Server
 
-	cfg    store.Config
-	srv    *http.Server
-	cancel context.CancelFunc
-	done   chan struct{}
+	cfg      store.Config
+	srv      *http.Server
+	cancel   context.CancelFunc
+	done     chan struct{} // the HTTP server has stopped
+	nodeDone chan struct{} // the broker has stopped and every stream ended
 }
 
 // Options change how a server is started.
@@ -67,17 +68,9 @@ func Start(t testing.TB, cfg store.Config, opts ...Options) *Server {
 		acfg = *o.AppConfig
 	}
 	s := &Server{Store: st, cfg: cfg, done: make(chan struct{})}
-	poll := time.Second
-	if st.Dialect() == "postgres" {
-		poll = 200 * time.Millisecond
-	}
-	broker := realtime.New(st, log, realtime.Options{
-		Poll:      poll,
-		OnControl: func(e *atrium.Event) { s.App.ControlEvent(e) },
-		Delivered: func(n int) { s.API.EventsDelivered(n) },
-	})
-	s.App = app.New(st, auth.NewHasher(auth.TestParams, 4), log, acfg, broker.Notify)
-	s.API = httpapi.New(s.App, broker, log, o.HTTP, prometheus.NewRegistry())
+	n := node.New(st, log, node.Config{App: acfg, HTTP: o.HTTP, Hasher: auth.NewHasher(auth.TestParams, 4),
+		Registry: prometheus.NewRegistry(), DatabaseURL: cfg.URL})
+	s.App, s.API = n.App, n.API
 	addr := o.Addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -90,10 +83,10 @@ func Start(t testing.TB, cfg store.Config, opts ...Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.srv = &http.Server{Handler: s.API.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.nodeDone = make(chan struct{})
+	go func() { n.Run(ctx); close(s.nodeDone) }()
 	go func() {
 		defer close(s.done)
-		go broker.Run(ctx)
-		go st.ListenEvents(ctx, cfg.URL, log, broker.Notify)
 		_ = s.srv.Serve(ln)
 	}()
 	s.API.SetReady(true)
@@ -121,7 +114,7 @@ func (s *Server) Stop() {
 	defer cancel()
 	_ = s.srv.Shutdown(ctx)
 	<-s.done
-	s.API.WaitStreams()
+	<-s.nodeDone
 	s.Store.Close()
 }
 
