@@ -58,6 +58,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	act := atrium.ActorFrom(ctx)
 	sub, live, err := s.broker.Subscribe(ctx, act.User.OrgID, act.User.ID, act.SessionID)
+	if errors.Is(err, realtime.ErrTooManyStreams) {
+		writeError(w, r, s.log, &atrium.Error{Code: atrium.ERateLimited, RetryAfter: 5,
+			Message: "this session has too many event streams open; close one first"})
+		return
+	}
 	if err != nil {
 		writeError(w, r, s.log, atrium.Errorf(atrium.EUnavailable, "the event stream is not ready"))
 		return

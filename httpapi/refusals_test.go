@@ -307,3 +307,33 @@ func TestEventStreamRefusesForeignOrigins(t *testing.T) {
 	}
 	c.Close(websocket.StatusNormalClosure, "")
 }
+
+func TestStreamsPerSessionAreLimited(t *testing.T) {
+	w := newRefWorld(t, "sqlite")
+	ws := "ws" + strings.TrimPrefix(w.srv.URL, "http") + "/api/v1/events"
+	dial := func() (*websocket.Conn, *http.Response, error) {
+		return websocket.Dial(context.Background(), ws, &websocket.DialOptions{
+			HTTPHeader: http.Header{"Authorization": {"Bearer " + w.editor}}})
+	}
+	var open []*websocket.Conn
+	defer func() {
+		for _, c := range open {
+			c.Close(websocket.StatusNormalClosure, "")
+		}
+	}()
+	for i := 0; i < 16; i++ {
+		c, _, err := dial()
+		if err != nil {
+			t.Fatalf("stream %d: %v", i+1, err)
+		}
+		open = append(open, c)
+	}
+	_, resp, err := dial()
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("seventeenth stream: %v %v", err, resp)
+	}
+	if _, _, err := websocket.Dial(context.Background(), ws, &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + w.owner}}}); err != nil {
+		t.Fatalf("another session's stream: %v", err)
+	}
+}

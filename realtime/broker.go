@@ -37,6 +37,9 @@ type Options struct {
 	// subscriber more than Ring events behind is dropped. Rounded up to a
 	// power of two; keep it well above the outbox read batch (500).
 	Ring int
+	// PerSession bounds the streams one session may hold open at once
+	// (default 16).
+	PerSession int
 	// OnControl is called, in order, for every control event read.
 	OnControl func(*atrium.Event)
 	// Delivered counts events handed to subscribers (for metrics).
@@ -59,6 +62,8 @@ type Broker struct {
 	mask uint64
 	head uint64 // deliveries appended so far
 	subs map[*Subscription]struct{}
+	// perSession counts the open subscriptions of each session.
+	perSession map[string]int
 	// stopped is set once Run has ended; no one may subscribe after.
 	stopped bool
 	// ready is closed once the start position is known.
@@ -78,6 +83,9 @@ func New(src Source, log *slog.Logger, opts Options) *Broker {
 	for size < want {
 		size <<= 1
 	}
+	if opts.PerSession <= 0 {
+		opts.PerSession = 16
+	}
 	if opts.OnControl == nil {
 		opts.OnControl = func(*atrium.Event) {}
 	}
@@ -86,7 +94,7 @@ func New(src Source, log *slog.Logger, opts Options) *Broker {
 	}
 	return &Broker{src: src, log: log, opts: opts, wake: make(chan struct{}, 1),
 		ring: make([]*Delivery, size), mask: uint64(size - 1),
-		subs: map[*Subscription]struct{}{}, ready: make(chan struct{})}
+		subs: map[*Subscription]struct{}{}, perSession: map[string]int{}, ready: make(chan struct{})}
 }
 
 // Notify wakes the broker to read the outbox. It never blocks.
@@ -205,6 +213,10 @@ type Delivery struct {
 // ErrStopped is returned by Subscribe once the broker has stopped.
 var ErrStopped = errors.New("realtime: broker stopped")
 
+// ErrTooManyStreams is returned by Subscribe when the session already has
+// as many streams open as it may.
+var ErrTooManyStreams = errors.New("realtime: too many streams for this session")
+
 // Subscribe registers a subscriber for an organisation's events and
 // returns it with the position from which it will receive them: every
 // final event after that position, and none before.
@@ -221,6 +233,10 @@ func (b *Broker) Subscribe(ctx context.Context, orgID, userID, sessionID string)
 	if b.stopped {
 		return nil, atrium.Pos{}, ErrStopped
 	}
+	if b.perSession[sessionID] >= b.opts.PerSession {
+		return nil, atrium.Pos{}, ErrTooManyStreams
+	}
+	b.perSession[sessionID]++
 	s.next = b.head
 	b.subs[s] = struct{}{}
 	return s, b.pos, nil
@@ -246,6 +262,9 @@ func (b *Broker) drop(s *Subscription, reason string) {
 		return
 	}
 	delete(b.subs, s)
+	if b.perSession[s.sessionID]--; b.perSession[s.sessionID] <= 0 {
+		delete(b.perSession, s.sessionID)
+	}
 	s.reason = reason
 	close(s.done)
 }

@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"sync"
@@ -215,5 +216,25 @@ func TestFrameShape(t *testing.T) {
 	}
 	if m, ok := f["message"].(map[string]any); !ok || m["text"] != "hi" {
 		t.Fatalf("object not under its kind: %v", f)
+	}
+}
+
+func TestStreamsPerSessionAreBounded(t *testing.T) {
+	b := startBroker(t, &memSource{}, Options{PerSession: 2})
+	ctx := context.Background()
+	s1, _, err1 := b.Subscribe(ctx, "o", "u", "sess")
+	_, _, err2 := b.Subscribe(ctx, "o", "u", "sess")
+	if err1 != nil || err2 != nil {
+		t.Fatalf("first two streams: %v %v", err1, err2)
+	}
+	if _, _, err := b.Subscribe(ctx, "o", "u", "sess"); !errors.Is(err, ErrTooManyStreams) {
+		t.Fatalf("third stream: %v", err)
+	}
+	if _, _, err := b.Subscribe(ctx, "o", "u", "other"); err != nil {
+		t.Fatalf("another session's stream: %v", err)
+	}
+	b.Unsubscribe(s1)
+	if _, _, err := b.Subscribe(ctx, "o", "u", "sess"); err != nil {
+		t.Fatalf("a stream after one closed: %v", err)
 	}
 }
