@@ -5,8 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -96,27 +96,54 @@ func (s *Server) securityHeaders(h http.Header) {
 	}
 }
 
-// clientIP is the address of the client: the peer, or behind a trusted
-// proxy the last address it added to X-Forwarded-For.
+// clientIP is the address of the client: the peer, or, when the peer is a
+// trusted proxy, the nearest address in X-Forwarded-For that is not one.
 func (s *Server) clientIP(r *http.Request) string {
-	if s.cfg.BehindProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			parts := strings.Split(xff, ",")
-			if ip := net.ParseIP(strings.TrimSpace(parts[len(parts)-1])); ip != nil {
-				return ip.String()
-			}
+	peer := peerAddr(r)
+	if !s.trustedProxy(peer) {
+		return peer.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !s.trustedProxy(hop.Unmap()) {
+			return hop.Unmap().String()
 		}
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	return peer.String()
+}
+
+// peerAddr is the address of the connection's other end.
+func peerAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		return netip.Addr{}
 	}
-	return host
+	return ap.Addr().Unmap()
+}
+
+// trustedProxy reports whether forwarding headers from addr are believed.
+func (s *Server) trustedProxy(addr netip.Addr) bool {
+	if !s.cfg.BehindProxy || !addr.IsValid() {
+		return false
+	}
+	if len(s.cfg.TrustedProxies) == 0 {
+		return addr.IsLoopback()
+	}
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // secure reports whether the request reached us over TLS.
 func (s *Server) secure(r *http.Request) bool {
-	return r.TLS != nil || (s.cfg.BehindProxy && r.Header.Get("X-Forwarded-Proto") == "https")
+	return r.TLS != nil || (s.trustedProxy(peerAddr(r)) && r.Header.Get("X-Forwarded-Proto") == "https")
 }
 
 func newRequestID() string {

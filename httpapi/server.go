@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -20,8 +21,10 @@ import (
 // Config is what the HTTP layer needs to know about its deployment.
 type Config struct {
 	// BehindProxy trusts X-Forwarded-For and X-Forwarded-Proto from the
-	// proxy in front.
-	BehindProxy bool
+	// proxies in front: those whose address is in TrustedProxies (default
+	// loopback only).
+	BehindProxy    bool
+	TrustedProxies []netip.Prefix
 	// TLS says the server itself terminates TLS (HSTS is sent).
 	TLS bool
 	// AllowedOrigins are extra origins (host patterns, e.g.

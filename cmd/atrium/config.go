@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -51,6 +52,7 @@ type serveConfig struct {
 	tlsSelfSigned bool
 	behindProxy   bool
 	origins       listFlag
+	proxies       listFlag
 	logLevel      string
 	debugListen   string
 }
@@ -65,6 +67,7 @@ func parseServe(args []string, e env) (*serveConfig, error) {
 	fs.StringVar(&c.tlsKey, "tls-key", os.Getenv("ATRIUM_TLS_KEY"), "TLS private key file (PEM) [ATRIUM_TLS_KEY]")
 	fs.BoolVar(&c.tlsSelfSigned, "tls-self-signed", os.Getenv("ATRIUM_TLS_SELF_SIGNED") == "true", "serve TLS with a self-signed certificate kept in the data dir (for a trial) [ATRIUM_TLS_SELF_SIGNED]")
 	fs.BoolVar(&c.behindProxy, "behind-proxy", os.Getenv("ATRIUM_BEHIND_PROXY") == "true", "a TLS-terminating proxy is in front: plain HTTP on any address, X-Forwarded-For trusted [ATRIUM_BEHIND_PROXY]")
+	fs.Var(&c.proxies, "trusted-proxy", "with --behind-proxy, an address or CIDR range of the proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (default loopback); repeatable")
 	fs.Var(&c.origins, "allowed-origin", "another origin (host pattern) that may open the event stream, e.g. app.example.com; repeatable")
 	fs.StringVar(&c.logLevel, "log-level", envOr("ATRIUM_LOG_LEVEL", "info"), "debug, info, warn or error [ATRIUM_LOG_LEVEL]")
 	fs.StringVar(&c.debugListen, "debug-listen", os.Getenv("ATRIUM_DEBUG_LISTEN"), "a loopback address to serve Go's profiler (/debug/pprof/) on, for diagnosis [ATRIUM_DEBUG_LISTEN]")
@@ -101,12 +104,32 @@ func (c *serveConfig) validate() error {
 			return fmt.Errorf("serve: --debug-listen must be a loopback address")
 		}
 	}
+	if _, err := c.trustedProxies(); err != nil {
+		return err
+	}
 	switch c.logLevel {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("serve: --log-level must be debug, info, warn or error")
 	}
 	return nil
+}
+
+// trustedProxies parses --trusted-proxy values: addresses or CIDR ranges.
+func (c *serveConfig) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range c.proxies {
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return nil, fmt.Errorf("serve: --trusted-proxy %q is neither an address nor a CIDR range", v)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // loopback reports whether host only accepts connections from this machine.

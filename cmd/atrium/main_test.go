@@ -55,6 +55,7 @@ func TestServeRefusesInsecureConfigurations(t *testing.T) {
 		{[]string{"--listen", "nonsense"}, "--listen"},
 		{[]string{"--log-level", "loud"}, "--log-level"},
 		{[]string{"--debug-listen", "0.0.0.0:6060"}, "--debug-listen"},
+		{[]string{"--behind-proxy", "--trusted-proxy", "not-an-address"}, "--trusted-proxy"},
 	}
 	for _, c := range cases {
 		_, err := runCmd(t, "", append([]string{"serve", "--data", dir}, c.args...)...)

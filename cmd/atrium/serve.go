@@ -64,13 +64,14 @@ func serve(ctx context.Context, e env, cfg *serveConfig, st *store.Store, log *s
 	if err != nil {
 		return err
 	}
+	proxies, _ := cfg.trustedProxies() // checked by validate
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n := node.New(st, log, node.Config{
 		App:    app.DefaultConfig(),
 		Hasher: auth.NewHasher(auth.OWASPParams, runtime.GOMAXPROCS(0)*2),
-		HTTP: httpapi.Config{BehindProxy: cfg.behindProxy, TLS: cfg.tls(), AllowedOrigins: cfg.origins,
-			SetupToken: setupToken},
+		HTTP: httpapi.Config{BehindProxy: cfg.behindProxy, TrustedProxies: proxies, TLS: cfg.tls(),
+			AllowedOrigins: cfg.origins, SetupToken: setupToken},
 		Registry: reg, DatabaseURL: cfg.db.databaseURL, Housekeeping: time.Hour,
 	})
 	ln, err := net.Listen("tcp", cfg.listen)
