@@ -26,6 +26,9 @@ type Config struct {
 	SessionTTL time.Duration
 	// InvitationTTL is how long an invitation can be accepted.
 	InvitationTTL time.Duration
+	// EventRetention is how long outbox events are kept: how far back an
+	// event stream can resume.
+	EventRetention time.Duration
 	// AccountFailures and IPFailures bound failed logins per account and per
 	// IP address within FailureWindow.
 	AccountFailures int
@@ -38,6 +41,7 @@ func DefaultConfig() Config {
 	return Config{
 		SessionTTL:      30 * 24 * time.Hour,
 		InvitationTTL:   7 * 24 * time.Hour,
+		EventRetention:  30 * 24 * time.Hour,
 		AccountFailures: 10,
 		IPFailures:      50,
 		FailureWindow:   15 * time.Minute,
@@ -189,15 +193,12 @@ func truncate(s string, n int) string {
 // retry with the same Idempotency-Key.
 const idempotencyRetention = 24 * time.Hour
 
-// Maintain does the periodic housekeeping until ctx ends: it forgets
-// stored idempotent results past their retention.
+// Maintain does the housekeeping every so often until ctx ends.
 func (a *App) Maintain(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if err := a.store.Tx(ctx, func(tx *store.Tx) error {
-			return tx.DeleteIdempotentBefore(ctx, a.now().Add(-idempotencyRetention))
-		}); err != nil && ctx.Err() == nil {
+		if err := a.Housekeep(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("housekeeping", "err", err)
 		}
 		select {
@@ -206,4 +207,20 @@ func (a *App) Maintain(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// Housekeep forgets stored idempotent results and outbox events past
+// their retention.
+func (a *App) Housekeep(ctx context.Context) error {
+	now := a.now()
+	return a.store.Tx(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteIdempotentBefore(ctx, now.Add(-idempotencyRetention)); err != nil {
+			return err
+		}
+		if a.cfg.EventRetention <= 0 {
+			return nil
+		}
+		_, err := tx.PruneEvents(ctx, now.Add(-a.cfg.EventRetention))
+		return err
+	})
 }

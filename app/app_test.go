@@ -301,3 +301,41 @@ func TestOneAddressInSeveralOrganisations(t *testing.T) {
 		})
 	}
 }
+
+// Events past their retention are pruned, and a stream that would resume
+// before them is told so (410), not that its cursor is unknown.
+func TestOldEventsArePrunedAndOldCursorsAreGone(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			a := newApp(t, d)
+			bg := context.Background()
+			_, _, err := a.CreateOrg(bg, app.CreateOrgInput{Name: "Acme", OwnerEmail: "o@acme.test", OwnerPassword: pw})
+			must(t, err)
+			ctx := as(t, a, "o@acme.test", "198.51.100.1")
+			_, err = a.CreateBinder(ctx, app.CreateBinderInput{Title: "Old"})
+			must(t, err)
+			old, err := a.LastEventPos(bg)
+			must(t, err)
+			a.SetClock(func() time.Time { return time.Now().Add(31 * 24 * time.Hour) })
+			_, err = a.CreateBinder(ctx, app.CreateBinderInput{Title: "New"})
+			must(t, err)
+			if _, _, err := a.StreamFrom(ctx, old.Cursor()); err != nil {
+				t.Fatalf("a kept cursor: %v", err)
+			}
+			must(t, a.Housekeep(bg))
+			if _, _, err := a.StreamFrom(ctx, old.Cursor()); atrium.ErrorCode(err) != atrium.EGone {
+				t.Fatalf("a pruned cursor: %v", err)
+			}
+			recent, err := a.LastEventPos(bg)
+			must(t, err)
+			if _, _, err := a.StreamFrom(ctx, recent.Cursor()); err != nil {
+				t.Fatalf("a recent cursor after pruning: %v", err)
+			}
+			future := atrium.Pos{Tx: recent.Tx + 1000, ID: recent.ID + 1000}
+			if _, _, err := a.StreamFrom(ctx, future.Cursor()); atrium.ErrorCode(err) != atrium.EInvalid {
+				t.Fatalf("a cursor from the future: %v", err)
+			}
+		})
+	}
+}

@@ -30,6 +30,14 @@ func (a *App) StreamFrom(ctx context.Context, cursor string) (pos atrium.Pos, ok
 		return pos, false, err
 	}
 	if !exists {
+		first, any, err := a.store.FirstEventPos(ctx)
+		if err != nil {
+			return pos, false, err
+		}
+		if any && pos.Less(first) {
+			return pos, false, atrium.Errorf(atrium.EGone,
+				"this cursor is older than the events the server keeps: reload, then stream from now")
+		}
 		return pos, false, atrium.Errorf(atrium.EInvalid, "unknown cursor: it was not issued by this server")
 	}
 	return pos, true, nil

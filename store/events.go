@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"time"
 
 	"github.com/atrium-dev/atrium"
 )
@@ -74,6 +76,27 @@ func (q Queries) LastEventPos(ctx context.Context) (atrium.Pos, error) {
 	}
 	err = q.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events WHERE tx = $1`, p.Tx).Scan(&p.ID)
 	return p, atrium.Internal("store.LastEventPos", err)
+}
+
+// PruneEvents deletes the events created before t, returning how many.
+// Cursors older than the oldest event left can no longer resume.
+func (q Queries) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM events WHERE created_at < $1`, ms(before))
+	if err != nil {
+		return 0, atrium.Internal("store.PruneEvents", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// FirstEventPos returns the position of the oldest event kept; ok is
+// false when the outbox is empty.
+func (q Queries) FirstEventPos(ctx context.Context) (p atrium.Pos, ok bool, err error) {
+	err = q.q.QueryRowContext(ctx, `SELECT tx, id FROM events ORDER BY tx, id LIMIT 1`).Scan(&p.Tx, &p.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, false, nil
+	}
+	return p, err == nil, atrium.Internal("store.FirstEventPos", err)
 }
 
 // EventExists reports whether an event is at exactly pos.
