@@ -15,8 +15,8 @@ type dialect interface {
 	name() string
 	// isUnique reports whether err is a unique-constraint violation.
 	isUnique(err error) bool
-	// retryable reports whether a transaction failed only because of
-	// concurrency and may simply run again.
+	// retryable reports whether a write failed only because of concurrency
+	// (a deadlock) and may simply be tried again.
 	retryable(err error) bool
 	// eventHorizon returns a transaction number below which every
 	// transaction of this database has ended, so events with a lower tx

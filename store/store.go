@@ -174,9 +174,10 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Tx runs fn in a write transaction and commits if fn returns nil. Errors
-// from fn are returned as they are; failures of the database are wrapped.
-// On a serialization failure (PostgreSQL) fn runs again, so it must not
-// have effects outside the transaction.
+// from fn are returned as they are; failures of the database are wrapped,
+// and a deadlock with another node's writes (PostgreSQL) is EUnavailable:
+// nothing of fn was kept, and the caller may try again. fn should have no
+// effects outside the transaction.
 //
 // Transactions that queue while one commits are committed together, each
 // in a savepoint of its own: fn sees the effects of those before it, a
