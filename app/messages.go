@@ -100,21 +100,7 @@ func sameMessage(prev *atrium.Message, in PostMessageInput) (*atrium.Message, er
 
 // resolveMentions returns the ids of the binder's members mentioned in text.
 func (a *App) resolveMentions(w *writer, b *atrium.Binder, text string) ([]string, error) {
-	emails := atrium.MentionedEmails(text)
-	if len(emails) == 0 {
-		return []string{}, nil
-	}
-	users, err := w.GetUsersByEmails(w.ctx, b.OrgID, emails)
-	if err != nil {
-		return nil, err
-	}
-	ids := []string{}
-	for _, u := range users {
-		if _, err := w.GetMember(w.ctx, b.ID, u.ID); err == nil {
-			ids = append(ids, u.ID)
-		}
-	}
-	return ids, nil
+	return w.MemberIDsByEmails(w.ctx, b.ID, atrium.MentionedEmails(text))
 }
 
 // MessagePage asks for messages after a sequence number (oldest first) or,

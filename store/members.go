@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/atrium-dev/atrium"
 )
@@ -97,4 +99,42 @@ func (q Queries) SetReadSeq(ctx context.Context, binderID, userID string, seq in
 	}
 	n, _ := res.RowsAffected()
 	return n > 0, nil
+}
+
+// MemberIDsByEmails returns the ids of the binder's members whose
+// addresses are listed, in the order listed, in one query.
+func (q Queries) MemberIDsByEmails(ctx context.Context, binderID string, emails []string) ([]string, error) {
+	if len(emails) == 0 {
+		return []string{}, nil
+	}
+	args := []any{binderID}
+	marks := make([]string, len(emails))
+	for i, e := range emails {
+		args = append(args, e)
+		marks[i] = fmt.Sprintf("$%d", i+2)
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT u.email, u.id FROM binder_members m JOIN users u ON u.id = m.user_id
+		WHERE m.binder_id = $1 AND u.email IN (`+strings.Join(marks, ", ")+`)`, args...)
+	if err != nil {
+		return nil, atrium.Internal("store.MemberIDsByEmails", err)
+	}
+	defer rows.Close()
+	byEmail := map[string]string{}
+	for rows.Next() {
+		var email, id string
+		if err := rows.Scan(&email, &id); err != nil {
+			return nil, atrium.Internal("store.MemberIDsByEmails", err)
+		}
+		byEmail[email] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, atrium.Internal("store.MemberIDsByEmails", err)
+	}
+	ids := []string{}
+	for _, e := range emails {
+		if id, ok := byEmail[e]; ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
 }

@@ -184,6 +184,10 @@ func TestBindersMembersMessages(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := newFixture(t, s)
+		ids, err := s.MemberIDsByEmails(ctx, f.binder.ID, []string{f.client.Email, "nobody@x.test", f.owner.Email})
+		if err != nil || len(ids) != 1 || ids[0] != f.owner.ID {
+			t.Fatalf("mentionable members before the client joins: %v %v", ids, err)
+		}
 		b, m, err := s.GetBinderForUser(ctx, f.binder.ID, f.client.ID)
 		if err != nil || b == nil || m != nil {
 			t.Fatalf("non-member: %v %v %v", b, m, err)
@@ -221,6 +225,9 @@ func TestBindersMembersMessages(t *testing.T) {
 		})
 		if atrium.ErrorCode(again) != atrium.EConflict {
 			t.Fatalf("second AddMember: %v", again)
+		}
+		if ids, _ := s.MemberIDsByEmails(ctx, f.binder.ID, []string{f.client.Email, f.owner.Email}); len(ids) != 2 || ids[0] != f.client.ID {
+			t.Fatalf("mentionable members in the order named: %v", ids)
 		}
 		list, err := s.ListBindersForUser(ctx, f.client.ID, "", 10)
 		if err != nil || len(list) != 1 || list[0].Unread != 2 || list[0].MyRole != atrium.BinderRoleEditor {

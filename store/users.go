@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/atrium-dev/atrium"
@@ -71,23 +70,6 @@ func (q Queries) GetOrgUserByEmail(ctx context.Context, orgID, email string) (*a
 		return nil, notFound(err, "user", "store.GetOrgUserByEmail")
 	}
 	return u, nil
-}
-
-// GetUsersByEmails returns the users of org whose addresses are listed.
-func (q Queries) GetUsersByEmails(ctx context.Context, orgID string, emails []string) ([]*atrium.User, error) {
-	var out []*atrium.User
-	for _, e := range emails {
-		u, err := scanUser(q.q.QueryRowContext(ctx,
-			`SELECT `+userCols+` FROM users WHERE email = $1 AND org_id = $2`, e, orgID))
-		if err == sql.ErrNoRows {
-			continue
-		}
-		if err != nil {
-			return nil, atrium.Internal("store.GetUsersByEmails", err)
-		}
-		out = append(out, u)
-	}
-	return out, nil
 }
 
 // ListUsers returns up to limit users of an organisation with ids after
