@@ -54,11 +54,11 @@ func TestValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, title := range []string{"", "  ", "a\x00b", "line\nbreak", strings.Repeat("é", MaxNameLen+1), "\xff"} {
-		if err := (&Binder{Title: title}).Validate(); ErrorCode(err) != EInvalid {
+		if err := ValidateTitle(title); ErrorCode(err) != EInvalid {
 			t.Errorf("title %q accepted", title)
 		}
 	}
-	if err := (&Binder{Title: strings.Repeat("é", MaxNameLen)}).Validate(); err != nil {
+	if err := (&Binder{BinderInfo: BinderInfo{Title: strings.Repeat("é", MaxNameLen)}}).Validate(); err != nil {
 		t.Errorf("a title of %d characters refused: %v", MaxNameLen, err)
 	}
 	if err := ValidateMessageText(strings.Repeat("a", MaxMessageBytes)); err != nil {
@@ -82,7 +82,7 @@ func TestMentionedEmails(t *testing.T) {
 func TestPolicy(t *testing.T) {
 	staff := &User{ID: "u1", OrgID: "o1", Kind: KindInternal, Role: OrgRoleMember, Status: StatusActive}
 	other := &User{ID: "u2", OrgID: "o2", Kind: KindInternal, Role: OrgRoleOwner, Status: StatusActive}
-	b := &Binder{ID: "b", OrgID: "o1"}
+	b := &Binder{BinderInfo: BinderInfo{ID: "b", OrgID: "o1"}}
 	owner, editor, viewer := &Member{Role: BinderRoleOwner}, &Member{Role: BinderRoleEditor}, &Member{Role: BinderRoleViewer}
 	own := &Message{SenderID: "u1"}
 	theirs := &Message{SenderID: "u9"}

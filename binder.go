@@ -10,15 +10,10 @@ const (
 )
 
 // Binder is a shared workspace of one organisation: a conversation now, and
-// files, meetings and tasks as they come.
+// files, meetings and tasks as they come. Its JSON is its BinderInfo's
+// fields and the per-viewer ones.
 type Binder struct {
-	ID        string    `json:"id"`
-	OrgID     string    `json:"org_id"`
-	Title     string    `json:"title"`
-	CreatedBy string    `json:"created_by"`
-	LastSeq   int64     `json:"last_seq"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	BinderInfo
 	// DeletedAt is set when the binder was deleted; deleted binders are
 	// invisible through the API.
 	DeletedAt *time.Time `json:"-"`
@@ -30,9 +25,10 @@ type Binder struct {
 }
 
 // Validate checks a binder's fields.
-func (b *Binder) Validate() error {
-	return CheckText("title", b.Title, MaxNameLen)
-}
+func (b *Binder) Validate() error { return ValidateTitle(b.Title) }
+
+// ValidateTitle checks a binder's title.
+func ValidateTitle(title string) error { return CheckText("title", title, MaxNameLen) }
 
 // Member is a user's membership of a binder.
 type Member struct {
@@ -72,7 +68,4 @@ type BinderInfo struct {
 }
 
 // Info returns the binder without its per-viewer fields.
-func (b *Binder) Info() BinderInfo {
-	return BinderInfo{ID: b.ID, OrgID: b.OrgID, Title: b.Title, CreatedBy: b.CreatedBy, LastSeq: b.LastSeq,
-		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt}
-}
+func (b *Binder) Info() BinderInfo { return b.BinderInfo }

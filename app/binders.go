@@ -19,7 +19,7 @@ func (a *App) CreateBinder(ctx context.Context, in CreateBinderInput) (*atrium.B
 	if err != nil {
 		return nil, err
 	}
-	b := &atrium.Binder{OrgID: act.User.OrgID, Title: strings.TrimSpace(in.Title), CreatedBy: act.User.ID}
+	b := &atrium.Binder{BinderInfo: atrium.BinderInfo{OrgID: act.User.OrgID, Title: strings.TrimSpace(in.Title), CreatedBy: act.User.ID}}
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func (a *App) UpdateBinder(ctx context.Context, id string, in UpdateBinderInput)
 		return nil, atrium.Errorf(atrium.EInvalid, "nothing to change: give a title")
 	}
 	title := strings.TrimSpace(*in.Title)
-	if err := (&atrium.Binder{Title: title}).Validate(); err != nil {
+	if err := atrium.ValidateTitle(title); err != nil {
 		return nil, err
 	}
 	var b *atrium.Binder

@@ -5,9 +5,11 @@ import (
 	"time"
 )
 
-// Throttle counts failures per key (an account, an IP address) in a sliding
+// Throttle counts attempts per key (an account, an IP address) in a sliding
 // window and refuses further attempts once a key reaches its limit, until
-// the window has passed. It is per process; each node throttles on its own.
+// the window has passed. An attempt is counted before it is made and taken
+// back if it succeeds, so only failures stay counted. It is per process;
+// each node throttles on its own.
 type Throttle struct {
 	mu     sync.Mutex
 	limit  int
@@ -16,7 +18,7 @@ type Throttle struct {
 	fails  map[string][]time.Time
 }
 
-// NewThrottle allows limit failures per key within window.
+// NewThrottle allows limit attempts per key within window.
 func NewThrottle(limit int, window time.Duration, now func() time.Time) *Throttle {
 	return &Throttle{limit: limit, window: window, now: now, fails: map[string][]time.Time{}}
 }

@@ -145,7 +145,7 @@ func TestCreatingPostIsRetriedWithTheSameKey(t *testing.T) {
 
 func TestCallerKeyIsSentAndFreshKeysDiffer(t *testing.T) {
 	f, c := newFake(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 201, atrium.Binder{ID: "b"})
+		writeJSON(w, 201, atrium.Binder{BinderInfo: atrium.BinderInfo{ID: "b"}})
 	})
 	ctx := context.Background()
 	for _, in := range []client.CreateBinderInput{{Title: "a", IdempotencyKey: "mine"}, {Title: "a"}, {Title: "a"}} {

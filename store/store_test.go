@@ -106,7 +106,7 @@ func newFixture(t *testing.T, s *store.Store) *fixture {
 		Kind: atrium.KindInternal, Role: atrium.OrgRoleOwner, Status: atrium.StatusActive, CreatedAt: t0, UpdatedAt: t0}
 	f.client = &atrium.User{ID: atrium.NewID(), OrgID: f.org.ID, Email: atrium.NewID() + "@client.test", Name: "Client",
 		Kind: atrium.KindClient, Role: atrium.OrgRoleMember, Status: atrium.StatusActive, CreatedAt: t0, UpdatedAt: t0}
-	f.binder = &atrium.Binder{ID: atrium.NewID(), OrgID: f.org.ID, Title: "Deal", CreatedBy: f.owner.ID, CreatedAt: t0, UpdatedAt: t0}
+	f.binder = &atrium.Binder{BinderInfo: atrium.BinderInfo{ID: atrium.NewID(), OrgID: f.org.ID, Title: "Deal", CreatedBy: f.owner.ID, CreatedAt: t0, UpdatedAt: t0}}
 	err := s.Tx(ctx, func(tx *store.Tx) error {
 		for _, step := range []func() error{
 			func() error { return tx.CreateOrg(ctx, f.org) },
@@ -419,7 +419,7 @@ func TestMembershipAtUndoesLaterJoinsAndLeaves(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		f := newFixture(t, s)
-		other := &atrium.Binder{ID: atrium.NewID(), OrgID: f.org.ID, Title: "Other", CreatedBy: f.owner.ID, CreatedAt: t0, UpdatedAt: t0}
+		other := &atrium.Binder{BinderInfo: atrium.BinderInfo{ID: atrium.NewID(), OrgID: f.org.ID, Title: "Other", CreatedBy: f.owner.ID, CreatedAt: t0, UpdatedAt: t0}}
 		member := func(b *atrium.Binder) *atrium.Member {
 			return &atrium.Member{BinderID: b.ID, UserID: f.client.ID, Role: atrium.BinderRoleEditor, AddedBy: f.owner.ID, CreatedAt: t0}
 		}
