@@ -60,32 +60,33 @@ func msgEvent(org, binder string) *atrium.Event {
 		Payload: json.RawMessage(`{"text":"hi"}`)}
 }
 
+// reader takes a subscriber's events one at a time.
+type reader struct {
+	s       *Subscription
+	pending []*Delivery // read from the ring, not yet taken
+}
+
 // next returns the subscriber's next event, waiting for one.
-func next(t *testing.T, s *Subscription) *Delivery {
+func (r *reader) next(t *testing.T) *Delivery {
 	t.Helper()
-	for {
-		if p := pending[s]; len(p) > 0 {
-			pending[s] = p[1:]
-			return p[0]
-		}
+	for len(r.pending) == 0 {
 		select {
-		case <-s.Wake():
-			batch, ok := s.Read(nil)
+		case <-r.s.Wake():
+			batch, ok := r.s.Read(nil)
 			if !ok {
-				t.Fatalf("subscription ended: %s", s.Reason())
+				t.Fatalf("subscription ended: %s", r.s.Reason())
 			}
-			pending[s] = batch
-		case <-s.Done():
-			t.Fatalf("subscription ended: %s", s.Reason())
+			r.pending = batch
+		case <-r.s.Done():
+			t.Fatalf("subscription ended: %s", r.s.Reason())
 		case <-time.After(5 * time.Second):
 			t.Fatal("no event delivered")
 		}
 	}
+	d := r.pending[0]
+	r.pending = r.pending[1:]
+	return d
 }
-
-// pending holds events read but not yet taken by next (tests run one at a
-// time per subscription).
-var pending = map[*Subscription][]*Delivery{}
 
 func TestBrokerDeliversInOrderToItsOrganisationOnly(t *testing.T) {
 	src := &memSource{}
@@ -97,20 +98,21 @@ func TestBrokerDeliversInOrderToItsOrganisationOnly(t *testing.T) {
 		t.Fatalf("subscribe at %v: %v", pos, err)
 	}
 	s2, _, _ := b.Subscribe(ctx, "o2", "u2", "s2")
+	r1, r2 := &reader{s: s1}, &reader{s: s2}
 	src.add(msgEvent("o2", "x"))
 	src.add(msgEvent("o1", "b1"))
 	src.add(msgEvent("o1", "b2"))
 	b.Notify()
-	if d := next(t, s1); d.Event.Pos.ID != 3 {
+	if d := r1.next(t); d.Event.Pos.ID != 3 {
 		t.Fatalf("first event at %v", d.Event.Pos)
 	}
-	if d := next(t, s1); d.Event.Pos.ID != 4 {
+	if d := r1.next(t); d.Event.Pos.ID != 4 {
 		t.Fatalf("second event at %v", d.Event.Pos)
 	}
-	if d := next(t, s2); d.Event.OrgID != "o2" {
+	if d := r2.next(t); d.Event.OrgID != "o2" {
 		t.Fatalf("other org got %v", d.Event.OrgID)
 	}
-	if rest, _ := s2.Read(pending[s2]); len(rest) > 0 {
+	if rest, _ := s2.Read(r2.pending); len(rest) > 0 {
 		t.Fatalf("another organisation's event leaked: %+v", rest[0].Event)
 	}
 }
@@ -121,10 +123,11 @@ func TestSlowSubscriberIsDroppedOthersContinue(t *testing.T) {
 	ctx := context.Background()
 	slow, _, _ := b.Subscribe(ctx, "o", "u1", "s1")
 	fast, _, _ := b.Subscribe(ctx, "o", "u2", "s2")
+	rf := &reader{s: fast}
 	for i := 0; i < 3; i++ {
 		src.add(msgEvent("o", "b"))
 		b.Notify()
-		next(t, fast)
+		rf.next(t)
 	}
 	select {
 	case <-slow.Done():
@@ -152,6 +155,7 @@ func TestControlEventsEndSessionsAndReachTheHook(t *testing.T) {
 	a1, _, _ := b.Subscribe(ctx, "o", "ua", "sa1")
 	a2, _, _ := b.Subscribe(ctx, "o", "ua", "sa2")
 	other, _, _ := b.Subscribe(ctx, "o", "ub", "sb")
+	ro := &reader{s: other}
 	src.add(&atrium.Event{Type: atrium.EventSessionRevoked, OrgID: "o", UserID: "ua", Payload: json.RawMessage(`{"session_ids":["sa1"]}`)})
 	b.Notify()
 	<-a1.Done()
@@ -162,7 +166,7 @@ func TestControlEventsEndSessionsAndReachTheHook(t *testing.T) {
 	src.add(msgEvent("o", "b"))
 	b.Notify()
 	<-a2.Done()
-	if d := next(t, other); d.Event.Type != atrium.EventMessageCreated {
+	if d := ro.next(t); d.Event.Type != atrium.EventMessageCreated {
 		t.Fatalf("control event delivered to a client: %s", d.Event.Type)
 	}
 	mu.Lock()
