@@ -77,20 +77,18 @@ func (a *App) ListBinders(ctx context.Context, p Page) ([]*atrium.Binder, string
 	return list, next, nil
 }
 
-// binderQueries is what loading a binder needs, from a pool or a
-// transaction.
-type binderQueries interface {
-	GetBinderForUser(ctx context.Context, id, userID string) (*atrium.Binder, *atrium.Member, error)
-}
+// getBinderFunc loads a binder with a user's membership of it: the
+// store's GetBinderForUser, or a transaction's GetBinderForUserLocked.
+type getBinderFunc func(ctx context.Context, id, userID string) (*atrium.Binder, *atrium.Member, error)
 
 // visibleBinder loads a binder the user may see, with their membership.
 // Binders of other organisations, deleted binders and binders the user is
 // not a member of are all "not found", so their existence never leaks.
-func visibleBinder(ctx context.Context, q binderQueries, u *atrium.User, id string) (*atrium.Binder, *atrium.Member, error) {
+func visibleBinder(ctx context.Context, get getBinderFunc, u *atrium.User, id string) (*atrium.Binder, *atrium.Member, error) {
 	if !atrium.ValidID(id) {
 		return nil, nil, atrium.NotFound("binder")
 	}
-	b, m, err := q.GetBinderForUser(ctx, id, u.ID)
+	b, m, err := get(ctx, id, u.ID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -100,16 +98,11 @@ func visibleBinder(ctx context.Context, q binderQueries, u *atrium.User, id stri
 	return b, m, nil
 }
 
-// lockedBinder loads a binder the user may see for a change, first locking
-// it so that what is checked here still holds at commit (see
-// store.LockBinder).
+// lockedBinder loads a binder the user may see for a change, locking it so
+// that what is checked here still holds at commit (see
+// store.GetBinderForUserLocked).
 func lockedBinder(w *writer, u *atrium.User, id string) (*atrium.Binder, *atrium.Member, error) {
-	if atrium.ValidID(id) {
-		if err := w.LockBinder(w.ctx, id); err != nil {
-			return nil, nil, err
-		}
-	}
-	return visibleBinder(w.ctx, w.Tx, u, id)
+	return visibleBinder(w.ctx, w.GetBinderForUserLocked, u, id)
 }
 
 // GetBinder returns a binder the actor belongs to, with their unread count.
@@ -118,7 +111,7 @@ func (a *App) GetBinder(ctx context.Context, id string) (*atrium.Binder, error) 
 	if err != nil {
 		return nil, err
 	}
-	b, m, err := visibleBinder(ctx, a.store, act.User, id)
+	b, m, err := visibleBinder(ctx, a.store.GetBinderForUser, act.User, id)
 	if err != nil {
 		return nil, a.deny(ctx, err, act.User.OrgID, "binder.read", "binder", id)
 	}

@@ -12,7 +12,7 @@ func (a *App) ListMembers(ctx context.Context, binderID string, p Page) ([]*atri
 	if err != nil {
 		return nil, "", err
 	}
-	if _, _, err := visibleBinder(ctx, a.store, act.User, binderID); err != nil {
+	if _, _, err := visibleBinder(ctx, a.store.GetBinderForUser, act.User, binderID); err != nil {
 		return nil, "", a.deny(ctx, err, act.User.OrgID, "member.list", "binder", binderID)
 	}
 	after, err := p.afterID()

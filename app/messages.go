@@ -121,7 +121,7 @@ func (a *App) ListMessages(ctx context.Context, binderID string, p MessagePage) 
 	if p.After < 0 || p.Before < 0 || (p.After > 0 && p.Before > 0) {
 		return nil, 0, atrium.Errorf(atrium.EInvalid, "give either after or before, as a sequence number")
 	}
-	if _, _, err := visibleBinder(ctx, a.store, act.User, binderID); err != nil {
+	if _, _, err := visibleBinder(ctx, a.store.GetBinderForUser, act.User, binderID); err != nil {
 		return nil, 0, a.deny(ctx, err, act.User.OrgID, "message.list", "binder", binderID)
 	}
 	limit := atrium.ClampLimit(p.Limit)

@@ -36,11 +36,28 @@ func scanBinder(row interface{ Scan(...any) error }, extra ...any) (*atrium.Bind
 // user's membership of it (nil if the user is not a member). ENotFound if
 // the binder does not exist or is deleted.
 func (q Queries) GetBinderForUser(ctx context.Context, id, userID string) (*atrium.Binder, *atrium.Member, error) {
+	return q.getBinderForUser(ctx, id, userID, "")
+}
+
+// GetBinderForUserLocked is GetBinderForUser for a change to the binder:
+// on PostgreSQL it also locks the binder's row until commit, so writes to
+// one binder are serialised and what is checked afterwards in the
+// transaction (membership, roles, the last owner, a message's state) still
+// holds when it commits. SQLite's writers are serialised already.
+func (q Queries) GetBinderForUserLocked(ctx context.Context, id, userID string) (*atrium.Binder, *atrium.Member, error) {
+	lock := ""
+	if q.d.name() == "postgres" {
+		lock = " FOR UPDATE OF b"
+	}
+	return q.getBinderForUser(ctx, id, userID, lock)
+}
+
+func (q Queries) getBinderForUser(ctx context.Context, id, userID, lock string) (*atrium.Binder, *atrium.Member, error) {
 	var role sql.NullString
 	var readSeq sql.NullInt64
 	b, err := scanBinder(q.q.QueryRowContext(ctx, `SELECT `+binderCols+`, m.role, m.read_seq
 		FROM binders b LEFT JOIN binder_members m ON m.binder_id = b.id AND m.user_id = $2
-		WHERE b.id = $1 AND b.deleted_at IS NULL`, id, userID), &role, &readSeq)
+		WHERE b.id = $1 AND b.deleted_at IS NULL`+lock, id, userID), &role, &readSeq)
 	if err != nil {
 		return nil, nil, notFound(err, "binder", "store.GetBinderForUser")
 	}
@@ -100,21 +117,6 @@ func (q Queries) DeleteBinder(ctx context.Context, id string, now time.Time) err
 	_, err := q.q.ExecContext(ctx, `UPDATE binders SET deleted_at = $2, updated_at = $2 WHERE id = $1`,
 		id, ms(now))
 	return atrium.Internal("store.DeleteBinder", err)
-}
-
-// LockBinder serialises writes to one binder: on PostgreSQL it locks the
-// binder's row until commit, so checks made afterwards in the transaction
-// (membership, roles, the last owner, a message's state) still hold when it
-// commits. SQLite's writers are serialised already.
-func (q Queries) LockBinder(ctx context.Context, id string) error {
-	if q.d.name() != "postgres" {
-		return nil
-	}
-	rows, err := q.q.QueryContext(ctx, `SELECT id FROM binders WHERE id = $1 FOR UPDATE`, id)
-	if err != nil {
-		return atrium.Internal("store.LockBinder", err)
-	}
-	return atrium.Internal("store.LockBinder", rows.Close())
 }
 
 // NextSeq takes the binder's next message sequence number. On PostgreSQL it

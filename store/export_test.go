@@ -17,3 +17,7 @@ func (s *Store) SetReadSeqForTest(ctx context.Context, binderID, userID string, 
 func (s *Store) EventHorizonForTest(ctx context.Context) (int64, error) {
 	return s.dialect.eventHorizon(ctx, s.read)
 }
+
+// QueuedWritesForTest returns how many write transactions wait for the
+// writer to take them.
+func (s *Store) QueuedWritesForTest() int { return len(s.group.jobs) }

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/atrium-dev/atrium"
@@ -109,11 +111,67 @@ func (g *groupCommitter) failQueued() {
 	}
 }
 
-// run executes a batch in one transaction and answers every job. Each job
-// runs inside the savepoint "job"; moving from one job to the next takes
-// one round trip ("RELEASE job; SAVEPOINT job", after a rollback to it if
-// the job failed).
+// run executes a batch and answers every job. It first runs the jobs one
+// after another in one plain transaction (runShared). A job that fails
+// before writing anything is simply left out of it; one that fails after
+// writing (or with a database error) aborts the attempt, and the batch is
+// run again with a savepoint per job (runSavepoints), so that job is rolled
+// back alone. Failures are rare on the hot path, and a savepoint costs a
+// statement per job (on PostgreSQL a round trip, and a subtransaction).
+// A job's function may therefore run more than once; it must keep no
+// effects but its result from a run whose transaction is rolled back.
 func (g *groupCommitter) run(batch []*groupJob) {
+	for len(batch) > 0 {
+		rest, ok := g.runShared(batch)
+		if ok {
+			return
+		}
+		if len(rest) == len(batch) {
+			g.runSavepoints(batch)
+			return
+		}
+		batch = rest
+	}
+}
+
+// runShared runs batch in one transaction without savepoints. It returns
+// ok when every job is answered. Otherwise a job failed after changing
+// something and the transaction was rolled back: if it was the first job,
+// its error stands (it saw only committed data), it is answered, and rest
+// is the batch after it; if not, nothing is answered and rest is the whole
+// batch.
+func (g *groupCommitter) runShared(batch []*groupJob) (rest []*groupJob, ok bool) {
+	errs := make([]error, len(batch))
+	tx, err := g.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		g.answer(batch, errs, atrium.Internal("store.begin", err))
+		return nil, true
+	}
+	for i, j := range batch {
+		var st jobState
+		errs[i] = g.runOne(tx, j, &st)
+		if errs[i] == nil || st.clean(errs[i]) {
+			continue
+		}
+		_ = tx.Rollback()
+		if i > 0 {
+			return batch, false
+		}
+		j.err <- g.jobError(errs[0])
+		return batch[1:], false
+	}
+	if err := tx.Commit(); err != nil {
+		g.answer(batch, errs, atrium.Internal("store.commit", err))
+		return nil, true
+	}
+	g.answer(batch, errs, nil)
+	return nil, true
+}
+
+// runSavepoints runs batch in one transaction, each job inside the
+// savepoint "job"; moving from one job to the next is one statement
+// ("RELEASE job; SAVEPOINT job", after a rollback to it if the job failed).
+func (g *groupCommitter) runSavepoints(batch []*groupJob) {
 	errs := make([]error, len(batch))
 	tx, err := g.db.BeginTx(context.Background(), nil)
 	if err != nil {
@@ -129,12 +187,7 @@ func (g *groupCommitter) run(batch []*groupJob) {
 		return
 	}
 	for i, j := range batch {
-		errs[i] = g.runOne(tx, j)
-		if g.d.retryable(errs[i]) {
-			// A deadlock with another node's batch: this job is undone (the
-			// other batch goes on); the client may simply try again.
-			errs[i] = &atrium.Error{Code: atrium.EUnavailable, Message: "a concurrent write conflicted with this one; try again", Err: errs[i]}
-		}
+		errs[i] = g.jobError(g.runOne(tx, j, &jobState{}))
 		if _, err := tx.Exec(nextJob(errs[i] != nil, i == len(batch)-1)); err != nil {
 			broken(err)
 			return
@@ -145,6 +198,16 @@ func (g *groupCommitter) run(batch []*groupJob) {
 		return
 	}
 	g.answer(batch, errs, nil)
+}
+
+// jobError is what a job's caller is told of its failure.
+func (g *groupCommitter) jobError(err error) error {
+	if err != nil && g.d.retryable(err) {
+		// A deadlock with another node's batch: this job is undone (the
+		// other batch goes on); the client may simply try again.
+		return &atrium.Error{Code: atrium.EUnavailable, Message: "a concurrent write conflicted with this one; try again", Err: err}
+	}
+	return err
 }
 
 // nextJob is the statement that closes a job's savepoint and opens the
@@ -161,8 +224,29 @@ func nextJob(failed, last bool) string {
 	return "RELEASE job; SAVEPOINT job"
 }
 
+// jobState is what the store saw of one run of a job.
+type jobState struct {
+	// touched: a statement other than a plain SELECT ran, or a statement
+	// failed (which aborts a PostgreSQL transaction).
+	touched bool
+}
+
+// clean reports whether a job that returned err left the transaction as it
+// found it: it only read, and failed for a reason of its own (a refusal, a
+// missing object, its caller gone) rather than a fault of the database.
+func (st *jobState) clean(err error) bool {
+	if st.touched {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	code := atrium.ErrorCode(err)
+	return code != atrium.EInternal && code != atrium.EUnavailable
+}
+
 // runOne runs one job's function, turning a panic into an error.
-func (g *groupCommitter) runOne(tx *sql.Tx, j *groupJob) (err error) {
+func (g *groupCommitter) runOne(tx *sql.Tx, j *groupJob, st *jobState) (err error) {
 	if err := j.ctx.Err(); err != nil {
 		return err
 	}
@@ -171,7 +255,7 @@ func (g *groupCommitter) runOne(tx *sql.Tx, j *groupJob) (err error) {
 			err = atrium.Internal("store.Tx", fmt.Errorf("panic: %v", p))
 		}
 	}()
-	return j.fn(&Tx{Queries: Queries{q: uncancelable{tx: tx, stmts: g.stmts}, d: g.d}})
+	return j.fn(&Tx{Queries: Queries{q: uncancelable{tx: tx, stmts: g.stmts, st: st}, d: g.d}})
 }
 
 // answer sends each job its own error, or the batch's error to every job
@@ -191,13 +275,16 @@ func (g *groupCommitter) answer(batch []*groupJob, errs []error, batchErr error)
 // transaction (SQLite rolls it back; database/sql discards the
 // connection), which would fail every other job of the batch. A cancelled
 // caller is noticed before its job starts. With a statement cache, the
-// statements are prepared once and reused.
+// statements are prepared once and reused. What may have changed the
+// transaction is noted in st.
 type uncancelable struct {
 	tx    *sql.Tx
 	stmts *stmtCache
+	st    *jobState
 }
 
 func (u uncancelable) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	u.st.touched = true
 	ctx = context.WithoutCancel(ctx)
 	if st := u.stmts.get(ctx, query); st != nil {
 		return u.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
@@ -207,18 +294,43 @@ func (u uncancelable) ExecContext(ctx context.Context, query string, args ...any
 
 func (u uncancelable) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = context.WithoutCancel(ctx)
+	var rows *sql.Rows
+	var err error
 	if st := u.stmts.get(ctx, query); st != nil {
-		return u.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		rows, err = u.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	} else {
+		rows, err = u.tx.QueryContext(ctx, query, args...)
 	}
-	return u.tx.QueryContext(ctx, query, args...)
+	u.note(query, err)
+	return rows, err
 }
 
 func (u uncancelable) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	ctx = context.WithoutCancel(ctx)
+	var row *sql.Row
 	if st := u.stmts.get(ctx, query); st != nil {
-		return u.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+		row = u.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	} else {
+		row = u.tx.QueryRowContext(ctx, query, args...)
 	}
-	return u.tx.QueryRowContext(ctx, query, args...)
+	u.note(query, row.Err())
+	return row
+}
+
+// note marks the job as having touched the transaction unless query is a
+// plain SELECT that succeeded. (An error met while reading rows reaches
+// the job as an internal error, which is never taken as clean.)
+func (u uncancelable) note(query string, err error) {
+	if err != nil || !isSelect(query) {
+		u.st.touched = true
+	}
+}
+
+// isSelect reports whether query starts with SELECT: it reads, and at most
+// locks rows (a lock kept until the commit is harmless).
+func isSelect(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n")
+	return len(q) >= 6 && strings.EqualFold(q[:6], "SELECT")
 }
 
 // stmtCache keeps prepared statements by their SQL. A statement is first

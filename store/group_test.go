@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -103,5 +104,120 @@ func TestClosedStoreRefusesWrites(t *testing.T) {
 	err = s.Tx(context.Background(), func(tx *store.Tx) error { return nil })
 	if err == nil {
 		t.Fatal("write on a closed store succeeded")
+	}
+}
+
+// batchJob is one write of a batch test: it adds a message and then
+// succeeds or fails, and counts how often it ran.
+type batchJob struct {
+	name  string
+	write bool   // adds a message before returning
+	fail  string // the error code it returns, or "" to succeed
+	runs  int
+	err   error
+}
+
+// runBatch queues jobs behind a blocked write, in order, so that the
+// writer takes them as one batch, and returns once all are answered.
+func runBatch(t *testing.T, s *store.Store, f *fixture, jobs []*batchJob) {
+	t.Helper()
+	ctx := context.Background()
+	release := make(chan struct{})
+	blocked := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1 + len(jobs))
+	go func() {
+		defer wg.Done()
+		_ = s.Tx(ctx, func(*store.Tx) error { close(blocked); <-release; return nil })
+	}()
+	<-blocked
+	for i, j := range jobs {
+		go func() {
+			defer wg.Done()
+			j.err = s.Tx(ctx, func(tx *store.Tx) error {
+				j.runs++
+				if _, _, err := tx.GetBinderForUser(ctx, f.binder.ID, f.owner.ID); err != nil {
+					return err
+				}
+				if j.write {
+					seq, err := tx.NextSeq(ctx, f.binder.ID, t0)
+					if err != nil {
+						return err
+					}
+					if err := tx.CreateMessage(ctx, &atrium.Message{ID: atrium.NewID(), BinderID: f.binder.ID, Seq: seq,
+						SenderID: f.owner.ID, Text: j.name, CreatedAt: t0}); err != nil {
+						return err
+					}
+				}
+				if j.fail != "" {
+					return atrium.Errorf(j.fail, "%s fails", j.name)
+				}
+				return nil
+			})
+		}()
+		for s.QueuedWritesForTest() < i+1 {
+			runtime.Gosched()
+		}
+	}
+	close(release)
+	wg.Wait()
+}
+
+// A batch runs without savepoints while its failing writes change nothing;
+// a write that fails after changing something is rolled back alone, the
+// others of its batch running again. Either way exactly the successful
+// writes are stored, in order.
+func TestBatchFailuresAreRolledBackAlone(t *testing.T) {
+	ok := func(name string) *batchJob { return &batchJob{name: name, write: true} }
+	refused := func(name string) *batchJob { return &batchJob{name: name, fail: atrium.EForbidden} }
+	undone := func(name string) *batchJob { return &batchJob{name: name, write: true, fail: atrium.EConflict} }
+	cases := []struct {
+		name string
+		jobs []*batchJob
+		runs []int // how often each job's function ran
+	}{
+		{"refusals before writing", []*batchJob{ok("a"), refused("b"), ok("c"), refused("d")}, []int{1, 1, 1, 1}},
+		{"first job undone", []*batchJob{undone("a"), ok("b"), refused("c"), ok("d")}, []int{1, 1, 1, 1}},
+		{"later job undone", []*batchJob{ok("a"), refused("b"), undone("c"), ok("d")}, []int{2, 2, 2, 1}},
+		{"every job undone", []*batchJob{undone("a"), undone("b"), undone("c")}, []int{1, 1, 1}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			forEachDialect(t, func(t *testing.T, s *store.Store) {
+				f := newFixture(t, s)
+				// Fresh copies: each dialect runs the jobs anew.
+				jobs := make([]*batchJob, len(c.jobs))
+				for i, j := range c.jobs {
+					jobs[i] = &batchJob{name: j.name, write: j.write, fail: j.fail}
+				}
+				runBatch(t, s, f, jobs)
+				var want []string
+				for i, j := range jobs {
+					if got := atrium.ErrorCode(j.err); got != j.fail {
+						t.Errorf("job %s: error %v, want code %q", j.name, j.err, j.fail)
+					}
+					if j.runs != c.runs[i] {
+						t.Errorf("job %s ran %d times, want %d", j.name, j.runs, c.runs[i])
+					}
+					if j.fail == "" {
+						want = append(want, j.name)
+					}
+				}
+				msgs, err := s.ListMessages(context.Background(), f.binder.ID, 0, 0, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for i, m := range msgs {
+					got = append(got, m.Text)
+					if m.Seq != int64(i+1) {
+						t.Errorf("message %q has seq %d, want %d", m.Text, m.Seq, i+1)
+					}
+				}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("stored %v, want %v", got, want)
+				}
+			})
+		})
 	}
 }
