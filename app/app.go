@@ -105,7 +105,8 @@ func (a *App) write(ctx context.Context, fn func(w *writer) error) error {
 			return err
 		}
 		events = len(w.events)
-		return tx.AppendRecords(ctx, w.audits, w.events)
+		tx.AppendRecords(w.audits, w.events)
+		return nil
 	})
 	if err == nil && events > 0 {
 		a.notify()
@@ -163,7 +164,7 @@ func (a *App) deny(ctx context.Context, err error, orgID, action, targetType, ta
 	}
 	entry := a.auditEntry(ctx, orgID, action, targetType, targetID, atrium.OutcomeDenied, code, a.now())
 	bg := context.WithoutCancel(ctx) // a client that hung up is still audited
-	if aerr := a.store.Tx(bg, func(tx *store.Tx) error { return tx.AppendAudit(bg, entry) }); aerr != nil {
+	if aerr := a.store.Tx(bg, func(tx *store.Tx) error { tx.AppendRecords([]*atrium.AuditEntry{entry}, nil); return nil }); aerr != nil {
 		a.log.Error("audit a refusal", "action", action, "err", aerr)
 	}
 	return err

@@ -151,7 +151,7 @@ func (a *App) auditLogin(ctx context.Context, orgID, userID, email, outcome, det
 	e := a.auditEntry(ctx, orgID, "auth.login", "user", userID, outcome, detail+": "+truncate(email, atrium.MaxEmailLen), a.now())
 	e.ActorID = userID
 	bg := context.WithoutCancel(ctx) // a client that hung up is still audited
-	if err := a.store.Tx(bg, func(tx *store.Tx) error { return tx.AppendAudit(bg, e) }); err != nil {
+	if err := a.store.Tx(bg, func(tx *store.Tx) error { tx.AppendRecords([]*atrium.AuditEntry{e}, nil); return nil }); err != nil {
 		a.log.Error("audit a sign-in", "err", err)
 	}
 }

@@ -147,10 +147,15 @@ func (g *groupCommitter) runShared(batch []*groupJob) (rest []*groupJob, ok bool
 		g.answer(batch, errs, atrium.Internal("store.begin", err))
 		return nil, true
 	}
+	var recs records
 	for i, j := range batch {
 		var st jobState
 		errs[i] = g.runOne(tx, j, &st)
-		if errs[i] == nil || st.clean(errs[i]) {
+		if errs[i] == nil {
+			recs.add(&st.records)
+			continue
+		}
+		if st.clean(errs[i]) {
 			continue
 		}
 		_ = tx.Rollback()
@@ -159,6 +164,12 @@ func (g *groupCommitter) runShared(batch []*groupJob) (rest []*groupJob, ok bool
 		}
 		j.err <- g.jobError(errs[0])
 		return batch[1:], false
+	}
+	if err := g.appendRecords(tx, &recs); err != nil {
+		// Perhaps one change's records are at fault: each job writes its
+		// own in a savepoint.
+		_ = tx.Rollback()
+		return batch, false
 	}
 	if err := tx.Commit(); err != nil {
 		g.answer(batch, errs, atrium.Internal("store.commit", err))
@@ -187,7 +198,12 @@ func (g *groupCommitter) runSavepoints(batch []*groupJob) {
 		return
 	}
 	for i, j := range batch {
-		errs[i] = g.jobError(g.runOne(tx, j, &jobState{}))
+		var st jobState
+		errs[i] = g.runOne(tx, j, &st)
+		if errs[i] == nil {
+			errs[i] = g.appendRecords(tx, &st.records)
+		}
+		errs[i] = g.jobError(errs[i])
 		if _, err := tx.Exec(nextJob(errs[i] != nil, i == len(batch)-1)); err != nil {
 			broken(err)
 			return
@@ -198,6 +214,13 @@ func (g *groupCommitter) runSavepoints(batch []*groupJob) {
 		return
 	}
 	g.answer(batch, errs, nil)
+}
+
+// appendRecords writes the audit entries and events of the changes made in
+// tx.
+func (g *groupCommitter) appendRecords(tx *sql.Tx, r *records) error {
+	q := Queries{q: uncancelable{tx: tx, stmts: g.stmts, st: &jobState{}}, d: g.d}
+	return q.appendRecords(context.Background(), r)
 }
 
 // jobError is what a job's caller is told of its failure.
@@ -229,6 +252,8 @@ type jobState struct {
 	// touched: a statement other than a plain SELECT ran, or a statement
 	// failed (which aborts a PostgreSQL transaction).
 	touched bool
+	// records are the audit entries and events the job added.
+	records records
 }
 
 // clean reports whether a job that returned err left the transaction as it
@@ -255,7 +280,7 @@ func (g *groupCommitter) runOne(tx *sql.Tx, j *groupJob, st *jobState) (err erro
 			err = atrium.Internal("store.Tx", fmt.Errorf("panic: %v", p))
 		}
 	}()
-	return j.fn(&Tx{Queries: Queries{q: uncancelable{tx: tx, stmts: g.stmts, st: st}, d: g.d}})
+	return j.fn(&Tx{Queries: Queries{q: uncancelable{tx: tx, stmts: g.stmts, st: st}, d: g.d}, records: &st.records})
 }
 
 // answer sends each job its own error, or the batch's error to every job

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -113,6 +115,10 @@ type batchJob struct {
 	name  string
 	write bool   // adds a message before returning
 	fail  string // the error code it returns, or "" to succeed
+	// badRecords makes its audit entries clash (same id), which fails it
+	// with an internal error when they are written.
+	badRecords bool
+	want       string // the error code expected, if not fail
 	runs  int
 	err   error
 }
@@ -149,6 +155,13 @@ func runBatch(t *testing.T, s *store.Store, f *fixture, jobs []*batchJob) {
 						return err
 					}
 				}
+				entry := &atrium.AuditEntry{ID: atrium.NewID(), OrgID: f.org.ID, Action: j.name, CreatedAt: t0}
+				if j.badRecords {
+					tx.AppendRecords([]*atrium.AuditEntry{entry}, nil)
+				}
+				tx.AppendRecords([]*atrium.AuditEntry{entry},
+					[]*atrium.Event{{Type: atrium.EventMessageCreated, OrgID: f.org.ID, BinderID: f.binder.ID,
+						Kind: "test", Payload: []byte(`"` + j.name + `"`), CreatedAt: t0}})
 				if j.fail != "" {
 					return atrium.Errorf(j.fail, "%s fails", j.name)
 				}
@@ -180,6 +193,7 @@ func TestBatchFailuresAreRolledBackAlone(t *testing.T) {
 		{"first job undone", []*batchJob{undone("a"), ok("b"), refused("c"), ok("d")}, []int{1, 1, 1, 1}},
 		{"later job undone", []*batchJob{ok("a"), refused("b"), undone("c"), ok("d")}, []int{2, 2, 2, 1}},
 		{"every job undone", []*batchJob{undone("a"), undone("b"), undone("c")}, []int{1, 1, 1}},
+		{"records refused", []*batchJob{ok("a"), {name: "b", write: true, badRecords: true, want: atrium.EInternal}, ok("c")}, []int{2, 2, 2}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -188,18 +202,21 @@ func TestBatchFailuresAreRolledBackAlone(t *testing.T) {
 				// Fresh copies: each dialect runs the jobs anew.
 				jobs := make([]*batchJob, len(c.jobs))
 				for i, j := range c.jobs {
-					jobs[i] = &batchJob{name: j.name, write: j.write, fail: j.fail}
+					jobs[i] = &batchJob{name: j.name, write: j.write, fail: j.fail, badRecords: j.badRecords, want: j.want}
 				}
 				runBatch(t, s, f, jobs)
 				var want []string
 				for i, j := range jobs {
-					if got := atrium.ErrorCode(j.err); got != j.fail {
-						t.Errorf("job %s: error %v, want code %q", j.name, j.err, j.fail)
+					if j.want == "" {
+						j.want = j.fail
+					}
+					if got := atrium.ErrorCode(j.err); got != j.want {
+						t.Errorf("job %s: error %v, want code %q", j.name, j.err, j.want)
 					}
 					if j.runs != c.runs[i] {
 						t.Errorf("job %s ran %d times, want %d", j.name, j.runs, c.runs[i])
 					}
-					if j.fail == "" {
+					if j.want == "" {
 						want = append(want, j.name)
 					}
 				}
@@ -216,6 +233,34 @@ func TestBatchFailuresAreRolledBackAlone(t *testing.T) {
 				}
 				if fmt.Sprint(got) != fmt.Sprint(want) {
 					t.Fatalf("stored %v, want %v", got, want)
+				}
+				// Each successful write's event, in order, and its audit entry.
+				events, err := s.EventsAfter(context.Background(), atrium.Pos{}, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = nil
+				for _, e := range events {
+					if e.Kind == "test" {
+						got = append(got, strings.Trim(string(e.Payload), `"`))
+					}
+				}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("events %v, want %v", got, want)
+				}
+				audit, err := s.ListAudit(context.Background(), f.org.ID, "", 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = nil
+				for _, a := range audit {
+					if len(a.Action) == 1 {
+						got = append(got, a.Action)
+					}
+				}
+				sort.Strings(got)
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("audit entries %v, want %v", got, want)
 				}
 			})
 		})

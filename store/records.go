@@ -2,73 +2,87 @@ package store
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/atrium-dev/atrium"
 )
 
-// AppendRecords adds a change's audit entries and outbox events. It must
-// run in the transaction of the change. On PostgreSQL all of them go in
-// one statement, saving round trips on the write path.
-func (q Queries) AppendRecords(ctx context.Context, audits []*atrium.AuditEntry, events []*atrium.Event) error {
+// AppendRecords adds a change's audit entries and outbox events to its
+// transaction. They are written once the change's function has returned
+// without error, just before the commit, together with those of the other
+// changes committed with it (on PostgreSQL in one statement); a change
+// that fails leaves none.
+func (tx *Tx) AppendRecords(audits []*atrium.AuditEntry, events []*atrium.Event) {
+	tx.records.audits = append(tx.records.audits, audits...)
+	tx.records.events = append(tx.records.events, events...)
+}
+
+// records are the audit entries and events of one or more changes, in
+// order.
+type records struct {
+	audits []*atrium.AuditEntry
+	events []*atrium.Event
+}
+
+func (r *records) add(o *records) {
+	r.audits = append(r.audits, o.audits...)
+	r.events = append(r.events, o.events...)
+}
+
+// appendRecords writes audit entries and events; on PostgreSQL in one
+// statement whatever their number.
+func (q Queries) appendRecords(ctx context.Context, r *records) error {
+	if len(r.audits)+len(r.events) == 0 {
+		return nil
+	}
 	if q.d.name() != "postgres" {
-		for _, a := range audits {
+		for _, a := range r.audits {
 			if err := q.AppendAudit(ctx, a); err != nil {
 				return err
 			}
 		}
-		for _, e := range events {
+		for _, e := range r.events {
 			if err := q.AppendEvent(ctx, e); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if len(audits)+len(events) == 0 {
-		return nil
-	}
-	var sb strings.Builder
-	var args []any
-	values := func(n int) string {
-		var v strings.Builder
-		v.WriteByte('(')
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				v.WriteByte(',')
-			}
-			fmt.Fprintf(&v, "$%d", len(args)-n+i+1)
-		}
-		v.WriteByte(')')
-		return v.String()
-	}
-	if len(audits) > 0 {
-		sb.WriteString(`WITH a AS (INSERT INTO audit_log
-		(id, org_id, actor_id, action, target_type, target_id, ip, user_agent, outcome, detail, created_at) VALUES `)
-		for i, a := range audits {
-			args = append(args, a.ID, a.OrgID, a.ActorID, a.Action, a.TargetType, a.TargetID, a.IP, a.UserAgent,
-				a.Outcome, a.Detail, ms(a.CreatedAt))
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString(values(11))
-		}
-		sb.WriteString(") ")
-	}
-	if len(events) == 0 {
-		sb.WriteString(`SELECT 1`)
-	} else {
-		sb.WriteString(`INSERT INTO events (org_id, binder_id, user_id, type, kind, payload, created_at) VALUES `)
-		for i, e := range events {
-			args = append(args, e.OrgID, e.BinderID, e.UserID, e.Type, e.Kind, string(e.Payload), ms(e.CreatedAt))
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString(values(7))
+	const auditCols = 11
+	cols := make([]any, auditCols+7)
+	for i := range cols {
+		if i == auditCols-1 || i == len(cols)-1 {
+			cols[i] = make([]int64, 0, len(r.audits)+len(r.events))
+		} else {
+			cols[i] = make([]string, 0, len(r.audits)+len(r.events))
 		}
 	}
-	_, err := q.q.ExecContext(ctx, sb.String(), args...)
-	return atrium.Internal("store.AppendRecords", err)
+	push := func(first int, vals ...any) {
+		for i, v := range vals {
+			switch v := v.(type) {
+			case string:
+				cols[first+i] = append(cols[first+i].([]string), v)
+			case int64:
+				cols[first+i] = append(cols[first+i].([]int64), v)
+			}
+		}
+	}
+	for _, a := range r.audits {
+		push(0, a.ID, a.OrgID, a.ActorID, a.Action, a.TargetType, a.TargetID, a.IP, a.UserAgent,
+			a.Outcome, a.Detail, ms(a.CreatedAt))
+	}
+	for _, e := range r.events {
+		push(auditCols, e.OrgID, e.BinderID, e.UserID, e.Type, e.Kind, string(e.Payload), ms(e.CreatedAt))
+	}
+	// unnest yields the rows in the arrays' order, so events take their
+	// ids in the order the changes made them.
+	_, err := q.q.ExecContext(ctx, `WITH a AS (INSERT INTO audit_log
+			(id, org_id, actor_id, action, target_type, target_id, ip, user_agent, outcome, detail, created_at)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+				$7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[]))
+		INSERT INTO events (org_id, binder_id, user_id, type, kind, payload, created_at)
+		SELECT * FROM unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
+			$18::bigint[])`, cols...)
+	return atrium.Internal("store.appendRecords", err)
 }
 
 // CreateMessageNextSeq gives a message its binder's next sequence number

@@ -192,6 +192,7 @@ func (s *Store) Tx(ctx context.Context, fn func(*Tx) error) error {
 // Tx is an open write transaction. Its Queries read and write inside it.
 type Tx struct {
 	Queries
+	records *records // the change's audit entries and events, written at its end
 }
 
 // queryer is what *sql.DB and *sql.Tx have in common.

@@ -509,7 +509,9 @@ func TestAppendRecordsAndCreateMessageNextSeq(t *testing.T) {
 					t.Errorf("seq %d, want %d", msg.Seq, i)
 				}
 			}
-			return tx.AppendRecords(ctx, []*atrium.AuditEntry{audit("a.one"), audit("a.two")}, events)
+			tx.AppendRecords([]*atrium.AuditEntry{audit("a.one")}, events[:1])
+			tx.AppendRecords([]*atrium.AuditEntry{audit("a.two")}, events[1:])
+			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -521,8 +523,21 @@ func TestAppendRecordsAndCreateMessageNextSeq(t *testing.T) {
 		if list, _ := s.ListAudit(ctx, f.org.ID, "", 10); len(list) != 2 {
 			t.Fatalf("%d audit entries", len(list))
 		}
-		if err := s.Tx(ctx, func(tx *store.Tx) error { return tx.AppendRecords(ctx, nil, nil) }); err != nil {
+		if err := s.Tx(ctx, func(tx *store.Tx) error { tx.AppendRecords(nil, nil); return nil }); err != nil {
 			t.Fatalf("nothing to record: %v", err)
+		}
+		err = s.Tx(ctx, func(tx *store.Tx) error {
+			tx.AppendRecords([]*atrium.AuditEntry{audit("a.failed")}, events)
+			return atrium.Errorf(atrium.EForbidden, "refused")
+		})
+		if atrium.ErrorCode(err) != atrium.EForbidden {
+			t.Fatalf("failing change: %v", err)
+		}
+		if got, _ := s.EventsAfter(ctx, atrium.Pos{}, 10); len(got) != 3 {
+			t.Fatalf("a failed change left events: %d", len(got))
+		}
+		if list, _ := s.ListAudit(ctx, f.org.ID, "", 10); len(list) != 2 {
+			t.Fatalf("a failed change left audit entries: %d", len(list))
 		}
 		err = s.Tx(ctx, func(tx *store.Tx) error {
 			if err := tx.DeleteBinder(ctx, f.binder.ID, t0); err != nil {
