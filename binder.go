@@ -17,6 +17,9 @@ type Binder struct {
 	// DeletedAt is set when the binder was deleted; deleted binders are
 	// invisible through the API.
 	DeletedAt *time.Time `json:"-"`
+	// ACLVersion changes whenever the binder's membership does: a change
+	// planned from a read of the binder checks it is still the same.
+	ACLVersion int64 `json:"-"`
 
 	// Per-viewer fields, filled when a binder is read for a member.
 	MyRole  string `json:"my_role,omitempty"`

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/atrium-dev/atrium"
 )
@@ -33,8 +34,14 @@ func (a *App) PostMessage(ctx context.Context, binderID string, in PostMessageIn
 		return nil, atrium.Errorf(atrium.EInvalid, "reply_to is not a message of this binder")
 	}
 	post := func() (*atrium.Message, error) {
+		// The post is checked on a read outside the write transaction, so
+		// that in the common case it takes one statement there.
+		plan, err := planPost(ctx, a.store, a.store.GetBinderForUser, act.User, binderID, in)
+		if err != nil {
+			return nil, err
+		}
 		return idempotent(a, ctx, "message.post:"+binderID, in, func(w *writer) (*atrium.Message, error) {
-			return a.postMessage(w, act.User, binderID, in)
+			return a.postMessage(w, act.User, binderID, in, plan)
 		})
 	}
 	msg, err := post()
@@ -47,26 +54,43 @@ func (a *App) PostMessage(ctx context.Context, binderID string, in PostMessageIn
 	return msg, nil
 }
 
-func (a *App) postMessage(w *writer, u *atrium.User, binderID string, in PostMessageInput) (*atrium.Message, error) {
-	ctx := w.ctx
-	b, m, err := lockedBinder(w, u, binderID)
+// postReads are the reads that check a post, from a pool or a transaction.
+type postReads interface {
+	GetMessageByClientKey(ctx context.Context, binderID, senderID, key string) (*atrium.Message, error)
+	GetMessage(ctx context.Context, binderID, id string) (*atrium.Message, error)
+	MemberIDsByEmails(ctx context.Context, binderID string, emails []string) ([]string, error)
+}
+
+// postPlan is a post checked against one read of its binder.
+type postPlan struct {
+	binder   *atrium.Binder  // with the ACLVersion the checks saw
+	mentions []string        // the mentioned members' ids
+	prev     *atrium.Message // the message already posted with the client key
+}
+
+// planPost checks that u may post to the binder and resolves its
+// mentions, as read through q and get.
+func planPost(ctx context.Context, q postReads, get getBinderFunc, u *atrium.User, binderID string, in PostMessageInput) (*postPlan, error) {
+	b, m, err := visibleBinder(ctx, get, u, binderID)
 	if err != nil {
 		return nil, err
 	}
 	if !atrium.CanPost(u, b, m) {
 		return nil, atrium.Errorf(atrium.EForbidden, "viewers cannot post in this binder")
 	}
+	p := &postPlan{binder: b}
 	if in.ClientKey != "" {
-		prev, err := w.GetMessageByClientKey(ctx, b.ID, u.ID, in.ClientKey)
+		prev, err := q.GetMessageByClientKey(ctx, b.ID, u.ID, in.ClientKey)
 		if err == nil {
-			return sameMessage(prev, in)
+			p.prev = prev
+			return p, nil
 		}
 		if atrium.ErrorCode(err) != atrium.ENotFound {
 			return nil, err
 		}
 	}
 	if in.ReplyTo != "" {
-		_, err := w.GetMessage(ctx, b.ID, in.ReplyTo)
+		_, err := q.GetMessage(ctx, b.ID, in.ReplyTo)
 		if atrium.ErrorCode(err) == atrium.ENotFound {
 			return nil, atrium.Errorf(atrium.EInvalid, "reply_to is not a message of this binder")
 		}
@@ -74,19 +98,52 @@ func (a *App) postMessage(w *writer, u *atrium.User, binderID string, in PostMes
 			return nil, err
 		}
 	}
-	mentions, err := a.resolveMentions(w, b, in.Text)
+	if p.mentions, err = q.MemberIDsByEmails(ctx, b.ID, atrium.MentionedEmails(in.Text)); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// postMessage writes a planned post. The message goes in at once if the
+// binder's membership is still as planned; if not (or if the client key was
+// used already), the post is checked again under the binder's lock.
+func (a *App) postMessage(w *writer, u *atrium.User, binderID string, in PostMessageInput, plan *postPlan) (*atrium.Message, error) {
+	ctx := w.ctx
+	if plan.prev == nil {
+		msg := newMessage(plan, u, in, w.now)
+		ok, err := w.CreateMessageIfACL(ctx, msg, plan.binder.ACLVersion)
+		if err != nil {
+			return nil, err // a racing copy with the same client key gets EConflict; PostMessage retries
+		}
+		if ok {
+			return msg, a.recordPost(w, plan.binder, msg)
+		}
+	}
+	plan, err := planPost(ctx, w, w.GetBinderForUserLocked, u, binderID, in)
 	if err != nil {
 		return nil, err
 	}
-	msg := &atrium.Message{ID: atrium.NewID(), BinderID: b.ID, SenderID: u.ID, Text: in.Text,
-		ReplyTo: in.ReplyTo, Mentions: mentions, ClientKey: in.ClientKey, CreatedAt: w.now}
-	if err := w.CreateMessageNextSeq(ctx, msg); err != nil {
-		return nil, err // a racing copy with the same client key gets EConflict; PostMessage retries
+	if plan.prev != nil {
+		return sameMessage(plan.prev, in)
 	}
-	if err := w.audit(b.OrgID, "message.post", "message", msg.ID, "binder "+b.ID); err != nil {
+	msg := newMessage(plan, u, in, w.now)
+	if err := w.CreateMessageNextSeq(ctx, msg); err != nil {
 		return nil, err
 	}
-	return msg, w.event(atrium.EventMessageCreated, b.OrgID, b.ID, "", "message", msg)
+	return msg, a.recordPost(w, plan.binder, msg)
+}
+
+func newMessage(p *postPlan, u *atrium.User, in PostMessageInput, now time.Time) *atrium.Message {
+	return &atrium.Message{ID: atrium.NewID(), BinderID: p.binder.ID, SenderID: u.ID, Text: in.Text,
+		ReplyTo: in.ReplyTo, Mentions: p.mentions, ClientKey: in.ClientKey, CreatedAt: now}
+}
+
+// recordPost audits a posted message and emits its event.
+func (a *App) recordPost(w *writer, b *atrium.Binder, msg *atrium.Message) error {
+	if err := w.audit(b.OrgID, "message.post", "message", msg.ID, "binder "+b.ID); err != nil {
+		return err
+	}
+	return w.event(atrium.EventMessageCreated, b.OrgID, b.ID, "", "message", msg)
 }
 
 // sameMessage returns the message already posted under a client key, or
@@ -96,11 +153,6 @@ func sameMessage(prev *atrium.Message, in PostMessageInput) (*atrium.Message, er
 		return nil, atrium.Errorf(atrium.EPrecondition, "this client_key was used for a different message")
 	}
 	return prev, nil
-}
-
-// resolveMentions returns the ids of the binder's members mentioned in text.
-func (a *App) resolveMentions(w *writer, b *atrium.Binder, text string) ([]string, error) {
-	return w.MemberIDsByEmails(w.ctx, b.ID, atrium.MentionedEmails(text))
 }
 
 // MessagePage asks for messages after a sequence number (oldest first) or,
@@ -161,7 +213,7 @@ func (a *App) EditMessage(ctx context.Context, binderID, id string, in EditMessa
 		if !atrium.CanEditMessage(act.User, b, m, msg) {
 			return atrium.Errorf(atrium.EForbidden, "only the sender can edit a message")
 		}
-		if msg.Mentions, err = a.resolveMentions(w, b, in.Text); err != nil {
+		if msg.Mentions, err = w.MemberIDsByEmails(ctx, b.ID, atrium.MentionedEmails(in.Text)); err != nil {
 			return err
 		}
 		now := w.now

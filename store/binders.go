@@ -17,13 +17,13 @@ func (q Queries) CreateBinder(ctx context.Context, b *atrium.Binder) error {
 	return atrium.Internal("store.CreateBinder", err)
 }
 
-const binderCols = `b.id, b.org_id, b.title, b.created_by, b.last_seq, b.created_at, b.updated_at, b.deleted_at`
+const binderCols = `b.id, b.org_id, b.title, b.created_by, b.last_seq, b.created_at, b.updated_at, b.deleted_at, b.acl_version`
 
 func scanBinder(row interface{ Scan(...any) error }, extra ...any) (*atrium.Binder, error) {
 	var b atrium.Binder
 	var created, updated int64
 	var deleted sql.NullInt64
-	dest := append([]any{&b.ID, &b.OrgID, &b.Title, &b.CreatedBy, &b.LastSeq, &created, &updated, &deleted}, extra...)
+	dest := append([]any{&b.ID, &b.OrgID, &b.Title, &b.CreatedBy, &b.LastSeq, &created, &updated, &deleted, &b.ACLVersion}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}

@@ -119,8 +119,8 @@ type batchJob struct {
 	// with an internal error when they are written.
 	badRecords bool
 	want       string // the error code expected, if not fail
-	runs  int
-	err   error
+	runs       int
+	err        error
 }
 
 // runBatch queues jobs behind a blocked write, in order, so that the

@@ -9,7 +9,11 @@ import (
 )
 
 // AddMember inserts a membership; EConflict if the user is already a member.
+// It moves the binder's ACLVersion on.
 func (q Queries) AddMember(ctx context.Context, m *atrium.Member) error {
+	if err := q.bumpACLVersion(ctx, m.BinderID); err != nil {
+		return err
+	}
 	_, err := q.q.ExecContext(ctx, `INSERT INTO binder_members
 		(binder_id, user_id, role, read_seq, added_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		m.BinderID, m.UserID, m.Role, m.ReadSeq, m.AddedBy, ms(m.CreatedAt))
@@ -19,8 +23,12 @@ func (q Queries) AddMember(ctx context.Context, m *atrium.Member) error {
 	return atrium.Internal("store.AddMember", err)
 }
 
-// RemoveMember deletes a membership; ENotFound if there was none.
+// RemoveMember deletes a membership; ENotFound if there was none. It moves
+// the binder's ACLVersion on.
 func (q Queries) RemoveMember(ctx context.Context, binderID, userID string) error {
+	if err := q.bumpACLVersion(ctx, binderID); err != nil {
+		return err
+	}
 	res, err := q.q.ExecContext(ctx, `DELETE FROM binder_members WHERE binder_id = $1 AND user_id = $2`,
 		binderID, userID)
 	if err != nil {
@@ -30,6 +38,15 @@ func (q Queries) RemoveMember(ctx context.Context, binderID, userID string) erro
 		return atrium.NotFound("member")
 	}
 	return nil
+}
+
+// bumpACLVersion marks a change to a binder's membership. On PostgreSQL
+// the update also makes a write planned from an older read (see
+// CreateMessageIfACL), waiting for this transaction's lock, see the new
+// version when this one commits.
+func (q Queries) bumpACLVersion(ctx context.Context, binderID string) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE binders SET acl_version = acl_version + 1 WHERE id = $1`, binderID)
+	return atrium.Internal("store.bumpACLVersion", err)
 }
 
 const memberCols = `m.binder_id, m.user_id, m.role, m.read_seq, m.added_by, m.created_at,

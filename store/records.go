@@ -90,22 +90,41 @@ func (q Queries) appendRecords(ctx context.Context, r *records) error {
 // already used its client key in this binder. On PostgreSQL it is one
 // statement.
 func (q Queries) CreateMessageNextSeq(ctx context.Context, m *atrium.Message) error {
+	return q.createMessageNextSeq(ctx, m, nil)
+}
+
+// CreateMessageIfACL is CreateMessageNextSeq for a message planned from a
+// read of the binder: it inserts the message only while the binder's
+// ACLVersion is still aclVersion, and reports whether it did. When it did
+// not, nothing was written: the binder is gone, or its membership changed.
+func (q Queries) CreateMessageIfACL(ctx context.Context, m *atrium.Message, aclVersion int64) (bool, error) {
+	err := q.createMessageNextSeq(ctx, m, &aclVersion)
+	if atrium.ErrorCode(err) == atrium.ENotFound {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// createMessageNextSeq inserts m with the binder's next sequence number,
+// if aclVersion is nil or the binder's.
+func (q Queries) createMessageNextSeq(ctx context.Context, m *atrium.Message, aclVersion *int64) error {
 	if q.d.name() != "postgres" {
-		seq, err := q.NextSeq(ctx, m.BinderID, m.CreatedAt)
+		err := q.q.QueryRowContext(ctx, `UPDATE binders SET last_seq = last_seq + 1, updated_at = $2
+			WHERE id = $1 AND deleted_at IS NULL AND ($3 IS NULL OR acl_version = $3) RETURNING last_seq`,
+			m.BinderID, ms(m.CreatedAt), aclVersion).Scan(&m.Seq)
 		if err != nil {
-			return err
+			return notFound(err, "binder", "store.CreateMessageNextSeq")
 		}
-		m.Seq = seq
 		return q.CreateMessage(ctx, m)
 	}
 	err := q.q.QueryRowContext(ctx, `WITH s AS (
 			UPDATE binders SET last_seq = last_seq + 1, updated_at = $9
-			WHERE id = $2 AND deleted_at IS NULL RETURNING last_seq)
+			WHERE id = $2 AND deleted_at IS NULL AND ($10::bigint IS NULL OR acl_version = $10) RETURNING last_seq)
 		INSERT INTO messages (`+messageCols+`)
 		SELECT $1, $2, s.last_seq, $3, $4, $5, $6, $7, $8, NULL, NULL FROM s
 		RETURNING seq`,
 		m.ID, m.BinderID, m.SenderID, m.Text, nullString(m.ReplyTo), mentionsJSON(m.Mentions),
-		nullString(m.ClientKey), ms(m.CreatedAt), ms(m.CreatedAt)).Scan(&m.Seq)
+		nullString(m.ClientKey), ms(m.CreatedAt), ms(m.CreatedAt), aclVersion).Scan(&m.Seq)
 	switch {
 	case err == nil:
 		return nil

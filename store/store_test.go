@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"io/fs"
 	"sort"
 	"strings"
@@ -595,4 +596,88 @@ func TestEventHorizonUnderConcurrentWriters(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// A message planned on an older read of its binder goes in only while the
+// binder's membership is unchanged. On PostgreSQL this holds even when the
+// change commits while the insert waits for the binder's row.
+func TestCreateMessageIfACL(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		b, _, err := s.GetBinderForUser(ctx, f.binder.ID, f.owner.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		post := func(version int64) (bool, error) {
+			var ok bool
+			err := s.Tx(ctx, func(tx *store.Tx) (err error) {
+				ok, err = tx.CreateMessageIfACL(ctx, &atrium.Message{ID: atrium.NewID(), BinderID: b.ID, SenderID: f.owner.ID,
+					Text: "t", CreatedAt: t0}, version)
+				return err
+			})
+			return ok, err
+		}
+		if ok, err := post(b.ACLVersion); !ok || err != nil {
+			t.Fatalf("unchanged membership: %v, %v", ok, err)
+		}
+		if err := s.Tx(ctx, func(tx *store.Tx) error {
+			return tx.AddMember(ctx, &atrium.Member{BinderID: b.ID, UserID: f.client.ID, Role: atrium.BinderRoleViewer, CreatedAt: t0})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := post(b.ACLVersion); ok || err != nil {
+			t.Fatalf("changed membership: %v, %v", ok, err)
+		}
+		if s.Dialect() == "postgres" {
+			b, _, _ = s.GetBinderForUser(ctx, f.binder.ID, f.owner.ID)
+			db, _ := s.Pools()
+			other, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Rollback()
+			if _, err := other.ExecContext(ctx, `UPDATE binders SET acl_version = acl_version + 1 WHERE id = $1`, b.ID); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			var ok bool
+			go func() {
+				var err error
+				ok, err = post(b.ACLVersion)
+				done <- err
+			}()
+			waitForLockWaiter(t, db)
+			if err := other.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; ok || err != nil {
+				t.Fatalf("membership changed while waiting: %v, %v", ok, err)
+			}
+		}
+		msgs, _ := s.ListMessages(ctx, b.ID, 0, 0, 10)
+		if len(msgs) != 1 {
+			t.Fatalf("%d messages stored, want 1", len(msgs))
+		}
+	})
+}
+
+// waitForLockWaiter polls PostgreSQL until a session of this database waits
+// for a lock.
+func waitForLockWaiter(t *testing.T, db *sql.DB) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no session waits for the binder's lock")
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
+	}
 }
