@@ -198,7 +198,7 @@ func burst(t *testing.T, w *world, dialect string, in client.PostMessageInput) {
 // would, until the returned function is called (or the test ends).
 func lockBinderRow(t *testing.T, w *world, binderID string) (release func()) {
 	t.Helper()
-	db, _ := w.srv.Store.Pools()
+	_, db := w.srv.Store.Pools()
 	tx, err := db.BeginTx(ctxT(t), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +215,7 @@ func lockBinderRow(t *testing.T, w *world, binderID string) (release func()) {
 // waitForLockWaiters polls PostgreSQL until n sessions wait for a lock.
 func waitForLockWaiters(t *testing.T, w *world, n int) {
 	t.Helper()
-	db, _ := w.srv.Store.Pools()
+	_, db := w.srv.Store.Pools()
 	deadline := time.Now().Add(wait)
 	for {
 		var waiting int

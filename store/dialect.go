@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -74,41 +77,33 @@ func (postgresDialect) retryable(err error) bool {
 //
 // The horizon is the snapshot's xmax (one past the newest finished
 // transaction id), lowered to the oldest transaction id still running in
-// this database. The two are read
-// in this order and in statements of their own, before the events are read
-// with a newer snapshot: every transaction below the horizon had ended when
-// it was read, so the later snapshot sees all its events. Transactions in
-// other databases of the cluster are not waited for; a transaction left
-// open in Atrium's own database holds delivery back until it ends.
+// this database. One statement reads both: its snapshot is taken when it
+// starts, and pg_stat_activity, which is not versioned, is read after, so
+// every transaction below the horizon had ended by then; the events are
+// read afterwards with a newer snapshot, which sees all of theirs.
+// Transactions in other databases of the cluster are not waited for; a
+// transaction left open in Atrium's own database holds delivery back until
+// it ends.
 func (postgresDialect) eventHorizon(ctx context.Context, q queryer) (int64, error) {
-	const nextXID = `SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint`
-	var before, after int64
-	if err := q.QueryRowContext(ctx, nextXID).Scan(&before); err != nil {
-		return 0, err
-	}
-	rows, err := q.QueryContext(ctx, `SELECT backend_xid::text::bigint FROM pg_stat_activity
-		WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()`)
+	var xmax int64
+	var running string // "xid,xid,…"
+	err := q.QueryRowContext(ctx, `SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
+		COALESCE((SELECT string_agg(backend_xid::text, ',') FROM pg_stat_activity
+			WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()), '')`).
+		Scan(&xmax, &running)
 	if err != nil {
 		return 0, err
 	}
-	defer rows.Close()
-	var running []int64
-	for rows.Next() {
-		var x int64
-		if err := rows.Scan(&x); err != nil {
-			return 0, err
+	horizon := xmax
+	for _, f := range strings.Split(running, ",") {
+		if f == "" {
+			continue
 		}
-		running = append(running, x)
-	}
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	if err := q.QueryRowContext(ctx, nextXID).Scan(&after); err != nil {
-		return 0, err
-	}
-	horizon := before
-	for _, x := range running {
-		horizon = min(horizon, fullXID(x, after))
+		x, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("store: running transaction id %q: %w", f, err)
+		}
+		horizon = min(horizon, fullXID(x, xmax))
 	}
 	return horizon, nil
 }

@@ -38,7 +38,7 @@ func (s *Store) notifier() {
 		case <-s.notify:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, _ = s.write.ExecContext(ctx, `SELECT pg_notify('`+eventsChannel+`', '')`)
+		_, _ = s.read.ExecContext(ctx, `SELECT pg_notify('`+eventsChannel+`', '')`)
 		cancel()
 	}
 }

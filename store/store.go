@@ -129,17 +129,27 @@ func openSQLite(cfg Config) (*Store, error) {
 }
 
 func openPostgres(cfg Config) (*Store, error) {
-	db, err := sql.Open("pgx", cfg.URL)
+	// The group commit has a connection of its own, so a batch never
+	// waits for the pool, and always finds the same backend with its
+	// statements prepared.
+	write, err := sql.Open("pgx", cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
-	db.SetMaxOpenConns(cfg.MaxOpenConns)
-	db.SetMaxIdleConns(cfg.MaxOpenConns)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{dialect: postgresDialect{}, write: db, read: db,
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	read, err := sql.Open("pgx", cfg.URL)
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: open postgres: %w", err)
+	}
+	read.SetMaxOpenConns(cfg.MaxOpenConns)
+	read.SetMaxIdleConns(cfg.MaxOpenConns)
+	read.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{dialect: postgresDialect{}, write: write, read: read,
 		notify: make(chan struct{}, 1), closing: make(chan struct{})}
-	s.Queries = Queries{q: db, d: s.dialect}
-	s.group = newGroupCommitter(db, s.dialect, 128)
+	s.Queries = Queries{q: read, d: s.dialect}
+	s.group = newGroupCommitter(write, s.dialect, 128)
 	go s.notifier()
 	return s, nil
 }
@@ -162,8 +172,8 @@ func (s *Store) Close() error {
 // Dialect names the database: "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect.name() }
 
-// Pools returns the write and read connection pools (the same pool on
-// PostgreSQL), for pool metrics.
+// Pools returns the write pool (the group commit's one connection) and the
+// read pool, for pool metrics.
 func (s *Store) Pools() (write, read *sql.DB) {
 	return s.write, s.read
 }

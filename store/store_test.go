@@ -353,7 +353,7 @@ func TestEventsOfALateCommitAreNotSkipped(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, s)
 	// A writer on another node, say, holds an event uncommitted.
-	db, _ := s.Pools()
+	_, db := s.Pools()
 	held, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -557,7 +557,7 @@ func TestAppendRecordsAndCreateMessageNextSeq(t *testing.T) {
 func TestEventHorizonUnderConcurrentWriters(t *testing.T) {
 	s := storetest.Open(t, "postgres")
 	ctx := context.Background()
-	db, _ := s.Pools()
+	_, db := s.Pools()
 	var base int64
 	if err := db.QueryRowContext(ctx, `SELECT pg_current_xact_id()::text::bigint`).Scan(&base); err != nil {
 		t.Fatal(err)
@@ -631,7 +631,7 @@ func TestCreateMessageIfACL(t *testing.T) {
 		}
 		if s.Dialect() == "postgres" {
 			b, _, _ = s.GetBinderForUser(ctx, f.binder.ID, f.owner.ID)
-			db, _ := s.Pools()
+			_, db := s.Pools()
 			other, err := db.BeginTx(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
