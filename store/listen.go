@@ -38,19 +38,20 @@ func (s *Store) notifier() {
 		case <-s.notify:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, _ = s.read.ExecContext(ctx, `SELECT pg_notify('`+eventsChannel+`', '')`)
+		_, _ = s.read.ExecContext(ctx, `SELECT pg_notify('`+eventsChannel+`', $1)`, s.node)
 		cancel()
 	}
 }
 
-// ListenEvents calls wake whenever any node commits events, until ctx ends.
+// ListenEvents calls wake whenever another node commits events, until ctx
+// ends. (The node that commits wakes its own broker.)
 // It reconnects after failures. On SQLite it returns at once.
 func (s *Store) ListenEvents(ctx context.Context, url string, log *slog.Logger, wake func()) {
 	if s.dialect.name() != "postgres" {
 		return
 	}
 	for ctx.Err() == nil {
-		err := listenOnce(ctx, url, wake)
+		err := s.listenOnce(ctx, url, wake)
 		if ctx.Err() != nil {
 			return
 		}
@@ -63,7 +64,7 @@ func (s *Store) ListenEvents(ctx context.Context, url string, log *slog.Logger, 
 	}
 }
 
-func listenOnce(ctx context.Context, url string, wake func()) error {
+func (s *Store) listenOnce(ctx context.Context, url string, wake func()) error {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return err
@@ -74,9 +75,12 @@ func listenOnce(ctx context.Context, url string, wake func()) error {
 	}
 	wake()
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return err
 		}
-		wake()
+		if n.Payload != s.node {
+			wake()
+		}
 	}
 }

@@ -42,7 +42,10 @@ type Store struct {
 	group *groupCommitter
 	// notify queues a notification to the other nodes (PostgreSQL only);
 	// closing stops its sender.
-	notify    chan struct{}
+	notify chan struct{}
+	// node names this store in its notifications, so that its own listener
+	// can leave them out (its broker is woken directly).
+	node      string
 	closing   chan struct{}
 	closeOnce sync.Once
 }
@@ -147,7 +150,7 @@ func openPostgres(cfg Config) (*Store, error) {
 	read.SetMaxIdleConns(cfg.MaxOpenConns)
 	read.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{dialect: postgresDialect{}, write: write, read: read,
-		notify: make(chan struct{}, 1), closing: make(chan struct{})}
+		notify: make(chan struct{}, 1), closing: make(chan struct{}), node: atrium.NewID()}
 	s.Queries = Queries{q: read, d: s.dialect}
 	s.group = newGroupCommitter(write, s.dialect, 128)
 	go s.notifier()
