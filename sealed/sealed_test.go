@@ -1,0 +1,137 @@
+package sealed
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+)
+
+func mustKey(t *testing.T) Key {
+	t.Helper()
+	k, err := NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func seal(t *testing.T, key Key, id string, plain []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	w, err := NewWriter(&out, key, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Odd write sizes cross chunk boundaries.
+	for p := plain; len(p) > 0; {
+		n := min(len(p), 77777)
+		if _, err := w.Write(p[:n]); err != nil {
+			t.Fatal(err)
+		}
+		p = p[n:]
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w.Size() != int64(len(plain)) {
+		t.Fatalf("Size %d, want %d", w.Size(), len(plain))
+	}
+	return out.Bytes()
+}
+
+func open(stored []byte, key Key, id string, size, off, n int64) ([]byte, error) {
+	r, err := NewReader(bytes.NewReader(stored), int64(len(stored)), key, id, size, off, n)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Open(); err != nil {
+		return nil, err
+	}
+	return io.ReadAll(r)
+}
+
+func TestRoundTripAndRanges(t *testing.T) {
+	key := mustKey(t)
+	for _, size := range []int{0, 1, 1000, ChunkPlainSize - 1, ChunkPlainSize, ChunkPlainSize + 1, 2*ChunkPlainSize + 12345} {
+		plain := make([]byte, size)
+		rand.Read(plain)
+		stored := seal(t, key, "obj", plain)
+		if int64(len(stored)) != CipherSize(int64(size)) {
+			t.Fatalf("size %d: stored %d bytes, CipherSize says %d", size, len(stored), CipherSize(int64(size)))
+		}
+		if size == ChunkPlainSize && len(stored) != ChunkCipherSize {
+			t.Fatalf("a full chunk takes %d bytes, want %d", len(stored), ChunkCipherSize)
+		}
+		ranges := [][2]int{{0, size}, {0, 0}, {size / 2, size - size/2}, {size, 0}}
+		if size > ChunkPlainSize+10 {
+			ranges = append(ranges, [2]int{ChunkPlainSize - 5, 10}, [2]int{ChunkPlainSize + 1, size - ChunkPlainSize - 1})
+		}
+		for _, rg := range ranges {
+			got, err := open(stored, key, "obj", int64(size), int64(rg[0]), int64(rg[1]))
+			if err != nil {
+				t.Fatalf("size %d range %v: %v", size, rg, err)
+			}
+			if !bytes.Equal(got, plain[rg[0]:rg[0]+rg[1]]) {
+				t.Fatalf("size %d range %v: wrong bytes", size, rg)
+			}
+		}
+	}
+}
+
+// Any change to a stored object is refused: a flipped byte anywhere, chunks
+// swapped, dropped or added, another object's id, another key.
+func TestTamperingIsRefused(t *testing.T) {
+	key := mustKey(t)
+	size := 3*ChunkPlainSize + 100
+	plain := make([]byte, size)
+	rand.Read(plain)
+	stored := seal(t, key, "obj", plain)
+	type tc = struct {
+		stored []byte
+		key    Key
+		id     string
+		size   int64
+	}
+	cases := map[string]tc{}
+	for _, at := range []int{0, 1, 40, ChunkCipherSize / 2, ChunkCipherSize - 1, ChunkCipherSize, 2*ChunkCipherSize + 7, len(stored) - 1} {
+		s := bytes.Clone(stored)
+		s[at] ^= 0x01
+		cases[fmt.Sprintf("flipped byte %d", at)] = tc{s, key, "obj", int64(size)}
+	}
+	swapped := bytes.Clone(stored)
+	copy(swapped[:ChunkCipherSize], stored[ChunkCipherSize:2*ChunkCipherSize])
+	copy(swapped[ChunkCipherSize:2*ChunkCipherSize], stored[:ChunkCipherSize])
+	cases["chunks swapped"] = tc{swapped, key, "obj", int64(size)}
+	cases["last chunk dropped"] = tc{stored[:3*ChunkCipherSize], key, "obj", 3 * ChunkPlainSize}
+	cases["bytes appended"] = tc{append(bytes.Clone(stored), 0), key, "obj", int64(size)}
+	cases["another object's id"] = tc{stored, key, "other", int64(size)}
+	cases["another key"] = tc{stored, mustKey(t), "obj", int64(size)}
+	for name, c := range cases {
+		got, err := open(c.stored, c.key, c.id, c.size, 0, c.size)
+		if !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: %d bytes, %v; want ErrCorrupt", name, len(got), err)
+		}
+	}
+}
+
+func TestWrappedKeysAreBoundToTheirUse(t *testing.T) {
+	kek, key := mustKey(t), mustKey(t)
+	w, err := Wrap(kek, key, "data key of A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Unwrap(kek, w, "data key of A"); err != nil || !bytes.Equal(got, key) {
+		t.Fatalf("unwrap: %v", err)
+	}
+	if _, err := Unwrap(kek, w, "data key of B"); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("unwrap for another object: %v", err)
+	}
+	w[len(w)-1] ^= 1
+	if _, err := Unwrap(kek, w, "data key of A"); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("unwrap of a changed key: %v", err)
+	}
+}
+
