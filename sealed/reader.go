@@ -9,28 +9,28 @@ import (
 	"github.com/tink-crypto/tink-go/v2/streamingaead/subtle"
 )
 
-// Reader returns a byte range of an object's plaintext, decrypting only
-// the chunks that hold it, one at a time. A chunk that fails
-// authentication makes Read return ErrCorrupt; no byte of it is returned.
+// Reader reads an object's plaintext from any offset (it is an
+// io.ReadSeeker), decrypting only the chunks that hold the bytes read, one
+// at a time. A chunk that fails authentication makes Read return
+// ErrCorrupt, and every Read after; no byte of it is returned.
 type Reader struct {
 	src   io.ReaderAt
 	c     *subtle.AESGCMHKDF
 	id    string
 	size  int64 // the object's plaintext size
 	off   int64 // the next plaintext offset to return
-	end   int64 // one past the last offset to return
 	index int64 // the chunk in plain, or -1
 	ct    []byte
 	plain []byte
 	err   error
 }
 
-// NewReader returns a Reader of the plaintext bytes [off, off+n) of object
-// id, of plaintext size size, whose stored bytes (storedSize of them) src
-// reads. ErrCorrupt if storedSize is not what an object of that size takes.
-func NewReader(src io.ReaderAt, storedSize int64, key Key, id string, size, off, n int64) (*Reader, error) {
-	if size < 0 || off < 0 || n < 0 || off+n > size {
-		return nil, fmt.Errorf("sealed: range %d+%d outside an object of %d bytes", off, n, size)
+// NewReader returns a Reader of object id, of plaintext size size, whose
+// stored bytes (storedSize of them) src reads. ErrCorrupt if storedSize is
+// not what an object of that size takes.
+func NewReader(src io.ReaderAt, storedSize int64, key Key, id string, size int64) (*Reader, error) {
+	if size < 0 {
+		return nil, fmt.Errorf("sealed: an object of %d bytes", size)
 	}
 	if storedSize != CipherSize(size) {
 		return nil, ErrCorrupt
@@ -39,12 +39,31 @@ func NewReader(src io.ReaderAt, storedSize int64, key Key, id string, size, off,
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{src: src, c: c, id: id, size: size, off: off, end: off + n, index: -1}, nil
+	return &Reader{src: src, c: c, id: id, size: size, index: -1}, nil
 }
 
-// Open decrypts the chunk that holds the range's first byte (for an empty
-// range, the chunk where it would start), so that a damaged object is
-// known before anything is sent.
+// Seek sets the offset of the next Read. Offsets past the end read
+// nothing.
+func (r *Reader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += r.off
+	case io.SeekEnd:
+		offset += r.size
+	default:
+		return r.off, errors.New("sealed: bad whence")
+	}
+	if offset < 0 {
+		return r.off, errors.New("sealed: negative offset")
+	}
+	r.off = offset
+	return offset, nil
+}
+
+// Open decrypts the chunk that holds the next byte to read (at or past the
+// end, the last chunk), so that a damaged object is known before anything
+// is sent.
 func (r *Reader) Open() error {
 	if r.err != nil {
 		return r.err
@@ -62,7 +81,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err
 	}
-	if r.off >= r.end {
+	if r.off >= r.size {
 		return 0, io.EOF
 	}
 	i := r.off / ChunkPlainSize
@@ -73,8 +92,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 		}
 	}
 	start := r.off - i*ChunkPlainSize
-	stop := min(int64(len(r.plain)), r.end-i*ChunkPlainSize)
-	n := copy(p, r.plain[start:stop])
+	n := copy(p, r.plain[start:])
 	r.off += int64(n)
 	return n, nil
 }

@@ -43,14 +43,17 @@ func seal(t *testing.T, key Key, id string, plain []byte) []byte {
 }
 
 func open(stored []byte, key Key, id string, size, off, n int64) ([]byte, error) {
-	r, err := NewReader(bytes.NewReader(stored), int64(len(stored)), key, id, size, off, n)
+	r, err := NewReader(bytes.NewReader(stored), int64(len(stored)), key, id, size)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := r.Seek(off, io.SeekStart); err != nil {
 		return nil, err
 	}
 	if err := r.Open(); err != nil {
 		return nil, err
 	}
-	return io.ReadAll(r)
+	return io.ReadAll(io.LimitReader(r, n))
 }
 
 func TestRoundTripAndRanges(t *testing.T) {
@@ -135,3 +138,51 @@ func TestWrappedKeysAreBoundToTheirUse(t *testing.T) {
 	}
 }
 
+
+// recordingReaderAt notes the offsets read.
+type recordingReaderAt struct {
+	r   *bytes.Reader
+	off []int64
+}
+
+func (r *recordingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	r.off = append(r.off, off)
+	return r.r.ReadAt(p, off)
+}
+
+// A range read decrypts only the chunks holding it; a damaged chunk met
+// partway stops the read with ErrCorrupt, after the good chunks' bytes.
+func TestRangeReadsOnlyItsChunksAndStopsAtDamage(t *testing.T) {
+	key := mustKey(t)
+	size := 3*ChunkPlainSize + 10
+	plain := make([]byte, size)
+	rand.Read(plain)
+	stored := seal(t, key, "obj", plain)
+	src := &recordingReaderAt{r: bytes.NewReader(stored)}
+	r, err := NewReader(src, int64(len(stored)), key, "obj", int64(size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Seek(2*ChunkPlainSize+3, io.SeekStart)
+	got, err := io.ReadAll(io.LimitReader(r, 100))
+	if err != nil || !bytes.Equal(got, plain[2*ChunkPlainSize+3:2*ChunkPlainSize+103]) {
+		t.Fatalf("range: %v", err)
+	}
+	if len(src.off) != 1 || src.off[0] != 2*ChunkCipherSize {
+		t.Fatalf("read stored offsets %v, want only chunk 2's", src.off)
+	}
+
+	damaged := bytes.Clone(stored)
+	damaged[ChunkCipherSize+100] ^= 0x80
+	r, _ = NewReader(bytes.NewReader(damaged), int64(len(damaged)), key, "obj", int64(size))
+	if err := r.Open(); err != nil {
+		t.Fatalf("the first chunk is intact: %v", err)
+	}
+	got, err = io.ReadAll(r)
+	if !errors.Is(err, ErrCorrupt) || !bytes.Equal(got, plain[:ChunkPlainSize]) {
+		t.Fatalf("read %d bytes, %v; want the first chunk and ErrCorrupt", len(got), err)
+	}
+	if n, err := r.Read(make([]byte, 10)); n != 0 || !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("read after damage: %d, %v", n, err)
+	}
+}
