@@ -1,0 +1,80 @@
+package keyring
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/atrium-dev/atrium/sealed"
+)
+
+func TestCreateRotateRetire(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "master.keys")
+	k, created, err := LoadOrCreate(path)
+	if err != nil || !created {
+		t.Fatalf("create: %v %v", created, err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("keyring file mode %v", fi.Mode().Perm())
+	}
+	key, _ := sealed.NewKey()
+	first, wrapped, err := k.Wrap(ctx, key, "org A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := k.Rotate()
+	if err != nil || second == first || k.Current() != second {
+		t.Fatalf("rotate: %q %v", second, err)
+	}
+	// Reloaded, both keys are there and the old one still unwraps.
+	k, created, err = LoadOrCreate(path)
+	if err != nil || created || k.Current() != second || len(k.IDs()) != 2 {
+		t.Fatalf("reload: %v %v %v", k.IDs(), created, err)
+	}
+	if got, err := k.Unwrap(ctx, first, wrapped, "org A"); err != nil || !bytes.Equal(got, key) {
+		t.Fatalf("unwrap under the old key: %v", err)
+	}
+	if err := k.Retire(second); err == nil {
+		t.Fatal("the current key was retired")
+	}
+	if err := k.Retire(first); err != nil {
+		t.Fatal(err)
+	}
+	k, _ = Load(path)
+	if _, err := k.Unwrap(ctx, first, wrapped, "org A"); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("unwrap under a retired key: %v", err)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "master.keys")
+	if _, _, err := LoadOrCreate(path); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(path, 0o644)
+	if _, err := Load(path); err == nil {
+		t.Fatal("a world-readable keyring was loaded")
+	}
+	for name, data := range map[string]string{
+		"not JSON":         "nope",
+		"short key":        `{"current":"a","keys":[{"id":"a","key":"AAAA"}]}`,
+		"missing current":  `{"current":"b","keys":[{"id":"a","key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}]}`,
+		"repeated key ids": `{"current":"a","keys":[{"id":"a","key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},{"id":"a","key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}]}`,
+	} {
+		if _, err := Parse([]byte(data)); err == nil {
+			t.Errorf("%s: parsed", name)
+		}
+	}
+	k, err := Parse([]byte(`{"current":"a","keys":[{"id":"a","key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Rotate(); err == nil {
+		t.Fatal("a keyring from the environment was rotated")
+	}
+}
