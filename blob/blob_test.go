@@ -1,0 +1,63 @@
+package blob
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestLocal(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	l, err := NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "0190aabb-ccdd-7eef-8001-0123456789ab"
+	p, err := l.Create(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(p, "sealed bytes"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Open(ctx, key); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("an uncommitted object is visible: %v", err)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	o, err := l.Open(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 5)
+	if n, err := o.ReadAt(buf, 7); n != 5 || string(buf) != "bytes" || o.Size() != 12 {
+		t.Fatalf("ReadAt: %d %q %v size %d", n, buf, err, o.Size())
+	}
+	o.Close()
+	if tmp, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(tmp) != 0 {
+		t.Fatalf("temporary files left: %v", tmp)
+	}
+
+	aborted, _ := l.Create(ctx, "0190aabb-ccdd-7eef-8001-0123456789ac")
+	io.WriteString(aborted, "half")
+	aborted.Abort()
+	if tmp, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(tmp) != 0 {
+		t.Fatalf("an aborted object left %v", tmp)
+	}
+	if err := l.Delete(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Open(ctx, key); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted object: %v", err)
+	}
+	for _, bad := range []string{"../../etc/passwd", "", "a/b", "ABC", "x"} {
+		if _, err := l.Create(ctx, bad); err == nil {
+			t.Errorf("key %q accepted", bad)
+		}
+	}
+}
