@@ -18,6 +18,7 @@ const (
 	EventBinderUpdated  = "binder.updated"
 	EventBinderDeleted  = "binder.deleted"
 	EventReadUpdated    = "read.updated"
+	EventFileCreated    = "file.created"
 )
 
 // Control events travel through the outbox to every node but are never

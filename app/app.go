@@ -34,6 +34,9 @@ type Config struct {
 	AccountFailures int
 	IPFailures      int
 	FailureWindow   time.Duration
+	// Files is where file bodies are kept and how their keys are wrapped;
+	// without it, file operations answer EUnavailable.
+	Files FileStorage
 }
 
 // DefaultConfig returns the production defaults.

@@ -1,0 +1,179 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/app"
+	"github.com/atrium-dev/atrium/auth"
+	"github.com/atrium-dev/atrium/blob"
+	"github.com/atrium-dev/atrium/keyring"
+	"github.com/atrium-dev/atrium/sealed"
+	"github.com/atrium-dev/atrium/store/storetest"
+)
+
+// fileWorld is an app with file storage in a temporary directory, an
+// organisation, an editor, a viewer and an outsider, and a binder.
+type fileWorld struct {
+	a                      *app.App
+	dir                    string
+	owner, viewer, outside context.Context
+	binder                 *atrium.Binder
+}
+
+func newFileWorld(t *testing.T, dialect string, maxSize int64) *fileWorld {
+	t.Helper()
+	dir := t.TempDir()
+	blobs, err := blob.NewLocal(filepath.Join(dir, "blobs"))
+	must(t, err)
+	keys, _, err := keyring.LoadOrCreate(filepath.Join(dir, "master.keys"))
+	must(t, err)
+	cfg := app.DefaultConfig()
+	cfg.Files = app.FileStorage{Blobs: blobs, Keys: keys, MaxFileSize: maxSize}
+	a := app.New(storetest.Open(t, dialect), auth.NewHasher(auth.TestParams, 2), slog.New(slog.NewTextHandler(io.Discard, nil)), cfg, nil)
+	bg := context.Background()
+	_, _, err = a.CreateOrg(bg, app.CreateOrgInput{Name: "Acme", OwnerEmail: "o@acme.test", OwnerPassword: pw})
+	must(t, err)
+	_, _, err = a.CreateOrg(bg, app.CreateOrgInput{Name: "Other", OwnerEmail: "x@other.test", OwnerPassword: pw})
+	must(t, err)
+	w := &fileWorld{a: a, dir: dir}
+	w.owner = as(t, a, "o@acme.test", "198.51.100.1")
+	viewer, err := a.CreateUser(w.owner, app.CreateUserInput{Email: "v@acme.test", Kind: atrium.KindClient, Password: pw})
+	must(t, err)
+	w.binder, err = a.CreateBinder(w.owner, app.CreateBinderInput{Title: "Deal"})
+	must(t, err)
+	_, err = a.AddMember(w.owner, w.binder.ID, app.AddMemberInput{UserID: viewer.ID, Role: atrium.BinderRoleViewer})
+	must(t, err)
+	w.viewer = as(t, a, "v@acme.test", "198.51.100.2")
+	w.outside = as(t, a, "x@other.test", "198.51.100.3")
+	return w
+}
+
+func (w *fileWorld) download(t *testing.T, ctx context.Context, id string) ([]byte, error) {
+	t.Helper()
+	_, c, err := w.a.OpenFile(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if err := c.Open(); err != nil {
+		return nil, err
+	}
+	return io.ReadAll(c)
+}
+
+func TestUploadAndDownloadFiles(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			w := newFileWorld(t, dialect, 0)
+			for _, size := range []int{0, 1, sealed.ChunkPlainSize + 7} {
+				body := make([]byte, size)
+				rand.Read(body)
+				f, err := w.a.UploadFile(w.owner, w.binder.ID, "報告書 "+strings.Repeat("x", size%7)+".bin", bytes.NewReader(body))
+				must(t, err)
+				sum := sha256.Sum256(body)
+				if f.Size != int64(size) || f.SHA256 != hex.EncodeToString(sum[:]) || f.Version != 1 {
+					t.Fatalf("uploaded %+v", f)
+				}
+				got, err := w.download(t, w.viewer, f.ID)
+				if err != nil || !bytes.Equal(got, body) {
+					t.Fatalf("viewer's download of %d bytes: %d bytes, %v", size, len(got), err)
+				}
+			}
+			png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 100)...)
+			f, err := w.a.UploadFile(w.owner, w.binder.ID, "scan.pdf", bytes.NewReader(png))
+			must(t, err)
+			if f.ContentType != "image/png" {
+				t.Fatalf("content type %q: the name, not the bytes, was believed", f.ContentType)
+			}
+			list, _, err := w.a.ListFiles(w.viewer, w.binder.ID, app.Page{})
+			if err != nil || len(list) != 4 {
+				t.Fatalf("list: %d %v", len(list), err)
+			}
+			// The stored object holds none of the plaintext.
+			matches, _ := filepath.Glob(filepath.Join(w.dir, "blobs", "objects", "*", f.BlobID))
+			if len(matches) != 1 {
+				t.Fatalf("stored object: %v", matches)
+			}
+			stored, _ := os.ReadFile(matches[0])
+			if bytes.Contains(stored, []byte("PNG")) {
+				t.Fatal("the stored object contains plaintext")
+			}
+		})
+	}
+}
+
+func TestFileRefusals(t *testing.T) {
+	w := newFileWorld(t, "sqlite", 1000)
+	f, err := w.a.UploadFile(w.owner, w.binder.ID, "a.txt", strings.NewReader("hello"))
+	must(t, err)
+	cases := []struct {
+		name string
+		err  error
+		code string
+	}{}
+	add := func(name string, err error, code string) {
+		cases = append(cases, struct {
+			name string
+			err  error
+			code string
+		}{name, err, code})
+	}
+	_, err = w.a.UploadFile(w.viewer, w.binder.ID, "v.txt", strings.NewReader("x"))
+	add("viewer uploads", err, atrium.EForbidden)
+	_, err = w.a.UploadFile(w.outside, w.binder.ID, "o.txt", strings.NewReader("x"))
+	add("outsider uploads", err, atrium.ENotFound)
+	_, err = w.a.GetFile(w.outside, f.ID)
+	add("outsider reads", err, atrium.ENotFound)
+	_, _, err = w.a.OpenFile(w.outside, f.ID)
+	add("outsider downloads", err, atrium.ENotFound)
+	_, _, err = w.a.OpenFile(w.owner, "not-an-id")
+	add("malformed id", err, atrium.ENotFound)
+	_, err = w.a.UploadFile(w.owner, w.binder.ID, "big.bin", bytes.NewReader(make([]byte, 1001)))
+	add("over the size limit", err, atrium.ETooLarge)
+	for _, name := range []string{"../etc/passwd", "a\x00b", "tab\there", strings.Repeat("é", 200), "", ".."} {
+		_, err = w.a.UploadFile(w.owner, w.binder.ID, name, strings.NewReader("x"))
+		add("name "+name, err, atrium.EInvalid)
+	}
+	for _, c := range cases {
+		if atrium.ErrorCode(c.err) != c.code {
+			t.Errorf("%s: %v, want %s", c.name, c.err, c.code)
+		}
+	}
+	list, _, _ := w.a.ListFiles(w.owner, w.binder.ID, app.Page{})
+	if len(list) != 1 {
+		t.Fatalf("refused uploads stored files: %d", len(list))
+	}
+	objects, _ := filepath.Glob(filepath.Join(w.dir, "blobs", "objects", "*", "*"))
+	tmp, _ := os.ReadDir(filepath.Join(w.dir, "blobs", "tmp"))
+	if len(objects) != 1 || len(tmp) != 0 {
+		t.Fatalf("refused uploads left objects %v and temporary files %v", objects, tmp)
+	}
+}
+
+// A changed byte in a stored object or its wrapped key: the download fails
+// before any byte is read.
+func TestTamperedObjectIsNotServed(t *testing.T) {
+	w := newFileWorld(t, "sqlite", 0)
+	f, err := w.a.UploadFile(w.owner, w.binder.ID, "a.txt", strings.NewReader("the contract"))
+	must(t, err)
+	matches, _ := filepath.Glob(filepath.Join(w.dir, "blobs", "objects", "*", f.BlobID))
+	stored, _ := os.ReadFile(matches[0])
+	stored[len(stored)/2] ^= 1
+	must(t, os.WriteFile(matches[0], stored, 0o600))
+	got, err := w.download(t, w.owner, f.ID)
+	if !app.Corrupt(err) || len(got) != 0 {
+		t.Fatalf("tampered object: %q, %v", got, err)
+	}
+}

@@ -1,0 +1,146 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/atrium-dev/atrium"
+)
+
+// OrgKey is an organisation's key, wrapped under master key KEKID.
+type OrgKey struct {
+	OrgID     string
+	KEKID     string
+	Wrapped   []byte
+	CreatedAt time.Time
+	Destroyed bool
+}
+
+// GetOrgKey returns an organisation's key; ENotFound if it has none yet.
+func (q Queries) GetOrgKey(ctx context.Context, orgID string) (*OrgKey, error) {
+	var k OrgKey
+	var created int64
+	var destroyed sql.NullInt64
+	err := q.q.QueryRowContext(ctx, `SELECT org_id, kek_id, wrapped_key, created_at, destroyed_at
+		FROM org_keys WHERE org_id = $1`, orgID).Scan(&k.OrgID, &k.KEKID, &k.Wrapped, &created, &destroyed)
+	if err != nil {
+		return nil, notFound(err, "organisation key", "store.GetOrgKey")
+	}
+	k.CreatedAt, k.Destroyed = fromMS(created), destroyed.Valid
+	return &k, nil
+}
+
+// AddOrgKey stores an organisation's first key, unless another writer
+// stored one first; the caller reads it back either way.
+func (q Queries) AddOrgKey(ctx context.Context, k *OrgKey) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO org_keys (org_id, kek_id, wrapped_key, created_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (org_id) DO NOTHING`, k.OrgID, k.KEKID, k.Wrapped, ms(k.CreatedAt))
+	return atrium.Internal("store.AddOrgKey", err)
+}
+
+// MasterKeysInUse lists the master keys that wrap a live organisation key.
+func (q Queries) MasterKeysInUse(ctx context.Context) ([]string, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT DISTINCT kek_id FROM org_keys WHERE destroyed_at IS NULL ORDER BY kek_id`)
+	if err != nil {
+		return nil, atrium.Internal("store.MasterKeysInUse", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, atrium.Internal("store.MasterKeysInUse", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, atrium.Internal("store.MasterKeysInUse", rows.Err())
+}
+
+// Blob is a stored object's record: its stored size and its data key,
+// wrapped under its organisation's key.
+type Blob struct {
+	ID         string
+	OrgID      string
+	StoredSize int64
+	WrappedKey []byte
+	CreatedAt  time.Time
+}
+
+// AddBlob records a stored object.
+func (q Queries) AddBlob(ctx context.Context, b *Blob) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO blobs (id, org_id, stored_size, wrapped_key, created_at)
+		VALUES ($1, $2, $3, $4, $5)`, b.ID, b.OrgID, b.StoredSize, b.WrappedKey, ms(b.CreatedAt))
+	return atrium.Internal("store.AddBlob", err)
+}
+
+// GetBlob returns a stored object's record.
+func (q Queries) GetBlob(ctx context.Context, id string) (*Blob, error) {
+	var b Blob
+	var created int64
+	err := q.q.QueryRowContext(ctx, `SELECT id, org_id, stored_size, wrapped_key, created_at FROM blobs WHERE id = $1`, id).
+		Scan(&b.ID, &b.OrgID, &b.StoredSize, &b.WrappedKey, &created)
+	if err != nil {
+		return nil, notFound(err, "blob", "store.GetBlob")
+	}
+	b.CreatedAt = fromMS(created)
+	return &b, nil
+}
+
+const fileCols = `id, org_id, binder_id, name, content_type, size, sha256, version, blob_id, created_by, created_at, updated_at, deleted_at`
+
+func scanFile(row interface{ Scan(...any) error }) (*atrium.File, error) {
+	var f atrium.File
+	var created, updated int64
+	var deleted sql.NullInt64
+	if err := row.Scan(&f.ID, &f.OrgID, &f.BinderID, &f.Name, &f.ContentType, &f.Size, &f.SHA256, &f.Version,
+		&f.BlobID, &f.CreatedBy, &created, &updated, &deleted); err != nil {
+		return nil, err
+	}
+	f.CreatedAt, f.UpdatedAt, f.DeletedAt = fromMS(created), fromMS(updated), fromNullMS(deleted)
+	return &f, nil
+}
+
+// CreateFile inserts a file and its first version.
+func (q Queries) CreateFile(ctx context.Context, f *atrium.File) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO files (`+fileCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL)`,
+		f.ID, f.OrgID, f.BinderID, f.Name, f.ContentType, f.Size, f.SHA256, f.Version, f.BlobID, f.CreatedBy,
+		ms(f.CreatedAt), ms(f.UpdatedAt))
+	if err != nil {
+		return atrium.Internal("store.CreateFile", err)
+	}
+	_, err = q.q.ExecContext(ctx, `INSERT INTO file_versions
+		(file_id, version, name, content_type, size, sha256, blob_id, uploaded_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		f.ID, f.Version, f.Name, f.ContentType, f.Size, f.SHA256, f.BlobID, f.CreatedBy, ms(f.CreatedAt))
+	return atrium.Internal("store.CreateFile", err)
+}
+
+// GetFile returns a file that is not deleted; ENotFound otherwise.
+func (q Queries) GetFile(ctx context.Context, id string) (*atrium.File, error) {
+	f, err := scanFile(q.q.QueryRowContext(ctx, `SELECT `+fileCols+` FROM files WHERE id = $1 AND deleted_at IS NULL`, id))
+	if err != nil {
+		return nil, notFound(err, "file", "store.GetFile")
+	}
+	return f, nil
+}
+
+// ListFiles returns up to limit files of a binder with ids after `after`.
+func (q Queries) ListFiles(ctx context.Context, binderID, after string, limit int) ([]*atrium.File, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+fileCols+` FROM files
+		WHERE binder_id = $1 AND deleted_at IS NULL AND id > $2 ORDER BY id LIMIT $3`, binderID, after, limit)
+	if err != nil {
+		return nil, atrium.Internal("store.ListFiles", err)
+	}
+	defer rows.Close()
+	var out []*atrium.File
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			return nil, atrium.Internal("store.ListFiles", err)
+		}
+		out = append(out, f)
+	}
+	return out, atrium.Internal("store.ListFiles", rows.Err())
+}
