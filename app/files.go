@@ -235,7 +235,7 @@ func (a *App) storeObject(ctx context.Context, fs FileStorage, orgKey sealed.Key
 
 // unavailable reports a failing storage backend: the client may retry.
 func unavailable(what string, err error) error {
-	return &atrium.Error{Code: atrium.EUnavailable, Message: what + " failed; try again", Err: err}
+	return &atrium.Error{Code: atrium.EUnavailable, Message: what + " failed; try again", Err: err, RetryAfter: 5}
 }
 
 // errWriter remembers its destination's error, to tell a failing store

@@ -177,3 +177,28 @@ func TestTamperedObjectIsNotServed(t *testing.T) {
 		t.Fatalf("tampered object: %q, %v", got, err)
 	}
 }
+
+// The server must not start when a master key that wraps an organisation's
+// key is missing from the keyring.
+func TestMissingMasterKeyIsReported(t *testing.T) {
+	w := newFileWorld(t, "sqlite", 0)
+	if err := w.a.CheckMasterKeys(context.Background()); err != nil {
+		t.Fatalf("no organisation key yet: %v", err)
+	}
+	_, err := w.a.UploadFile(w.owner, w.binder.ID, "a.txt", strings.NewReader("x"))
+	must(t, err)
+	if err := w.a.CheckMasterKeys(context.Background()); err != nil {
+		t.Fatalf("the keyring holds the key: %v", err)
+	}
+	other, _, err := keyring.LoadOrCreate(filepath.Join(t.TempDir(), "master.keys"))
+	must(t, err)
+	blobs, err := blob.NewLocal(filepath.Join(w.dir, "blobs"))
+	must(t, err)
+	cfg := app.DefaultConfig()
+	cfg.Files = app.FileStorage{Blobs: blobs, Keys: other}
+	b := app.New(w.a.Store(), auth.NewHasher(auth.TestParams, 2), slog.New(slog.NewTextHandler(io.Discard, nil)), cfg, nil)
+	err = b.CheckMasterKeys(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "not in the keyring") {
+		t.Fatalf("a missing master key: %v", err)
+	}
+}

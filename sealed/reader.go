@@ -75,6 +75,9 @@ func (r *Reader) Open() error {
 	return r.err
 }
 
+// Err returns the error that stopped reading, if any.
+func (r *Reader) Err() error { return r.err }
+
 // Read decrypts the chunk holding the next byte if need be and copies from
 // it.
 func (r *Reader) Read(p []byte) (int, error) {

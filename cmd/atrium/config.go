@@ -13,9 +13,10 @@ import (
 
 // dbFlags are the flags every command that opens the database takes.
 type dbFlags struct {
-	dataDir     string
-	databaseURL string
-	synchronous string
+	dataDir       string
+	databaseURL   string
+	synchronous   string
+	masterKeyFile string
 }
 
 // register adds the database flags to fs, with ATRIUM_* environment
@@ -23,6 +24,7 @@ type dbFlags struct {
 func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.dataDir, "data", envOr("ATRIUM_DATA", "./atrium-data"), "data directory (SQLite database, keys, local files) [ATRIUM_DATA]")
 	fs.StringVar(&d.databaseURL, "database-url", os.Getenv("ATRIUM_DATABASE_URL"), "postgres:// URL; empty for the embedded SQLite database [ATRIUM_DATABASE_URL]")
+	fs.StringVar(&d.masterKeyFile, "master-key-file", os.Getenv("ATRIUM_MASTER_KEY_FILE"), "the master keyring file (default: master.keys in the data dir, created at first start); ATRIUM_MASTER_KEYS may hold the keyring's JSON instead [ATRIUM_MASTER_KEY_FILE]")
 	fs.StringVar(&d.synchronous, "sqlite-synchronous", envOr("ATRIUM_SQLITE_SYNCHRONOUS", "full"), "SQLite durability: full (survives power loss) or normal (survives a crash of the process) [ATRIUM_SQLITE_SYNCHRONOUS]")
 }
 

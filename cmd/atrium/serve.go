@@ -64,16 +64,25 @@ func serve(ctx context.Context, e env, cfg *serveConfig, st *store.Store, log *s
 	if err != nil {
 		return err
 	}
+	files, err := cfg.db.fileStorage()
+	if err != nil {
+		return err
+	}
+	acfg := app.DefaultConfig()
+	acfg.Files = files
 	proxies, _ := cfg.trustedProxies() // checked by validate
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n := node.New(st, log, node.Config{
-		App:    app.DefaultConfig(),
+		App:    acfg,
 		Hasher: auth.NewHasher(auth.OWASPParams, runtime.GOMAXPROCS(0)*2),
 		HTTP: httpapi.Config{BehindProxy: cfg.behindProxy, TrustedProxies: proxies, TLS: cfg.tls(),
 			AllowedOrigins: cfg.origins, SetupToken: setupToken},
 		Registry: reg, DatabaseURL: cfg.db.databaseURL, Housekeeping: time.Hour,
 	})
+	if err := n.App.CheckMasterKeys(ctx); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

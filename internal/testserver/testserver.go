@@ -9,14 +9,17 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/app"
 	"github.com/atrium-dev/atrium/auth"
+	"github.com/atrium-dev/atrium/blob"
 	"github.com/atrium-dev/atrium/httpapi"
 	"github.com/atrium-dev/atrium/internal/node"
+	"github.com/atrium-dev/atrium/keyring"
 	"github.com/atrium-dev/atrium/store"
 	"github.com/atrium-dev/atrium/store/storetest"
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,6 +69,9 @@ func Start(t testing.TB, cfg store.Config, opts ...Options) *Server {
 	acfg := app.DefaultConfig()
 	if o.AppConfig != nil {
 		acfg = *o.AppConfig
+	}
+	if acfg.Files.Blobs == nil {
+		acfg.Files = localFiles(t, cfg.DataDir)
 	}
 	s := &Server{Store: st, cfg: cfg, done: make(chan struct{})}
 	n := node.New(st, log, node.Config{App: acfg, HTTP: o.HTTP, Hasher: auth.NewHasher(auth.TestParams, 4),
@@ -137,4 +143,18 @@ func (s *Server) CreateUser(t testing.TB, orgID, email, kind, password string) *
 		t.Fatalf("create user: %v", err)
 	}
 	return u.User
+}
+
+// localFiles keeps a test server's files in its data dir, as serve does.
+func localFiles(t testing.TB, dir string) app.FileStorage {
+	t.Helper()
+	keys, _, err := keyring.LoadOrCreate(filepath.Join(dir, "master.keys"))
+	if err != nil {
+		t.Fatalf("testserver: %v", err)
+	}
+	blobs, err := blob.NewLocal(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatalf("testserver: %v", err)
+	}
+	return app.FileStorage{Blobs: blobs, Keys: keys}
 }
