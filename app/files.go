@@ -44,6 +44,9 @@ const sniffLen = 3072
 func orgKeyAD(orgID string) string   { return "atrium/org-key/v1/" + orgID }
 func dataKeyAD(blobID string) string { return "atrium/data-key/v1/" + blobID }
 
+// MaxFileSize is the largest file accepted.
+func (a *App) MaxFileSize() int64 { return a.cfg.Files.maxSize() }
+
 func (a *App) files() (FileStorage, error) {
 	if a.cfg.Files.Blobs == nil || a.cfg.Files.Keys == nil {
 		return FileStorage{}, atrium.Errorf(atrium.EUnavailable, "file storage is not configured")

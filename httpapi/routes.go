@@ -48,6 +48,10 @@ func (s *Server) Routes() []Route {
 		{"PATCH /api/v1/binders/{id}/messages/{message_id}", a(s.editMessage)},
 		{"DELETE /api/v1/binders/{id}/messages/{message_id}", a(s.deleteMessage)},
 		{"POST /api/v1/binders/{id}/read", a(s.markRead)},
+		{"GET /api/v1/binders/{id}/files", a(s.listFiles)},
+		{"POST /api/v1/binders/{id}/files", a(s.uploadFile)},
+		{"GET /api/v1/files/{id}", a(s.getFile)},
+		{"GET /api/v1/files/{id}/content", a(s.downloadFile)},
 
 		{"GET /api/v1/events", s.authed(s.events, true)},
 		{"GET /api/v1/openapi.json", s.openAPI},

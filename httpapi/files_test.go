@@ -1,0 +1,126 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/sealed"
+	"github.com/atrium-dev/atrium/store/storetest"
+)
+
+// uploadFile posts content as a multipart upload and returns the file.
+func uploadFile(t *testing.T, w *refWorld, token, name string, content []byte) atrium.File {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, _ := mw.CreateFormFile("file", name)
+	part.Write(content)
+	mw.Close()
+	req, _ := http.NewRequest("POST", w.srv.URL+"/api/v1/binders/"+w.binder+"/files", &body)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 201 {
+		t.Fatalf("upload: %d %s", resp.StatusCode, data)
+	}
+	var f atrium.File
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// storedObject returns the path of a file's stored object.
+func storedObject(t *testing.T, w *refWorld, f atrium.File) string {
+	t.Helper()
+	var blobID string
+	_, read := w.srv.Store.Pools()
+	if err := read.QueryRow(`SELECT blob_id FROM files WHERE id = $1`, f.ID).Scan(&blobID); err != nil {
+		t.Fatal(err)
+	}
+	matches, _ := filepath.Glob(filepath.Join(w.srv.Config().DataDir, "blobs", "objects", "*", blobID))
+	if len(matches) != 1 {
+		t.Fatalf("stored object of %s: %v", f.ID, matches)
+	}
+	return matches[0]
+}
+
+func flipByte(t *testing.T, path string, at int) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[at] ^= 0x01
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A download names the file for a browser in ASCII and in UTF-8; a stored
+// object changed in its first chunk gets 500 and no body; one changed
+// further on is cut off before its declared length, so no client ends up
+// with a complete-looking file.
+func TestDownloadsRefuseTamperedObjects(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			w := newRefWorld(t, d)
+			content := make([]byte, 2*sealed.ChunkPlainSize+100)
+			rand.Read(content)
+			get := func(f atrium.File) (*http.Response, []byte, error) {
+				req, _ := http.NewRequest("GET", w.srv.URL+"/api/v1/files/"+f.ID+"/content", nil)
+				req.Header.Set("Authorization", "Bearer "+w.viewer)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				data, err := io.ReadAll(resp.Body)
+				return resp, data, err
+			}
+
+			intact := uploadFile(t, w, w.editor, "見積書 \"最終\"; v2.bin", content)
+			resp, data, err := get(intact)
+			if err != nil || resp.StatusCode != 200 || !bytes.Equal(data, content) {
+				t.Fatalf("intact download: %d, %d bytes, %v", resp.StatusCode, len(data), err)
+			}
+			cd := resp.Header.Get("Content-Disposition")
+			disp, params, perr := mime.ParseMediaType(cd)
+			if perr != nil || disp != "attachment" || params["filename"] != "見積書 \"最終\"; v2.bin" {
+				t.Fatalf("Content-Disposition %q: %v %v", cd, params, perr)
+			}
+
+			first := uploadFile(t, w, w.editor, "first.bin", content)
+			flipByte(t, storedObject(t, w, first), 100)
+			resp, data, _ = get(first)
+			if resp.StatusCode != 500 || bytes.Contains(data, content[:16]) {
+				t.Fatalf("first chunk changed: %d %.100q", resp.StatusCode, data)
+			}
+
+			later := uploadFile(t, w, w.editor, "later.bin", content)
+			flipByte(t, storedObject(t, w, later), sealed.ChunkCipherSize+100)
+			resp, data, err = get(later)
+			if err == nil || int64(len(data)) >= resp.ContentLength {
+				t.Fatalf("second chunk changed: status %d, %d of %d bytes, %v", resp.StatusCode, len(data), resp.ContentLength, err)
+			}
+			if !bytes.Equal(data, content[:len(data)]) || len(data) > sealed.ChunkPlainSize {
+				t.Fatalf("bytes past the damaged chunk's start were sent: %d", len(data))
+			}
+		})
+	}
+}
