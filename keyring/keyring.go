@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/atrium-dev/atrium/sealed"
@@ -41,8 +42,12 @@ type Wrapper interface {
 // ErrUnknownKey reports a master key that is not in the keyring.
 var ErrUnknownKey = errors.New("keyring: no such master key")
 
-// Keyring is a set of master keys, one of them current.
+// Keyring is a set of master keys, one of them current. It is safe for
+// concurrent use. A keyring read from a file reads it again when asked
+// for a key it does not hold, so a server picks up a key that
+// `atrium keys rotate` added while it ran.
 type Keyring struct {
+	mu      sync.RWMutex
 	file    fileFormat
 	byID    map[string]sealed.Key
 	path    string // where it is saved, or "" if it came from elsewhere
@@ -123,10 +128,16 @@ func LoadOrCreate(path string) (k *Keyring, created bool, err error) {
 }
 
 // Current names the master key that Wrap uses.
-func (k *Keyring) Current() string { return k.current }
+func (k *Keyring) Current() string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.current
+}
 
 // IDs lists the master keys, oldest first.
 func (k *Keyring) IDs() []string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	ids := make([]string, len(k.file.Keys))
 	for i, e := range k.file.Keys {
 		ids[i] = e.ID
@@ -134,26 +145,51 @@ func (k *Keyring) IDs() []string {
 	return ids
 }
 
-// Has reports whether master key id is in the keyring.
-func (k *Keyring) Has(id string) bool { return k.byID[id] != nil }
+// Has reports whether master key id is in the keyring (reading the file
+// again if it is not).
+func (k *Keyring) Has(id string) bool { return k.key(id) != nil }
 
 // Wrap encrypts key under the current master key.
 func (k *Keyring) Wrap(_ context.Context, key sealed.Key, ad string) (string, []byte, error) {
-	w, err := sealed.Wrap(k.byID[k.current], key, ad)
-	return k.current, w, err
+	k.mu.RLock()
+	id, kek := k.current, k.byID[k.current]
+	k.mu.RUnlock()
+	w, err := sealed.Wrap(kek, key, ad)
+	return id, w, err
 }
 
 // Unwrap decrypts a key wrapped under master key id.
 func (k *Keyring) Unwrap(_ context.Context, id string, wrapped []byte, ad string) (sealed.Key, error) {
-	kek := k.byID[id]
+	kek := k.key(id)
 	if kek == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownKey, id)
 	}
 	return sealed.Unwrap(kek, wrapped, ad)
 }
 
+// key returns master key id, reading the keyring file again if it is not
+// held.
+func (k *Keyring) key(id string) sealed.Key {
+	k.mu.RLock()
+	kek, path := k.byID[id], k.path
+	k.mu.RUnlock()
+	if kek != nil || path == "" {
+		return kek
+	}
+	fresh, err := Load(path)
+	if err != nil {
+		return nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.file, k.byID, k.current = fresh.file, fresh.byID, fresh.current
+	return k.byID[id]
+}
+
 // Rotate adds a new master key, makes it current and saves the keyring.
 func (k *Keyring) Rotate() (string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if k.path == "" {
 		return "", errors.New("keyring: this keyring was not read from a file; add the new key where it is kept")
 	}
@@ -167,6 +203,8 @@ func (k *Keyring) Rotate() (string, error) {
 // Retire removes master key id and saves the keyring. The caller checks
 // first that nothing is wrapped under it; the current key cannot go.
 func (k *Keyring) Retire(id string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if k.path == "" {
 		return errors.New("keyring: this keyring was not read from a file; remove the key where it is kept")
 	}

@@ -144,3 +144,45 @@ func (q Queries) ListFiles(ctx context.Context, binderID, after string, limit in
 	}
 	return out, atrium.Internal("store.ListFiles", rows.Err())
 }
+
+// OrgKeysNotUnder returns up to limit live organisation keys wrapped under
+// a master key other than kekID, with organisation ids after `after`.
+func (q Queries) OrgKeysNotUnder(ctx context.Context, kekID, after string, limit int) ([]*OrgKey, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT org_id, kek_id, wrapped_key, created_at FROM org_keys
+		WHERE kek_id <> $1 AND destroyed_at IS NULL AND org_id > $2 ORDER BY org_id LIMIT $3`, kekID, after, limit)
+	if err != nil {
+		return nil, atrium.Internal("store.OrgKeysNotUnder", err)
+	}
+	defer rows.Close()
+	var out []*OrgKey
+	for rows.Next() {
+		var k OrgKey
+		var created int64
+		if err := rows.Scan(&k.OrgID, &k.KEKID, &k.Wrapped, &created); err != nil {
+			return nil, atrium.Internal("store.OrgKeysNotUnder", err)
+		}
+		k.CreatedAt = fromMS(created)
+		out = append(out, &k)
+	}
+	return out, atrium.Internal("store.OrgKeysNotUnder", rows.Err())
+}
+
+// CountOrgKeysUnder counts the live organisation keys wrapped under
+// master key kekID.
+func (q Queries) CountOrgKeysUnder(ctx context.Context, kekID string) (int, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM org_keys WHERE kek_id = $1 AND destroyed_at IS NULL`, kekID).Scan(&n)
+	return n, atrium.Internal("store.CountOrgKeysUnder", err)
+}
+
+// RewrapOrgKey replaces an organisation key's wrapping, if it is still
+// wrapped under oldKEK; it reports whether it was.
+func (q Queries) RewrapOrgKey(ctx context.Context, orgID, oldKEK, newKEK string, wrapped []byte) (bool, error) {
+	res, err := q.q.ExecContext(ctx, `UPDATE org_keys SET kek_id = $3, wrapped_key = $4
+		WHERE org_id = $1 AND kek_id = $2 AND destroyed_at IS NULL`, orgID, oldKEK, newKEK, wrapped)
+	if err != nil {
+		return false, atrium.Internal("store.RewrapOrgKey", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, atrium.Internal("store.RewrapOrgKey", err)
+}

@@ -31,15 +31,16 @@ func (d *dbFlags) openKeyring() (*keyring.Keyring, error) {
 	return k, err
 }
 
-// fileStorage opens where file bodies are kept: blobs/ in the data dir.
-func (d *dbFlags) fileStorage() (app.FileStorage, error) {
+// fileStorage opens where file bodies are kept (blobs/ in the data dir),
+// with the master keyring.
+func (d *dbFlags) fileStorage() (app.FileStorage, *keyring.Keyring, error) {
 	keys, err := d.openKeyring()
 	if err != nil {
-		return app.FileStorage{}, err
+		return app.FileStorage{}, nil, err
 	}
 	blobs, err := blob.NewLocal(filepath.Join(d.dataDir, "blobs"))
 	if err != nil {
-		return app.FileStorage{}, err
+		return app.FileStorage{}, nil, err
 	}
-	return app.FileStorage{Blobs: blobs, Keys: keys}, nil
+	return app.FileStorage{Blobs: blobs, Keys: keys}, keys, nil
 }

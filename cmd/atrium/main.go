@@ -42,6 +42,9 @@ commands:
   migrate       apply pending database migrations
   org create    create an organisation and its owner; prints {"org_id","owner_id"}
   user create   create a user in an organisation; prints {"user_id"}
+  keys list     list the master keys and how many organisation keys each wraps
+  keys rotate   add a master key and re-wrap every organisation key under it, online (--resume to finish)
+  keys retire   remove a master key that wraps nothing any more
   events        print your event stream, one JSON frame a line (ATRIUM_TOKEN, --url)
   bench         measure message posting and delivery
   version       print the version
@@ -69,6 +72,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if len(args) > 1 && args[1] == "create" {
 			return cmdUserCreate(ctx, e, args[2:])
 		}
+	case "keys":
+		return cmdKeys(ctx, e, args[1:])
 	case "events":
 		return cmdEvents(ctx, e, args[1:])
 	case "bench":

@@ -1,0 +1,58 @@
+package app
+
+import (
+	"context"
+
+	"github.com/atrium-dev/atrium"
+)
+
+// RewrapOrgKeys wraps every organisation key under the current master key
+// that is not already, and returns how many it re-wrapped. Only the
+// organisation keys change: the data keys under them, and the stored
+// objects, stay as they are. Each re-wrap is its own transaction, audited
+// in its organisation, so the work may be interrupted and run again, while
+// the server runs.
+func (a *App) RewrapOrgKeys(ctx context.Context) (int, error) {
+	fs, err := a.files()
+	if err != nil {
+		return 0, err
+	}
+	n, after := 0, ""
+	for {
+		current := fs.Keys.Current()
+		keys, err := a.store.OrgKeysNotUnder(ctx, current, after, 100)
+		if err != nil || len(keys) == 0 {
+			return n, err
+		}
+		for _, k := range keys {
+			after = k.OrgID
+			key, err := fs.Keys.Unwrap(ctx, k.KEKID, k.Wrapped, orgKeyAD(k.OrgID))
+			if err != nil {
+				return n, atrium.Internal("app.RewrapOrgKeys", err)
+			}
+			kek, wrapped, err := fs.Keys.Wrap(ctx, key, orgKeyAD(k.OrgID))
+			if err != nil {
+				return n, atrium.Internal("app.RewrapOrgKeys", err)
+			}
+			var done bool
+			err = a.write(ctx, func(w *writer) (err error) {
+				if done, err = w.RewrapOrgKey(ctx, k.OrgID, k.KEKID, kek, wrapped); err != nil || !done {
+					return err
+				}
+				return w.audit(k.OrgID, "key.rewrap", "org", k.OrgID, "master key "+k.KEKID+" → "+kek)
+			})
+			if err != nil {
+				return n, err
+			}
+			if done {
+				n++
+			}
+		}
+	}
+}
+
+// MasterKeyInUse reports how many organisation keys master key id still
+// wraps.
+func (a *App) MasterKeyInUse(ctx context.Context, id string) (int, error) {
+	return a.store.CountOrgKeysUnder(ctx, id)
+}
