@@ -19,6 +19,9 @@ const (
 	EventBinderDeleted  = "binder.deleted"
 	EventReadUpdated    = "read.updated"
 	EventFileCreated    = "file.created"
+	EventFileUpdated    = "file.updated"
+	EventFileDeleted    = "file.deleted"
+	EventFileRestored   = "file.restored"
 )
 
 // Control events travel through the outbox to every node but are never

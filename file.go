@@ -48,3 +48,16 @@ func ValidateFileName(name string) error {
 	}
 	return nil
 }
+
+// FileVersion is one version of a file.
+type FileVersion struct {
+	FileID      string    `json:"file_id"`
+	Version     int64     `json:"version"`
+	Name        string    `json:"name"`
+	ContentType string    `json:"content_type"`
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	UploadedBy  string    `json:"uploaded_by"`
+	CreatedAt   time.Time `json:"created_at"`
+	BlobID      string    `json:"-"`
+}

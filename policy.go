@@ -55,3 +55,17 @@ func CanAddMember(target *User, b *Binder) bool {
 func CanManageUsers(u *User, orgID string) bool {
 	return u != nil && u.OrgID == orgID && u.IsAdmin() && u.Status == StatusActive
 }
+
+// CanChangeFiles reports whether u may upload, rename and version files in
+// the binder: its owners and editors.
+func CanChangeFiles(u *User, b *Binder, m *Member) bool { return CanPost(u, b, m) }
+
+// CanDeleteFile reports whether u may delete f: whoever uploaded it while
+// still an editor, or a binder owner.
+func CanDeleteFile(u *User, b *Binder, m *Member, f *File) bool {
+	return CanChangeFiles(u, b, m) && f.CreatedBy == u.ID || CanManageBinder(u, b, m)
+}
+
+// CanRestoreFile reports whether u may restore a deleted file of org
+// orgID: its administrators.
+func CanRestoreFile(u *User, orgID string) bool { return CanManageUsers(u, orgID) }

@@ -34,6 +34,8 @@ type Config struct {
 	AccountFailures int
 	IPFailures      int
 	FailureWindow   time.Duration
+	// FileRetention is how long a deleted file can be restored.
+	FileRetention time.Duration
 	// Files is where file bodies are kept and how their keys are wrapped;
 	// without it, file operations answer EUnavailable.
 	Files FileStorage
@@ -45,6 +47,7 @@ func DefaultConfig() Config {
 		SessionTTL:      30 * 24 * time.Hour,
 		InvitationTTL:   7 * 24 * time.Hour,
 		EventRetention:  30 * 24 * time.Hour,
+		FileRetention:   30 * 24 * time.Hour,
 		AccountFailures: 10,
 		IPFailures:      50,
 		FailureWindow:   15 * time.Minute,

@@ -137,7 +137,7 @@ func (a *App) uploadFile(ctx context.Context, act *atrium.Actor, binderID, name 
 	if err != nil {
 		return nil, err
 	}
-	if !atrium.CanPost(act.User, b, m) {
+	if !atrium.CanChangeFiles(act.User, b, m) {
 		return nil, atrium.Errorf(atrium.EForbidden, "viewers cannot upload files to this binder")
 	}
 	if err := atrium.ValidateFileName(name); err != nil {
@@ -158,7 +158,7 @@ func (a *App) uploadFile(ctx context.Context, act *atrium.Actor, binderID, name 
 		if err != nil {
 			return err
 		}
-		if !atrium.CanPost(act.User, b, m) {
+		if !atrium.CanChangeFiles(act.User, b, m) {
 			return atrium.Errorf(atrium.EForbidden, "viewers cannot upload files to this binder")
 		}
 		rec.CreatedAt = w.now
@@ -345,33 +345,44 @@ func (a *App) OpenFile(ctx context.Context, id string) (*atrium.File, *FileConte
 	if err != nil {
 		return nil, nil, a.deny(ctx, err, act.User.OrgID, "file.download", "file", id)
 	}
+	c, err := a.openObject(ctx, f.OrgID, f.BlobID, f.Size)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, c, nil
+}
+
+// openObject opens stored object blobID of organisation orgID, of
+// plaintext size size, for decrypting reads.
+func (a *App) openObject(ctx context.Context, orgID, blobID string, size int64) (*FileContent, error) {
 	fs, err := a.files()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	orgKey, err := a.orgKey(ctx, fs, f.OrgID)
+	orgKey, err := a.orgKey(ctx, fs, orgID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	rec, err := a.store.GetBlob(ctx, f.BlobID)
+	rec, err := a.store.GetBlob(ctx, blobID)
 	if err != nil {
-		return nil, nil, atrium.Internal("app.OpenFile", err)
+		return nil, atrium.Internal("app.openObject", err)
 	}
 	dataKey, err := sealed.Unwrap(orgKey, rec.WrappedKey, dataKeyAD(rec.ID))
 	if err != nil {
-		return nil, nil, atrium.Internal("app.OpenFile", err)
+		return nil, atrium.Internal("app.openObject", err)
 	}
 	obj, err := fs.Blobs.Open(ctx, rec.ID)
 	if errors.Is(err, blob.ErrNotFound) {
-		return nil, nil, atrium.Internal("app.OpenFile", err)
+		return nil, atrium.Internal("app.openObject", err)
 	}
 	if err != nil {
-		return nil, nil, unavailable("reading the file", err)
+		return nil, unavailable("reading the file", err)
 	}
-	r, err := sealed.NewReader(obj, obj.Size(), dataKey, rec.ID, f.Size)
+	r, err := sealed.NewReader(obj, obj.Size(), dataKey, rec.ID, size)
 	if err != nil {
 		obj.Close()
-		return nil, nil, atrium.Internal("app.OpenFile", err)
+		return nil, atrium.Internal("app.openObject", err)
 	}
-	return f, &FileContent{Reader: r, obj: obj}, nil
+	return &FileContent{Reader: r, obj: obj}, nil
 }
+

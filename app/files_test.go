@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/app"
@@ -254,5 +255,103 @@ func TestMasterKeyRotationIsOnline(t *testing.T) {
 			}
 			must(t, w.a.CheckMasterKeys(ctx))
 		})
+	}
+}
+
+// Versions, rename, delete and restore: each version stays downloadable,
+// every change is refused to those who may not make it, and a deleted file
+// is gone for members until an administrator restores it.
+func TestFileVersionsRenameDeleteRestore(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			w := newFileWorld(t, dialect, 0)
+			a := w.a
+			f, err := a.UploadFile(w.owner, w.binder.ID, "plan.txt", strings.NewReader("version one"))
+			must(t, err)
+			f2, err := a.UploadVersion(w.owner, f.ID, "plan-v2.txt", strings.NewReader("version two, longer"))
+			must(t, err)
+			if f2.Version != 2 || f2.Name != "plan.txt" || f2.Size != int64(len("version two, longer")) {
+				t.Fatalf("after a new version: %+v", f2)
+			}
+			if got, err := w.download(t, w.viewer, f.ID); err != nil || string(got) != "version two, longer" {
+				t.Fatalf("current version: %q %v", got, err)
+			}
+			versions, next, err := a.ListVersions(w.viewer, f.ID, 0, 0)
+			if err != nil || len(versions) != 2 || next != 0 || versions[0].Version != 2 || versions[1].Name != "plan.txt" || versions[0].Name != "plan-v2.txt" {
+				t.Fatalf("versions: %+v %d %v", versions, next, err)
+			}
+			v1, c, err := a.OpenFileVersion(w.viewer, f.ID, 1)
+			must(t, err)
+			got, _ := io.ReadAll(c)
+			c.Close()
+			if string(got) != "version one" || v1.Version != 1 {
+				t.Fatalf("version 1: %q", got)
+			}
+			if _, _, err := a.OpenFileVersion(w.viewer, f.ID, 3); atrium.ErrorCode(err) != atrium.ENotFound {
+				t.Fatalf("a version that does not exist: %v", err)
+			}
+			if _, err := a.UploadVersion(w.viewer, f.ID, "x.txt", strings.NewReader("x")); atrium.ErrorCode(err) != atrium.EForbidden {
+				t.Fatalf("a viewer's version: %v", err)
+			}
+			if _, err := a.UploadVersion(w.outside, f.ID, "x.txt", strings.NewReader("x")); atrium.ErrorCode(err) != atrium.ENotFound {
+				t.Fatalf("an outsider's version: %v", err)
+			}
+
+			name := "計画.txt"
+			if r, err := a.RenameFile(w.owner, f.ID, app.RenameFileInput{Name: &name}); err != nil || r.Name != name {
+				t.Fatalf("rename: %+v %v", r, err)
+			}
+			bad := "../x"
+			if _, err := a.RenameFile(w.owner, f.ID, app.RenameFileInput{Name: &bad}); atrium.ErrorCode(err) != atrium.EInvalid {
+				t.Fatalf("rename to a path: %v", err)
+			}
+			if _, err := a.RenameFile(w.viewer, f.ID, app.RenameFileInput{Name: &name}); atrium.ErrorCode(err) != atrium.EForbidden {
+				t.Fatalf("a viewer's rename: %v", err)
+			}
+
+			if err := a.DeleteFile(w.viewer, f.ID); atrium.ErrorCode(err) != atrium.EForbidden {
+				t.Fatalf("a viewer's delete: %v", err)
+			}
+			must(t, a.DeleteFile(w.owner, f.ID))
+			if _, err := a.GetFile(w.owner, f.ID); atrium.ErrorCode(err) != atrium.ENotFound {
+				t.Fatalf("a deleted file: %v", err)
+			}
+			if _, _, err := a.OpenFileVersion(w.owner, f.ID, 1); atrium.ErrorCode(err) != atrium.ENotFound {
+				t.Fatalf("a deleted file's version: %v", err)
+			}
+			if err := a.DeleteFile(w.owner, f.ID); atrium.ErrorCode(err) != atrium.ENotFound {
+				t.Fatalf("deleting twice: %v", err)
+			}
+			if _, err := a.RestoreFile(w.viewer, f.ID); atrium.ErrorCode(err) != atrium.EForbidden {
+				t.Fatalf("a client restores: %v", err)
+			}
+			if _, err := a.RestoreFile(w.outside, f.ID); atrium.ErrorCode(err) != atrium.ENotFound {
+				t.Fatalf("another organisation restores: %v", err)
+			}
+			r, err := a.RestoreFile(w.owner, f.ID)
+			if err != nil || r.Name != name || r.Version != 2 {
+				t.Fatalf("restore: %+v %v", r, err)
+			}
+			if got, err := w.download(t, w.viewer, f.ID); err != nil || string(got) != "version two, longer" {
+				t.Fatalf("after restore: %q %v", got, err)
+			}
+			if _, err := a.RestoreFile(w.owner, f.ID); atrium.ErrorCode(err) != atrium.EConflict {
+				t.Fatalf("restoring a live file: %v", err)
+			}
+		})
+	}
+}
+
+// After the retention period a deleted file cannot be restored.
+func TestFileRestoreEndsWithRetention(t *testing.T) {
+	w := newFileWorld(t, "sqlite", 0)
+	f, err := w.a.UploadFile(w.owner, w.binder.ID, "old.txt", strings.NewReader("x"))
+	must(t, err)
+	must(t, w.a.DeleteFile(w.owner, f.ID))
+	later := time.Now().Add(app.DefaultConfig().FileRetention + time.Hour)
+	w.a.SetClock(func() time.Time { return later })
+	if _, err := w.a.RestoreFile(w.owner, f.ID); atrium.ErrorCode(err) != atrium.EGone {
+		t.Fatalf("restore after retention: %v", err)
 	}
 }

@@ -138,7 +138,6 @@ func TestWrappedKeysAreBoundToTheirUse(t *testing.T) {
 	}
 }
 
-
 // recordingReaderAt notes the offsets read.
 type recordingReaderAt struct {
 	r   *bytes.Reader

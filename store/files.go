@@ -186,3 +186,93 @@ func (q Queries) RewrapOrgKey(ctx context.Context, orgID, oldKEK, newKEK string,
 	n, err := res.RowsAffected()
 	return n == 1, atrium.Internal("store.RewrapOrgKey", err)
 }
+
+// AddFileVersion makes f's fields (with a new blob) the file's next
+// version, setting f.Version; ENotFound if the file is gone.
+func (q Queries) AddFileVersion(ctx context.Context, f *atrium.File, uploadedName string) error {
+	err := q.q.QueryRowContext(ctx, `UPDATE files SET content_type = $2, size = $3, sha256 = $4, blob_id = $5,
+		version = version + 1, updated_at = $6 WHERE id = $1 AND deleted_at IS NULL RETURNING version`,
+		f.ID, f.ContentType, f.Size, f.SHA256, f.BlobID, ms(f.UpdatedAt)).Scan(&f.Version)
+	if err != nil {
+		return notFound(err, "file", "store.AddFileVersion")
+	}
+	_, err = q.q.ExecContext(ctx, `INSERT INTO file_versions
+		(file_id, version, name, content_type, size, sha256, blob_id, uploaded_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		f.ID, f.Version, uploadedName, f.ContentType, f.Size, f.SHA256, f.BlobID, f.CreatedBy, ms(f.UpdatedAt))
+	return atrium.Internal("store.AddFileVersion", err)
+}
+
+const versionCols = `file_id, version, name, content_type, size, sha256, blob_id, uploaded_by, created_at`
+
+func scanVersion(row interface{ Scan(...any) error }) (*atrium.FileVersion, error) {
+	var v atrium.FileVersion
+	var created int64
+	if err := row.Scan(&v.FileID, &v.Version, &v.Name, &v.ContentType, &v.Size, &v.SHA256, &v.BlobID, &v.UploadedBy, &created); err != nil {
+		return nil, err
+	}
+	v.CreatedAt = fromMS(created)
+	return &v, nil
+}
+
+// ListFileVersions returns up to limit versions of a file below version
+// `before` (0: from the newest), newest first.
+func (q Queries) ListFileVersions(ctx context.Context, fileID string, before int64, limit int) ([]*atrium.FileVersion, error) {
+	if before <= 0 {
+		before = 1 << 62
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT `+versionCols+` FROM file_versions
+		WHERE file_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3`, fileID, before, limit)
+	if err != nil {
+		return nil, atrium.Internal("store.ListFileVersions", err)
+	}
+	defer rows.Close()
+	var out []*atrium.FileVersion
+	for rows.Next() {
+		v, err := scanVersion(rows)
+		if err != nil {
+			return nil, atrium.Internal("store.ListFileVersions", err)
+		}
+		out = append(out, v)
+	}
+	return out, atrium.Internal("store.ListFileVersions", rows.Err())
+}
+
+// GetFileVersion returns one version of a file; ENotFound if there is none.
+func (q Queries) GetFileVersion(ctx context.Context, fileID string, version int64) (*atrium.FileVersion, error) {
+	v, err := scanVersion(q.q.QueryRowContext(ctx, `SELECT `+versionCols+` FROM file_versions
+		WHERE file_id = $1 AND version = $2`, fileID, version))
+	if err != nil {
+		return nil, notFound(err, "version", "store.GetFileVersion")
+	}
+	return v, nil
+}
+
+// RenameFile renames a file that is not deleted.
+func (q Queries) RenameFile(ctx context.Context, id, name string, now time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE files SET name = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL`,
+		id, name, ms(now))
+	return changedOne(res, err, "file", "store.RenameFile")
+}
+
+// SetFileDeleted deletes a file (softly: it can be restored) or, with a
+// nil time, restores it. ENotFound if the file was not in the other state.
+func (q Queries) SetFileDeleted(ctx context.Context, id string, at *time.Time, now time.Time) error {
+	if at != nil {
+		res, err := q.q.ExecContext(ctx, `UPDATE files SET deleted_at = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL`,
+			id, ms(*at), ms(now))
+		return changedOne(res, err, "file", "store.SetFileDeleted")
+	}
+	res, err := q.q.ExecContext(ctx, `UPDATE files SET deleted_at = NULL, updated_at = $2 WHERE id = $1 AND deleted_at IS NOT NULL`,
+		id, ms(now))
+	return changedOne(res, err, "file", "store.SetFileDeleted")
+}
+
+// GetFileAny returns a file, deleted or not; ENotFound if there is none.
+func (q Queries) GetFileAny(ctx context.Context, id string) (*atrium.File, error) {
+	f, err := scanFile(q.q.QueryRowContext(ctx, `SELECT `+fileCols+` FROM files WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "file", "store.GetFileAny")
+	}
+	return f, nil
+}
