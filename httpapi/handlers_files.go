@@ -1,16 +1,19 @@
 package httpapi
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/app"
 )
 
 // maxUploadParts bounds the form parts read before the file part.
@@ -103,6 +106,93 @@ func bodyError(err error, what string) error {
 	return &atrium.Error{Code: atrium.EInvalid, Message: what, Err: err}
 }
 
+func (s *Server) uploadVersion(w http.ResponseWriter, r *http.Request) {
+	name, part, err := s.filePart(w, r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	f, err := s.app.UploadVersion(r.Context(), r.PathValue("id"), name, part)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, f)
+}
+
+// listVersions pages newest first; the cursor is the version to continue
+// before.
+func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) {
+	p, err := page(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	var before int64
+	if p.Cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(p.Cursor)
+		if before, _ = strconv.ParseInt(string(raw), 10, 64); err != nil || before < 1 {
+			writeError(w, r, s.log, atrium.Errorf(atrium.EInvalid, "malformed cursor"))
+			return
+		}
+	}
+	items, next, err := s.app.ListVersions(r.Context(), r.PathValue("id"), before, p.Limit)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	cursor := ""
+	if next > 0 {
+		cursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(next, 10)))
+	}
+	writeJSON(w, http.StatusOK, list(items, cursor))
+}
+
+func (s *Server) downloadVersion(w http.ResponseWriter, r *http.Request) {
+	version, err := strconv.ParseInt(r.PathValue("version"), 10, 64)
+	if err != nil || version < 1 {
+		writeError(w, r, s.log, atrium.NotFound("version"))
+		return
+	}
+	v, c, err := s.app.OpenFileVersion(r.Context(), r.PathValue("id"), version)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	s.serveContent(w, r, c, v.Name, v.ContentType, v.SHA256, v.CreatedAt)
+}
+
+func (s *Server) renameFile(w http.ResponseWriter, r *http.Request) {
+	var in app.RenameFileInput
+	if err := decode(r, maxBody, &in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	f, err := s.app.RenameFile(r.Context(), r.PathValue("id"), in)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, f)
+}
+
+func (s *Server) deleteFile(w http.ResponseWriter, r *http.Request) {
+	if err := s.app.DeleteFile(r.Context(), r.PathValue("id")); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) restoreFile(w http.ResponseWriter, r *http.Request) {
+	f, err := s.app.RestoreFile(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, f)
+}
+
 func (s *Server) listFiles(w http.ResponseWriter, r *http.Request) {
 	p, err := page(r)
 	if err != nil {
@@ -137,19 +227,25 @@ func (s *Server) downloadFile(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	s.serveContent(w, r, c, f.Name, f.ContentType, f.SHA256, f.UpdatedAt)
+}
+
+// serveContent streams a decrypting reader (see downloadFile) and closes
+// it.
+func (s *Server) serveContent(w http.ResponseWriter, r *http.Request, c *app.FileContent, name, ctype, sha string, modified time.Time) {
 	defer c.Close()
 	if err := c.Open(); err != nil {
-		writeError(w, r, s.log, atrium.Internal("httpapi.downloadFile", fmt.Errorf("file %s: %w", f.ID, err)))
+		writeError(w, r, s.log, atrium.Internal("httpapi.serveContent", fmt.Errorf("%s: %w", r.URL.Path, err)))
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", f.ContentType)
-	h.Set("Content-Disposition", contentDisposition(f.Name))
-	h.Set("ETag", `"`+f.SHA256+`"`)
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Disposition", contentDisposition(name))
+	h.Set("ETag", `"`+sha+`"`)
 	h.Set("Cache-Control", "private, no-cache")
-	http.ServeContent(w, r, "", f.UpdatedAt, c)
+	http.ServeContent(w, r, "", modified, c)
 	if err := c.Err(); err != nil {
-		s.log.ErrorContext(r.Context(), "download cut off", "file", f.ID, "err", err)
+		s.log.ErrorContext(r.Context(), "download cut off", "path", r.URL.Path, "err", err)
 		panic(http.ErrAbortHandler)
 	}
 }

@@ -1161,6 +1161,55 @@ func (w *oapiWorld) files() {
 	w.do(oapiCall{method: "GET", path: content, args: []string{f.ID}, token: w.clientTok, want: 416,
 		header: map[string]string{"Range": fmt.Sprintf("bytes=%d-", len(pdf)+10)}})
 	w.do(oapiCall{method: "GET", path: content, args: []string{f.ID}, token: w.bossTok, want: 404})
+
+	// Versions.
+	const versions = "/api/v1/files/{id}/versions"
+	uploadVersion := func(token, field, name string, content []byte, want int) []byte {
+		w.t.Helper()
+		body, ctype := multipartFile(field, name, content)
+		return w.do(oapiCall{method: "POST", path: versions, args: []string{f.ID}, token: token, body: body, ctype: ctype,
+			want: want, req: oapiReqAny})
+	}
+	v2 := oapiDecode[atrium.File](w.t, uploadVersion(w.staffTok, "file", "契約書 v2.pdf", []byte("%PDF-1.7\nsecond"), 201))
+	if v2.Version != 2 || v2.Name != f.Name {
+		w.t.Errorf("new version: %+v", v2)
+	}
+	uploadVersion(w.clientTok, "file", "v.txt", []byte("x"), 403)
+	uploadVersion(w.bossTok, "file", "v.txt", []byte("x"), 404)
+	uploadVersion(w.staffTok, "nope", "v.txt", []byte("x"), 400)
+	uploadVersion(w.staffTok, "file", "big.bin", make([]byte, 1<<20+1), 413)
+	w.do(oapiCall{method: "POST", path: versions, args: []string{f.ID}, token: w.staffTok, body: oapiRaw(`{}`), want: 415, req: oapiReqInvalid})
+	w.paginate(versions, []string{f.ID}, w.clientTok, 2)
+	w.do(oapiCall{method: "GET", path: versions, args: []string{f.ID}, token: w.bossTok, want: 404})
+	w.do(oapiCall{method: "GET", path: versions, args: []string{f.ID}, token: w.clientTok, query: "cursor=%21", want: 400, req: oapiReqInvalid})
+	const vcontent = "/api/v1/files/{id}/versions/{version}/content"
+	got = w.do(oapiCall{method: "GET", path: vcontent, args: []string{f.ID, "1"}, token: w.clientTok, want: 200})
+	if !bytes.Equal(got, pdf) {
+		w.t.Errorf("version 1: %d bytes", len(got))
+	}
+	w.do(oapiCall{method: "GET", path: vcontent, args: []string{f.ID, "1"}, token: w.clientTok, want: 206, header: map[string]string{"Range": "bytes=0-3"}})
+	w.do(oapiCall{method: "GET", path: vcontent, args: []string{f.ID, "1"}, token: w.clientTok, want: 304,
+		header: map[string]string{"If-None-Match": `"` + f.SHA256 + `"`}})
+	w.do(oapiCall{method: "GET", path: vcontent, args: []string{f.ID, "1"}, token: w.clientTok, want: 416, header: map[string]string{"Range": "bytes=99999999-"}})
+	w.do(oapiCall{method: "GET", path: vcontent, args: []string{f.ID, "3"}, token: w.clientTok, want: 404})
+	w.do(oapiCall{method: "GET", path: vcontent, args: []string{f.ID, "1"}, token: w.bossTok, want: 404})
+
+	// Rename, delete, restore.
+	const file = "/api/v1/files/{id}"
+	w.do(oapiCall{method: "PATCH", path: file, args: []string{f.ID}, token: w.staffTok, want: 200, body: map[string]string{"name": "署名済み.pdf"}})
+	w.do(oapiCall{method: "PATCH", path: file, args: []string{f.ID}, token: w.staffTok, want: 400, body: map[string]string{"name": "a/b"}, req: oapiReqAny})
+	w.do(oapiCall{method: "PATCH", path: file, args: []string{f.ID}, token: w.clientTok, want: 403, body: map[string]string{"name": "x.pdf"}})
+	w.do(oapiCall{method: "PATCH", path: file, args: []string{f.ID}, token: w.bossTok, want: 404, body: map[string]string{"name": "x.pdf"}})
+	w.do(oapiCall{method: "DELETE", path: file, args: []string{f.ID}, token: w.clientTok, want: 403})
+	w.do(oapiCall{method: "DELETE", path: file, args: []string{f.ID}, token: w.bossTok, want: 404})
+	const restore = "/api/v1/files/{id}/restore"
+	w.do(oapiCall{method: "POST", path: restore, args: []string{f.ID}, token: w.ownerTok, want: 409})
+	w.do(oapiCall{method: "DELETE", path: file, args: []string{f.ID}, token: w.staffTok, want: 204})
+	w.do(oapiCall{method: "GET", path: file, args: []string{f.ID}, token: w.staffTok, want: 404})
+	w.do(oapiCall{method: "POST", path: restore, args: []string{f.ID}, token: w.staffTok, want: 403})
+	w.do(oapiCall{method: "POST", path: restore, args: []string{f.ID}, token: w.bossTok, want: 404})
+	w.do(oapiCall{method: "POST", path: restore, args: []string{f.ID}, token: w.ownerTok, want: 200})
+	w.do(oapiCall{method: "GET", path: file, args: []string{f.ID}, token: w.clientTok, want: 200})
 }
 
 func (w *oapiWorld) refusals() {
@@ -1217,6 +1266,7 @@ func (w *oapiWorld) coverage() {
 		"POST /api/v1/binders/{id}/messages 409": "two posts with one client_key racing on PostgreSQL",
 		"GET /api/v1/events 410":                 "a cursor older than the events kept; TestOldEventsArePrunedAndOldCursorsAreGone provokes it",
 		"GET /api/v1/events 429":                 "a session's seventeenth open stream; TestStreamsPerSessionAreLimited provokes it",
+		"POST /api/v1/files/{id}/restore 410":    "a restore after the retention period; TestFileRestoreEndsWithRetention provokes it",
 	}
 	var missing []string
 	for path, item := range w.spec.doc.Paths.Map() {
@@ -1314,7 +1364,8 @@ func (w *oapiWorld) events() {
 	}
 	for _, typ := range []string{atrium.EventMessageCreated, atrium.EventMessageEdited, atrium.EventMessageDeleted,
 		atrium.EventMemberAdded, atrium.EventMemberRemoved, atrium.EventBinderCreated, atrium.EventBinderUpdated,
-		atrium.EventBinderDeleted, atrium.EventReadUpdated, atrium.EventFileCreated} {
+		atrium.EventBinderDeleted, atrium.EventReadUpdated, atrium.EventFileCreated, atrium.EventFileUpdated,
+		atrium.EventFileDeleted, atrium.EventFileRestored} {
 		if !seen[typ] {
 			w.t.Errorf("no %s frame was checked", typ)
 		}

@@ -51,7 +51,13 @@ func (s *Server) Routes() []Route {
 		{"GET /api/v1/binders/{id}/files", a(s.listFiles)},
 		{"POST /api/v1/binders/{id}/files", a(s.uploadFile)},
 		{"GET /api/v1/files/{id}", a(s.getFile)},
+		{"PATCH /api/v1/files/{id}", a(s.renameFile)},
+		{"DELETE /api/v1/files/{id}", a(s.deleteFile)},
 		{"GET /api/v1/files/{id}/content", a(s.downloadFile)},
+		{"GET /api/v1/files/{id}/versions", a(s.listVersions)},
+		{"POST /api/v1/files/{id}/versions", a(s.uploadVersion)},
+		{"GET /api/v1/files/{id}/versions/{version}/content", a(s.downloadVersion)},
+		{"POST /api/v1/files/{id}/restore", a(s.restoreFile)},
 
 		{"GET /api/v1/events", s.authed(s.events, true)},
 		{"GET /api/v1/openapi.json", s.openAPI},
