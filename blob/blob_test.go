@@ -10,12 +10,20 @@ import (
 )
 
 func TestLocal(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
 	l, err := NewLocal(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	testStore(t, l)
+	if tmp, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(tmp) != 0 {
+		t.Fatalf("temporary files left: %v", tmp)
+	}
+}
+
+// testStore checks what every Store does.
+func testStore(t *testing.T, l Store) {
+	ctx := context.Background()
 	const key = "0190aabb-ccdd-7eef-8001-0123456789ab"
 	p, err := l.Create(ctx, key)
 	if err != nil {
@@ -39,15 +47,12 @@ func TestLocal(t *testing.T) {
 		t.Fatalf("ReadAt: %d %q %v size %d", n, buf, err, o.Size())
 	}
 	o.Close()
-	if tmp, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(tmp) != 0 {
-		t.Fatalf("temporary files left: %v", tmp)
-	}
 
 	aborted, _ := l.Create(ctx, "0190aabb-ccdd-7eef-8001-0123456789ac")
 	io.WriteString(aborted, "half")
 	aborted.Abort()
-	if tmp, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(tmp) != 0 {
-		t.Fatalf("an aborted object left %v", tmp)
+	if _, err := l.Open(ctx, "0190aabb-ccdd-7eef-8001-0123456789ac"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("an aborted object is visible: %v", err)
 	}
 	if err := l.Delete(ctx, key); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ type dbFlags struct {
 	databaseURL   string
 	synchronous   string
 	masterKeyFile string
+	blobURL       string
 }
 
 // register adds the database flags to fs, with ATRIUM_* environment
@@ -25,6 +26,7 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.dataDir, "data", envOr("ATRIUM_DATA", "./atrium-data"), "data directory (SQLite database, keys, local files) [ATRIUM_DATA]")
 	fs.StringVar(&d.databaseURL, "database-url", os.Getenv("ATRIUM_DATABASE_URL"), "postgres:// URL; empty for the embedded SQLite database [ATRIUM_DATABASE_URL]")
 	fs.StringVar(&d.masterKeyFile, "master-key-file", os.Getenv("ATRIUM_MASTER_KEY_FILE"), "the master keyring file (default: master.keys in the data dir, created at first start); ATRIUM_MASTER_KEYS may hold the keyring's JSON instead [ATRIUM_MASTER_KEY_FILE]")
+	fs.StringVar(&d.blobURL, "blob-url", os.Getenv("ATRIUM_BLOB_URL"), "where file bodies are kept: empty for blobs/ in the data dir, or s3://BUCKET[/PREFIX]?endpoint=HOST:PORT[&region=R][&insecure=true] with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set [ATRIUM_BLOB_URL]")
 	fs.StringVar(&d.synchronous, "sqlite-synchronous", envOr("ATRIUM_SQLITE_SYNCHRONOUS", "full"), "SQLite durability: full (survives power loss) or normal (survives a crash of the process) [ATRIUM_SQLITE_SYNCHRONOUS]")
 }
 

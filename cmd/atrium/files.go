@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -31,14 +32,19 @@ func (d *dbFlags) openKeyring() (*keyring.Keyring, error) {
 	return k, err
 }
 
-// fileStorage opens where file bodies are kept (blobs/ in the data dir),
-// with the master keyring.
-func (d *dbFlags) fileStorage() (app.FileStorage, *keyring.Keyring, error) {
+// fileStorage opens where file bodies are kept (blobs/ in the data dir, or
+// the bucket --blob-url names), with the master keyring.
+func (d *dbFlags) fileStorage(ctx context.Context) (app.FileStorage, *keyring.Keyring, error) {
 	keys, err := d.openKeyring()
 	if err != nil {
 		return app.FileStorage{}, nil, err
 	}
-	blobs, err := blob.NewLocal(filepath.Join(d.dataDir, "blobs"))
+	var blobs blob.Store
+	if d.blobURL != "" {
+		blobs, err = blob.NewS3(ctx, d.blobURL)
+	} else {
+		blobs, err = blob.NewLocal(filepath.Join(d.dataDir, "blobs"))
+	}
 	if err != nil {
 		return app.FileStorage{}, nil, err
 	}

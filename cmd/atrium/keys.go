@@ -29,7 +29,7 @@ func cmdKeys(ctx context.Context, e env, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	files, keys, err := db.fileStorage()
+	files, keys, err := db.fileStorage(ctx)
 	if err != nil {
 		return err
 	}

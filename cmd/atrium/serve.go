@@ -64,7 +64,7 @@ func serve(ctx context.Context, e env, cfg *serveConfig, st *store.Store, log *s
 	if err != nil {
 		return err
 	}
-	files, _, err := cfg.db.fileStorage()
+	files, _, err := cfg.db.fileStorage(ctx)
 	if err != nil {
 		return err
 	}
