@@ -20,6 +20,10 @@ type S3 struct {
 	prefix string
 }
 
+// s3Retries bounds the attempts of one request, so that an unreachable
+// store is reported (503) in seconds rather than retried for long.
+const s3Retries = 3
+
 // s3PartSize is the part size of uploads of unknown length: the memory one
 // upload holds.
 const s3PartSize = 8 << 20
@@ -42,7 +46,8 @@ func NewS3(ctx context.Context, rawURL string) (*S3, error) {
 		endpoint = "s3.amazonaws.com"
 	}
 	creds := credentials.NewChainCredentials([]credentials.Provider{&credentials.EnvAWS{}, &credentials.EnvMinio{}})
-	c, err := minio.New(endpoint, &minio.Options{Creds: creds, Secure: q.Get("insecure") != "true", Region: q.Get("region")})
+	c, err := minio.New(endpoint, &minio.Options{Creds: creds, Secure: q.Get("insecure") != "true", Region: q.Get("region"),
+		MaxRetries: s3Retries})
 	if err != nil {
 		return nil, fmt.Errorf("blob: %w", err)
 	}
