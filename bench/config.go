@@ -13,6 +13,9 @@ const (
 	PhasePosts    = "posts"
 	PhaseDelivery = "delivery"
 	PhaseIdle     = "idle"
+	// PhaseFiles runs on the first target only: it measures the file
+	// store, which does not depend on the database.
+	PhaseFiles = "files"
 )
 
 // Config is what a benchmark run is told.
@@ -59,7 +62,7 @@ func DefaultConfig() Config {
 		Listeners:   100,
 		Rate:        500,
 		IdleSockets: 1000,
-		Phases:      []string{PhasePosts, PhaseDelivery, PhaseIdle},
+		Phases:      []string{PhasePosts, PhaseDelivery, PhaseIdle, PhaseFiles},
 		Log:         io.Discard,
 	}
 }
@@ -82,8 +85,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	for _, p := range c.Phases {
-		if p != PhasePosts && p != PhaseDelivery && p != PhaseIdle {
-			return fmt.Errorf("bench: unknown phase %q (posts, delivery, idle)", p)
+		if p != PhasePosts && p != PhaseDelivery && p != PhaseIdle && p != PhaseFiles {
+			return fmt.Errorf("bench: unknown phase %q (posts, delivery, idle, files)", p)
 		}
 	}
 	return nil
@@ -142,7 +145,7 @@ func (c *Config) commandLine() string {
 	}
 	s += fmt.Sprintf(" --duration %s --warmup %s --clients %d --listeners %d --rate %d --idle-sockets %d",
 		c.Duration, c.Warmup, c.Clients, c.Listeners, c.Rate, c.IdleSockets)
-	if len(c.Phases) < 3 {
+	if len(c.Phases) < 4 {
 		s += " --phases " + strings.Join(c.Phases, ",")
 	}
 	return s

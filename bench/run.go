@@ -28,6 +28,7 @@ type TargetResult struct {
 	Posts    []PostResult
 	Delivery *DeliveryResult
 	Idle     *IdleResult
+	Files    *FilesResult
 	Err      string // why the target's run stopped early, if it did
 }
 
@@ -49,12 +50,12 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	}
 	defer os.RemoveAll(tmp)
 	rep := &Report{Config: c, Machine: probeMachine(tmp, c.Version), Started: time.Now()}
-	for _, t := range c.Targets() {
+	for i, t := range c.Targets() {
 		if ctx.Err() != nil {
 			break
 		}
 		res := TargetResult{Target: t}
-		if err := measureTarget(ctx, &c, t, tmp, &res); err != nil {
+		if err := measureTarget(ctx, &c, t, tmp, i == 0, &res); err != nil {
 			res.Err = err.Error()
 			c.logf("%s: %v", t.Name(), err)
 		}
@@ -69,7 +70,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 
 // measureTarget sets up one server configuration from nothing, runs the
 // phases on it and tears it down.
-func measureTarget(ctx context.Context, c *Config, t Target, tmp string, res *TargetResult) error {
+func measureTarget(ctx context.Context, c *Config, t Target, tmp string, first bool, res *TargetResult) error {
 	dir, err := os.MkdirTemp(tmp, t.DB+"-")
 	if err != nil {
 		return err
@@ -101,7 +102,16 @@ func measureTarget(ctx context.Context, c *Config, t Target, tmp string, res *Ta
 	if err != nil {
 		return err
 	}
-	return runPhases(ctx, c, a, sampler{pid: srv.pid, dbName: db.Name}, w, res)
+	if err := runPhases(ctx, c, a, sampler{pid: srv.pid, dbName: db.Name}, w, res); err != nil {
+		return err
+	}
+	if first && c.runs(PhaseFiles) {
+		c.logf("%s: files", t.Name())
+		f, err := runFiles(ctx, c, a, srv.pid, w, dir)
+		res.Files = &f
+		return err
+	}
+	return nil
 }
 
 func runPhases(ctx context.Context, c *Config, a *api, smp sampler, w *world, res *TargetResult) error {

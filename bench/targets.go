@@ -12,6 +12,10 @@ const (
 	GoalServerCPUPerPost    = 500 * time.Microsecond
 	GoalDeliveryP99         = 50 * time.Millisecond
 	GoalIdleStreamBytes     = 32 << 10
+	// GoalDownloadShare is the encrypted download rate over HTTP as a
+	// share of the raw single-core AES-256-GCM rate.
+	GoalDownloadShare = 0.6
+	GoalFileRSSGrowth = 64 << 20
 )
 
 // Verdict says whether one goal was met on one target.
@@ -26,6 +30,9 @@ type Verdict struct {
 func (r *Report) Verdicts() []Verdict {
 	var out []Verdict
 	for _, tr := range r.Results {
+		if f := tr.Files; f != nil && len(f.Rows) > 0 {
+			out = append(out, fileVerdicts(tr.Target, *f)...)
+		}
 		out = append(out, postVerdicts(tr)...)
 		if d := tr.Delivery; d != nil && d.Expected > 0 {
 			out = append(out, deliveryVerdict(tr.Target, *d))
@@ -81,4 +88,20 @@ func deliveryVerdict(t Target, d DeliveryResult) Verdict {
 			100*float64(d.Received)/float64(d.Expected)),
 		Met: complete && d.Latency.P99 < GoalDeliveryP99,
 	}
+}
+
+// fileVerdicts judges the largest file's download rate against the raw
+// AES-GCM rate, and the memory a 2 GiB file takes going up and down.
+func fileVerdicts(t Target, f FilesResult) []Verdict {
+	big := f.Rows[len(f.Rows)-1]
+	share := big.Download / f.RawOpen
+	out := []Verdict{{Goal: fmt.Sprintf("encrypted download of %s ≥ %.0f%% of raw AES-256-GCM (one core)", fmtSize(big.Size), 100*GoalDownloadShare),
+		Target: t.Name(), Measured: fmt.Sprintf("%.0f of %.0f MiB/s (%.0f%%)", big.Download, f.RawOpen, 100*share), Met: share >= GoalDownloadShare}}
+	if f.BigSize > 0 {
+		peak := max(f.RSSUpload, f.RSSDownload)
+		out = append(out, Verdict{Goal: fmt.Sprintf("server RSS growth < %d MiB for a %s file up and down", GoalFileRSSGrowth>>20, fmtSize(f.BigSize)),
+			Target: t.Name(), Measured: fmt.Sprintf("%.1f MiB up, %.1f MiB down", float64(f.RSSUpload)/(1<<20), float64(f.RSSDownload)/(1<<20)),
+			Met: peak < GoalFileRSSGrowth})
+	}
+	return out
 }

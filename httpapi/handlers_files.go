@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/atrium-dev/atrium"
@@ -21,6 +23,9 @@ const maxUploadParts = 8
 
 // uploadStall is how long an upload may send nothing before it is cut.
 const uploadStall = time.Minute
+
+// uploadReadSize is the size of the reads of an upload's body.
+const uploadReadSize = 256 << 10
 
 // uploadOverhead is what a multipart body may hold beyond the file: its
 // boundaries, part headers and small fields.
@@ -57,7 +62,9 @@ func (s *Server) filePart(w http.ResponseWriter, r *http.Request) (string, io.Re
 	}
 	rc := http.NewResponseController(w)
 	body := &stallReader{r: http.MaxBytesReader(w, r.Body, s.app.MaxFileSize()+uploadOverhead), rc: rc}
-	mr := multipart.NewReader(body, params["boundary"])
+	// The multipart reader reads 4 KiB at a time; a larger buffer in front
+	// of it makes each read from the connection larger.
+	mr := multipart.NewReader(bufio.NewReaderSize(body, uploadReadSize), params["boundary"])
 	for i := 0; i < maxUploadParts; i++ {
 		p, err := mr.NextPart()
 		if err != nil {
@@ -243,11 +250,27 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request, c *app.Fil
 	h.Set("Content-Disposition", contentDisposition(name))
 	h.Set("ETag", `"`+sha+`"`)
 	h.Set("Cache-Control", "private, no-cache")
-	http.ServeContent(w, r, "", modified, c)
+	http.ServeContent(bigWrites{w}, r, "", modified, c)
 	if err := c.Err(); err != nil {
 		s.log.ErrorContext(r.Context(), "download cut off", "path", r.URL.Path, "err", err)
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// copyBufSize is the size of the writes of a download: a whole chunk of
+// plaintext, where net/http's own copy would write 32 KiB at a time.
+const copyBufSize = 1 << 20
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
+// bigWrites is a ResponseWriter whose ReadFrom (which io.Copy prefers)
+// copies with large writes: fewer system calls per byte sent.
+type bigWrites struct{ http.ResponseWriter }
+
+func (b bigWrites) ReadFrom(r io.Reader) (int64, error) {
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	return io.CopyBuffer(struct{ io.Writer }{b.ResponseWriter}, r, *buf)
 }
 
 // contentDisposition is an attachment header naming the file (RFC 6266):

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/atrium-dev/atrium/bench"
 )
@@ -25,7 +26,7 @@ func cmdBench(ctx context.Context, e env, args []string) error {
 	fs.IntVar(&c.Listeners, "listeners", c.Listeners, "event-stream listeners in the delivery phase, each its own user")
 	fs.IntVar(&c.Rate, "rate", c.Rate, "posts per second in the delivery phase")
 	fs.IntVar(&c.IdleSockets, "idle-sockets", c.IdleSockets, "idle event streams opened in the memory phase")
-	fs.StringVar(&phases, "phases", "posts,delivery,idle", "phases to run, comma-separated")
+	fs.StringVar(&phases, "phases", strings.Join(bench.DefaultConfig().Phases, ","), "phases to run, comma-separated (files runs on the first database only)")
 	fs.StringVar(&out, "out", "", "also write the results as a Markdown section to this file")
 	if err := fs.Parse(args); err != nil {
 		return err

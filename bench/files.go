@@ -1,0 +1,282 @@
+package bench
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// FilesResult is the files phase: encrypted upload and download over HTTP
+// beside a plain copy to the same disk and the machine's raw AES-256-GCM
+// rate, and the server's memory while a large file goes through.
+type FilesResult struct {
+	// RawSeal and RawOpen are single-core AES-256-GCM rates (MiB/s) of
+	// Go's crypto/cipher over 1 MiB segments, measured in this process.
+	RawSeal, RawOpen float64
+	Rows             []FileRow
+	// BigSize is the file sent for the memory measure; RSSBase the
+	// server's resident set before it, RSSUpload and RSSDownload its peak
+	// growth while the file went up and came down.
+	BigSize                         int64
+	RSSBase, RSSUpload, RSSDownload uint64
+}
+
+// FileRow is one file size's rates, in MiB/s.
+type FileRow struct {
+	Size                  int64
+	Count                 int
+	Upload, Download      float64 // over HTTP, encrypted at rest
+	PlainWrite, PlainRead float64 // the same bytes to and from a file on the same disk
+}
+
+// fileSizes are the sizes measured, with how many files of each.
+var fileSizes = []struct {
+	size  int64
+	count int
+}{{1 << 20, 32}, {1 << 30, 1}}
+
+// bigFile is the size sent for the memory measure.
+const bigFile = 2 << 30
+
+func mibps(n int64, d time.Duration) float64 { return float64(n) / (1 << 20) / d.Seconds() }
+
+// runFiles measures files on one server.
+func runFiles(ctx context.Context, c *Config, a *api, pid int, w *world, scratch string) (FilesResult, error) {
+	var res FilesResult
+	res.RawSeal, res.RawOpen = rawGCM()
+	c.logf("files: raw AES-256-GCM %.0f MiB/s sealing, %.0f MiB/s opening", res.RawSeal, res.RawOpen)
+	hc := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	for _, fs := range fileSizes {
+		row := FileRow{Size: fs.size, Count: fs.count}
+		var up, down, pw, pr time.Duration
+		for i := 0; i < fs.count; i++ {
+			start := time.Now()
+			id, err := uploadFile(ctx, hc, a.base, w.owner.Token, w.shared, fs.size)
+			if err != nil {
+				return res, err
+			}
+			up += time.Since(start)
+			start = time.Now()
+			if err := downloadFile(ctx, hc, a.base, w.owner.Token, id, fs.size); err != nil {
+				return res, err
+			}
+			down += time.Since(start)
+			w, r, err := plainCopy(scratch, fs.size)
+			if err != nil {
+				return res, err
+			}
+			pw, pr = pw+w, pr+r
+		}
+		total := fs.size * int64(fs.count)
+		row.Upload, row.Download, row.PlainWrite, row.PlainRead = mibps(total, up), mibps(total, down), mibps(total, pw), mibps(total, pr)
+		c.logf("files: %s: upload %.0f MiB/s, download %.0f MiB/s", fmtSize(fs.size), row.Upload, row.Download)
+		res.Rows = append(res.Rows, row)
+	}
+	res.BigSize = bigFile
+	base, err := processRSS(pid)
+	if err != nil {
+		return res, err
+	}
+	res.RSSBase = base
+	var id string
+	res.RSSUpload, err = peakRSS(pid, base, func() error {
+		var err error
+		id, err = uploadFile(ctx, hc, a.base, w.owner.Token, w.shared, bigFile)
+		return err
+	})
+	if err != nil {
+		return res, err
+	}
+	res.RSSDownload, err = peakRSS(pid, base, func() error {
+		return downloadFile(ctx, hc, a.base, w.owner.Token, id, bigFile)
+	})
+	return res, err
+}
+
+// rawGCM measures AES-256-GCM sealing and opening of 256 MiB in 1 MiB
+// segments on one goroutine.
+func rawGCM() (seal, open float64) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	block, _ := aes.NewCipher(key)
+	gcm, _ := cipher.NewGCM(block)
+	nonce := make([]byte, gcm.NonceSize())
+	plain := make([]byte, 1<<20)
+	rand.Read(plain)
+	sealed := gcm.Seal(nil, nonce, plain, nil)
+	buf := make([]byte, 0, len(sealed))
+	const rounds = 256
+	start := time.Now()
+	for i := 0; i < rounds; i++ {
+		buf = gcm.Seal(buf[:0], nonce, plain, nil)
+	}
+	seal = mibps(rounds<<20, time.Since(start))
+	start = time.Now()
+	for i := 0; i < rounds; i++ {
+		if _, err := gcm.Open(buf[:0], nonce, sealed, nil); err != nil {
+			panic(err)
+		}
+	}
+	return seal, mibps(rounds<<20, time.Since(start))
+}
+
+// content is the bytes of a generated file: a random 1 MiB block
+// repeated, so that sending a large file costs the benchmark little.
+type content struct {
+	block []byte
+	left  int64
+	off   int
+}
+
+func newContent(size int64) *content {
+	b := make([]byte, 1<<20)
+	rand.Read(b)
+	return &content{block: b, left: size}
+}
+
+func (c *content) Read(p []byte) (int, error) {
+	if c.left == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(int64(len(p)), c.left)], c.block[c.off:])
+	c.off = (c.off + n) % len(c.block)
+	c.left -= int64(n)
+	return n, nil
+}
+
+// uploadFile posts a generated file of size bytes as a multipart upload,
+// streaming it, and returns the file's id.
+func uploadFile(ctx context.Context, hc *http.Client, base, token, binder string, size int64) (string, error) {
+	const boundary = "atrium-bench-boundary"
+	head := "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bench.bin\"\r\n" +
+		"Content-Type: application/octet-stream\r\n\r\n"
+	tail := "\r\n--" + boundary + "--\r\n"
+	body := io.MultiReader(strings.NewReader(head), newContent(size), strings.NewReader(tail))
+	req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/binders/"+binder+"/files", body)
+	if err != nil {
+		return "", err
+	}
+	req.ContentLength = int64(len(head)) + size + int64(len(tail))
+	req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("upload: %w", err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		return "", fmt.Errorf("upload: %d %.200s", resp.StatusCode, data)
+	}
+	var f struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return "", err
+	}
+	return f.ID, nil
+}
+
+// downloadFile reads a file's content and checks its length.
+func downloadFile(ctx context.Context, hc *http.Client, base, token, id string, size int64) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/files/"+id+"/content", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("download: %w", err)
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK || n != size {
+		return fmt.Errorf("download: status %d, %d of %d bytes, %v", resp.StatusCode, n, size, err)
+	}
+	return nil
+}
+
+// plainCopy writes size generated bytes to a file in dir, syncs it, reads
+// it back and removes it: what the same bytes cost without Atrium.
+func plainCopy(dir string, size int64) (write, read time.Duration, err error) {
+	path := filepath.Join(dir, "plain.bin")
+	defer os.Remove(path)
+	start := time.Now()
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := io.Copy(f, newContent(size)); err != nil {
+		f.Close()
+		return 0, 0, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return 0, 0, err
+	}
+	if err := f.Close(); err != nil {
+		return 0, 0, err
+	}
+	write = time.Since(start)
+	start = time.Now()
+	f, err = os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	if _, err := io.Copy(io.Discard, f); err != nil {
+		return 0, 0, err
+	}
+	return write, time.Since(start), nil
+}
+
+// peakRSS runs fn while sampling the server's resident set every 10 ms,
+// and returns its peak growth over base.
+func peakRSS(pid int, base uint64, fn func() error) (uint64, error) {
+	stop := make(chan struct{})
+	var peak uint64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if rss, err := processRSS(pid); err == nil && rss > peak {
+				peak = rss
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	err := fn()
+	close(stop)
+	wg.Wait()
+	if peak < base {
+		return 0, err
+	}
+	return peak - base, err
+}
+
+func fmtSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d B", n)
+}
