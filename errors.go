@@ -15,6 +15,7 @@ const (
 	EUnauthorized = "unauthorized"   // no valid credentials
 	ERateLimited  = "rate_limited"   // too many attempts; retry later
 	ETooLarge     = "too_large"      // the request body is over its limit
+	EQuota        = "quota_exceeded" // the change would take the organisation over its storage quota
 	EUnsupported  = "unsupported"    // e.g. a media type the endpoint does not take
 	EInternal     = "internal"       // a fault of the server; details are logged, never shown
 	EUnavailable  = "unavailable"    // the server cannot serve now (shutting down, not ready)

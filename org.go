@@ -2,6 +2,8 @@ package atrium
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -25,11 +27,43 @@ type OrgSettings struct {
 	// SessionTTLHours is how long a session lives without use; 0 means the
 	// server default.
 	SessionTTLHours int `json:"session_ttl_hours"`
+	// MaxFileMB bounds one file, in MiB; 0 means the server's limit, and a
+	// larger value is held to it.
+	MaxFileMB int64 `json:"max_file_mb"`
+	// StorageQuotaMB bounds what the organisation stores (every version,
+	// deleted files until they are purged), in MiB; 0 means no quota.
+	StorageQuotaMB int64 `json:"storage_quota_mb"`
+	// BlockedExtensions lists file name endings that cannot be uploaded,
+	// such as ".exe"; empty means none. Settings that do not say get
+	// DefaultBlockedExtensions.
+	BlockedExtensions []string `json:"blocked_extensions"`
+}
+
+// DefaultBlockedExtensions are the endings refused unless an organisation
+// says otherwise: programs and scripts that run when opened.
+var DefaultBlockedExtensions = []string{".bat", ".cmd", ".com", ".exe", ".js", ".jse", ".msi", ".ps1", ".scr", ".vbe", ".vbs", ".wsf"}
+
+// MaxBlockedExtensions bounds the blocked-extension list.
+const MaxBlockedExtensions = 100
+
+// Blocked returns the blocked ending of a file name, or "".
+func (s OrgSettings) Blocked(name string) string {
+	list := s.BlockedExtensions
+	if list == nil {
+		list = DefaultBlockedExtensions
+	}
+	lower := strings.ToLower(name)
+	for _, ext := range list {
+		if strings.HasSuffix(lower, ext) {
+			return ext
+		}
+	}
+	return ""
 }
 
 // DefaultOrgSettings are the settings of a new organisation.
 func DefaultOrgSettings() OrgSettings {
-	return OrgSettings{DefaultLocale: "en"}
+	return OrgSettings{DefaultLocale: "en", BlockedExtensions: slices.Clone(DefaultBlockedExtensions)}
 }
 
 // Validate checks the settings' values.
@@ -41,6 +75,17 @@ func (s OrgSettings) Validate() error {
 	}
 	if s.SessionTTLHours < 0 || s.SessionTTLHours > 24*365 {
 		return Errorf(EInvalid, "settings.session_ttl_hours must be between 0 and 8760")
+	}
+	if s.MaxFileMB < 0 || s.MaxFileMB > 1<<20 || s.StorageQuotaMB < 0 || s.StorageQuotaMB > 1<<40 {
+		return Errorf(EInvalid, "settings.max_file_mb and settings.storage_quota_mb must be between 0 and their bounds")
+	}
+	if len(s.BlockedExtensions) > MaxBlockedExtensions {
+		return Errorf(EInvalid, "settings.blocked_extensions may list at most %d endings", MaxBlockedExtensions)
+	}
+	for _, ext := range s.BlockedExtensions {
+		if len(ext) < 2 || len(ext) > 16 || ext[0] != '.' || ext != strings.ToLower(ext) || strings.ContainsAny(ext, "/\\ ") {
+			return Errorf(EInvalid, "settings.blocked_extensions: %q is not a lowercase ending such as \".exe\"", ext)
+		}
 	}
 	return nil
 }

@@ -59,7 +59,8 @@ func (a *App) uploadVersion(ctx context.Context, act *atrium.Actor, fileID, name
 	if !atrium.CanChangeFiles(act.User, b, m) {
 		return nil, atrium.Errorf(atrium.EForbidden, "viewers cannot upload files to this binder")
 	}
-	if err := atrium.ValidateFileName(name); err != nil {
+	org, limit, err := a.uploadPolicy(ctx, fs, act.User, f.OrgID, name)
+	if err != nil {
 		return nil, err
 	}
 	orgKey, err := a.orgKey(ctx, fs, f.OrgID)
@@ -67,7 +68,7 @@ func (a *App) uploadVersion(ctx context.Context, act *atrium.Actor, fileID, name
 		return nil, err
 	}
 	next := &atrium.File{ID: f.ID, OrgID: f.OrgID, BinderID: f.BinderID, BlobID: atrium.NewID(), CreatedBy: act.User.ID}
-	rec, err := a.storeObject(ctx, fs, orgKey, next, body)
+	rec, err := a.storeObject(ctx, fs, orgKey, next, body, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +80,9 @@ func (a *App) uploadVersion(ctx context.Context, act *atrium.Actor, fileID, name
 		}
 		if !atrium.CanChangeFiles(act.User, b, m) {
 			return atrium.Errorf(atrium.EForbidden, "viewers cannot upload files to this binder")
+		}
+		if err := withinQuota(w.ctx, w.Tx, org, rec.StoredSize); err != nil {
+			return err
 		}
 		rec.CreatedAt = w.now
 		v := *next
@@ -274,4 +278,3 @@ func (a *App) RestoreFile(ctx context.Context, id string) (*atrium.File, error) 
 	}
 	return f, nil
 }
-

@@ -355,3 +355,49 @@ func TestFileRestoreEndsWithRetention(t *testing.T) {
 		t.Fatalf("restore after retention: %v", err)
 	}
 }
+
+// The organisation's rules: blocked extensions (by default programs and
+// scripts), a size limit of its own, and a storage quota.
+func TestFilePolicy(t *testing.T) {
+	w := newFileWorld(t, "sqlite", 0)
+	a := w.a
+	upload := func(name string, size int) error {
+		_, err := a.UploadFile(w.owner, w.binder.ID, name, bytes.NewReader(make([]byte, size)))
+		return err
+	}
+	if err := upload("setup.EXE", 10); atrium.ErrorCode(err) != atrium.EUnsupported {
+		t.Fatalf("a program by default: %v", err)
+	}
+	settings := atrium.DefaultOrgSettings()
+	settings.BlockedExtensions = []string{}
+	settings.MaxFileMB = 1
+	settings.StorageQuotaMB = 2
+	_, err := a.UpdateOrg(w.owner, app.UpdateOrgInput{Settings: &settings})
+	must(t, err)
+	if err := upload("setup.exe", 10); err != nil {
+		t.Fatalf("no blocked extensions: %v", err)
+	}
+	if err := upload("big.bin", 1<<20+1); atrium.ErrorCode(err) != atrium.ETooLarge {
+		t.Fatalf("over the organisation's file limit: %v", err)
+	}
+	must(t, upload("a.bin", 1<<20-100))
+	must(t, upload("b.bin", 1<<20-100))
+	if err := upload("c.bin", 1000); atrium.ErrorCode(err) != atrium.EQuota {
+		t.Fatalf("over the quota: %v", err)
+	}
+	settings.StorageQuotaMB = 1
+	_, err = a.UpdateOrg(w.owner, app.UpdateOrgInput{Settings: &settings})
+	must(t, err)
+	if err := upload("c.bin", 1); atrium.ErrorCode(err) != atrium.EQuota {
+		t.Fatalf("a quota used up: %v", err)
+	}
+	list, _, _ := a.ListFiles(w.owner, w.binder.ID, app.Page{})
+	objects, _ := filepath.Glob(filepath.Join(w.dir, "blobs", "objects", "*", "*"))
+	if len(list) != 3 || len(objects) != 3 {
+		t.Fatalf("refused uploads left %d files and %d objects", len(list), len(objects))
+	}
+	settings.BlockedExtensions = []string{"EXE"}
+	if _, err := a.UpdateOrg(w.owner, app.UpdateOrgInput{Settings: &settings}); atrium.ErrorCode(err) != atrium.EInvalid {
+		t.Fatalf("a malformed extension: %v", err)
+	}
+}

@@ -44,6 +44,9 @@ func (a *App) UpdateOrg(ctx context.Context, in UpdateOrgInput) (*atrium.Org, er
 		}
 		if in.Settings != nil {
 			o.Settings = *in.Settings
+			if o.Settings.BlockedExtensions == nil {
+				o.Settings.BlockedExtensions = atrium.DefaultOrgSettings().BlockedExtensions
+			}
 		}
 		if err := o.Validate(); err != nil {
 			return err

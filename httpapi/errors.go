@@ -19,6 +19,7 @@ var statusOf = map[string]int{
 	atrium.EUnauthorized: http.StatusUnauthorized,
 	atrium.ERateLimited:  http.StatusTooManyRequests,
 	atrium.ETooLarge:     http.StatusRequestEntityTooLarge,
+	atrium.EQuota:        http.StatusRequestEntityTooLarge,
 	atrium.EUnsupported:  http.StatusUnsupportedMediaType,
 	atrium.EGone:         http.StatusGone,
 	atrium.EPrecondition: http.StatusUnprocessableEntity,

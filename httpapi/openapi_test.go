@@ -1136,6 +1136,7 @@ func (w *oapiWorld) files() {
 	for _, name := range []string{"../../etc/passwd", "a\x00b", "bell\a", strings.Repeat("n", 300)} {
 		upload(w.staffTok, "file", name, []byte("x"), 400)
 	}
+	upload(w.staffTok, "file", "setup.exe", []byte("MZ"), 415)
 	upload(w.staffTok, "file", "big.bin", make([]byte, 1<<20+1), 413)
 	upload(w.staffTok, "file", "huge.bin", make([]byte, 2<<20), 413)
 	w.do(oapiCall{method: "POST", path: files, args: []string{w.binder}, token: w.staffTok, body: oapiRaw(`{}`),

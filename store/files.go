@@ -276,3 +276,11 @@ func (q Queries) GetFileAny(ctx context.Context, id string) (*atrium.File, error
 	}
 	return f, nil
 }
+
+// OrgStoredBytes is what an organisation stores: the stored size of every
+// object it has.
+func (q Queries) OrgStoredBytes(ctx context.Context, orgID string) (int64, error) {
+	var n int64
+	err := q.q.QueryRowContext(ctx, `SELECT COALESCE(SUM(stored_size), 0) FROM blobs WHERE org_id = $1`, orgID).Scan(&n)
+	return n, atrium.Internal("store.OrgStoredBytes", err)
+}
