@@ -10,21 +10,26 @@ import (
 // Message is one entry of a binder's conversation. Seq numbers a binder's
 // messages from 1 without gaps, in commit order.
 type Message struct {
-	ID        string     `json:"id"`
-	BinderID  string     `json:"binder_id"`
-	Seq       int64      `json:"seq"`
-	SenderID  string     `json:"sender_id"`
-	Text      string     `json:"text"`
-	ReplyTo   string     `json:"reply_to,omitempty"`
-	Mentions  []string   `json:"mentions"`
-	ClientKey string     `json:"client_key,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	EditedAt  *time.Time `json:"edited_at,omitempty"`
+	ID       string   `json:"id"`
+	BinderID string   `json:"binder_id"`
+	Seq      int64    `json:"seq"`
+	SenderID string   `json:"sender_id"`
+	Text     string   `json:"text"`
+	ReplyTo  string   `json:"reply_to,omitempty"`
+	Mentions []string `json:"mentions"`
+	// Attachments are ids of files of the binder the message attaches.
+	Attachments []string   `json:"attachments,omitempty"`
+	ClientKey   string     `json:"client_key,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	EditedAt    *time.Time `json:"edited_at,omitempty"`
 	// Deleted marks a tombstone: the text is gone, the place in the
 	// conversation stays.
 	Deleted   bool       `json:"deleted"`
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 }
+
+// MaxAttachments bounds the files one message attaches.
+const MaxAttachments = 10
 
 // ValidateMessageText checks a message's Markdown text.
 func ValidateMessageText(text string) error {

@@ -401,3 +401,50 @@ func TestFilePolicy(t *testing.T) {
 		t.Fatalf("a malformed extension: %v", err)
 	}
 }
+
+// A message attaches files of its own binder only; deleting the message
+// drops its attachments.
+func TestMessageAttachments(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			w := newFileWorld(t, dialect, 0)
+			a := w.a
+			f, err := a.UploadFile(w.owner, w.binder.ID, "a.pdf", strings.NewReader("%PDF-1.7"))
+			must(t, err)
+			other, err := a.CreateBinder(w.owner, app.CreateBinderInput{Title: "Other"})
+			must(t, err)
+			g, err := a.UploadFile(w.owner, other.ID, "b.pdf", strings.NewReader("%PDF-1.7"))
+			must(t, err)
+			m, err := a.PostMessage(w.owner, w.binder.ID, app.PostMessageInput{Text: "see attached", Attachments: []string{f.ID}})
+			if err != nil || len(m.Attachments) != 1 || m.Attachments[0] != f.ID {
+				t.Fatalf("post with an attachment: %+v %v", m, err)
+			}
+			list, _, err := a.ListMessages(w.viewer, w.binder.ID, app.MessagePage{})
+			if err != nil || len(list) != 1 || len(list[0].Attachments) != 1 {
+				t.Fatalf("listed: %+v %v", list, err)
+			}
+			many := make([]string, atrium.MaxAttachments+1)
+			for i := range many {
+				many[i] = atrium.NewID()
+			}
+			for name, ids := range map[string][]string{
+				"another binder's file": {g.ID},
+				"an unknown file":       {atrium.NewID()},
+				"a malformed id":        {"x"},
+				"the same file twice":   {f.ID, f.ID},
+				"too many":              many,
+			} {
+				if _, err := a.PostMessage(w.owner, w.binder.ID, app.PostMessageInput{Text: "x", Attachments: ids}); atrium.ErrorCode(err) != atrium.EInvalid {
+					t.Errorf("%s: %v", name, err)
+				}
+			}
+			_, err = a.DeleteMessage(w.owner, w.binder.ID, m.ID)
+			must(t, err)
+			list, _, _ = a.ListMessages(w.viewer, w.binder.ID, app.MessagePage{})
+			if len(list) != 1 || len(list[0].Attachments) != 0 || !list[0].Deleted {
+				t.Fatalf("a deleted message keeps its attachments: %+v", list)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/atrium-dev/atrium"
@@ -14,6 +15,8 @@ type PostMessageInput struct {
 	Text      string `json:"text"`
 	ReplyTo   string `json:"reply_to,omitempty"`
 	ClientKey string `json:"client_key,omitempty"`
+	// Attachments are ids of files of the same binder.
+	Attachments []string `json:"attachments,omitempty"`
 }
 
 // PostMessage adds a message to a binder's conversation (owners and
@@ -32,6 +35,9 @@ func (a *App) PostMessage(ctx context.Context, binderID string, in PostMessageIn
 	}
 	if in.ReplyTo != "" && !atrium.ValidID(in.ReplyTo) {
 		return nil, atrium.Errorf(atrium.EInvalid, "reply_to is not a message of this binder")
+	}
+	if err := checkAttachmentIDs(in.Attachments); err != nil {
+		return nil, err
 	}
 	post := func() (*atrium.Message, error) {
 		// The post is checked on a read outside the write transaction, so
@@ -59,6 +65,23 @@ type postReads interface {
 	GetMessageByClientKey(ctx context.Context, binderID, senderID, key string) (*atrium.Message, error)
 	GetMessage(ctx context.Context, binderID, id string) (*atrium.Message, error)
 	MemberIDsByEmails(ctx context.Context, binderID string, emails []string) ([]string, error)
+	GetFile(ctx context.Context, id string) (*atrium.File, error)
+}
+
+// checkAttachmentIDs checks the form of a post's attachments: at most
+// MaxAttachments distinct file ids.
+func checkAttachmentIDs(ids []string) error {
+	if len(ids) > atrium.MaxAttachments {
+		return atrium.Errorf(atrium.EInvalid, "a message attaches at most %d files", atrium.MaxAttachments)
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if !atrium.ValidID(id) || seen[id] {
+			return atrium.Errorf(atrium.EInvalid, "attachments must be distinct ids of files of this binder")
+		}
+		seen[id] = true
+	}
+	return nil
 }
 
 // postPlan is a post checked against one read of its binder.
@@ -93,6 +116,15 @@ func planPost(ctx context.Context, q postReads, get getBinderFunc, u *atrium.Use
 		_, err := q.GetMessage(ctx, b.ID, in.ReplyTo)
 		if atrium.ErrorCode(err) == atrium.ENotFound {
 			return nil, atrium.Errorf(atrium.EInvalid, "reply_to is not a message of this binder")
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range in.Attachments {
+		f, err := q.GetFile(ctx, id)
+		if atrium.ErrorCode(err) == atrium.ENotFound || err == nil && f.BinderID != b.ID {
+			return nil, atrium.Errorf(atrium.EInvalid, "attachment %s is not a file of this binder", id)
 		}
 		if err != nil {
 			return nil, err
@@ -135,7 +167,7 @@ func (a *App) postMessage(w *writer, u *atrium.User, binderID string, in PostMes
 
 func newMessage(p *postPlan, u *atrium.User, in PostMessageInput, now time.Time) *atrium.Message {
 	return &atrium.Message{ID: atrium.NewID(), BinderID: p.binder.ID, SenderID: u.ID, Text: in.Text,
-		ReplyTo: in.ReplyTo, Mentions: p.mentions, ClientKey: in.ClientKey, CreatedAt: now}
+		ReplyTo: in.ReplyTo, Mentions: p.mentions, Attachments: in.Attachments, ClientKey: in.ClientKey, CreatedAt: now}
 }
 
 // recordPost audits a posted message and emits its event.
@@ -149,7 +181,7 @@ func (a *App) recordPost(w *writer, b *atrium.Binder, msg *atrium.Message) error
 // sameMessage returns the message already posted under a client key, or
 // EPrecondition if the key was used for a different message.
 func sameMessage(prev *atrium.Message, in PostMessageInput) (*atrium.Message, error) {
-	if prev.Text != in.Text && !prev.Deleted || prev.ReplyTo != in.ReplyTo {
+	if (prev.Text != in.Text || !slices.Equal(prev.Attachments, in.Attachments)) && !prev.Deleted || prev.ReplyTo != in.ReplyTo {
 		return nil, atrium.Errorf(atrium.EPrecondition, "this client_key was used for a different message")
 	}
 	return prev, nil
@@ -273,7 +305,7 @@ func (a *App) DeleteMessage(ctx context.Context, binderID, id string) (*atrium.M
 			return err
 		}
 		now := w.now
-		msg.Text, msg.Mentions, msg.Deleted, msg.DeletedAt = "", []string{}, true, &now
+		msg.Text, msg.Mentions, msg.Attachments, msg.Deleted, msg.DeletedAt = "", []string{}, nil, true, &now
 		if err := w.audit(b.OrgID, "message.delete", "message", msg.ID, "binder "+b.ID); err != nil {
 			return err
 		}

@@ -1163,6 +1163,14 @@ func (w *oapiWorld) files() {
 		header: map[string]string{"Range": fmt.Sprintf("bytes=%d-", len(pdf)+10)}})
 	w.do(oapiCall{method: "GET", path: content, args: []string{f.ID}, token: w.bossTok, want: 404})
 
+	// A message attaches the file.
+	m := w.post(w.staffTok, 201, oapiReqValid, app.PostMessageInput{Text: "the contract", Attachments: []string{f.ID}}, nil)
+	if len(m.Attachments) != 1 || m.Attachments[0] != f.ID {
+		w.t.Errorf("attachments: %+v", m)
+	}
+	w.post(w.staffTok, 400, oapiReqValid, app.PostMessageInput{Text: "x", Attachments: []string{atrium.NewID()}}, nil)
+	w.post(w.staffTok, 400, oapiReqInvalid, app.PostMessageInput{Text: "x", Attachments: []string{f.ID, f.ID}}, nil)
+
 	// Versions.
 	const versions = "/api/v1/files/{id}/versions"
 	uploadVersion := func(token, field, name string, content []byte, want int) []byte {

@@ -10,21 +10,26 @@ import (
 )
 
 const messageCols = `id, binder_id, seq, sender_id, text, reply_to, mentions, client_key,
-	created_at, edited_at, deleted_at`
+	created_at, edited_at, deleted_at, attachments`
 
 func scanMessage(row interface{ Scan(...any) error }) (*atrium.Message, error) {
 	var m atrium.Message
-	var replyTo, clientKey sql.NullString
+	var replyTo, clientKey, attachments sql.NullString
 	var mentions string
 	var created int64
 	var edited, deleted sql.NullInt64
 	if err := row.Scan(&m.ID, &m.BinderID, &m.Seq, &m.SenderID, &m.Text, &replyTo, &mentions,
-		&clientKey, &created, &edited, &deleted); err != nil {
+		&clientKey, &created, &edited, &deleted, &attachments); err != nil {
 		return nil, err
 	}
 	m.ReplyTo, m.ClientKey = replyTo.String, clientKey.String
 	if err := json.Unmarshal([]byte(mentions), &m.Mentions); err != nil {
 		return nil, err
+	}
+	if attachments.Valid {
+		if err := json.Unmarshal([]byte(attachments.String), &m.Attachments); err != nil {
+			return nil, err
+		}
 	}
 	m.CreatedAt = fromMS(created)
 	m.EditedAt, m.DeletedAt = fromNullMS(edited), fromNullMS(deleted)
@@ -34,6 +39,15 @@ func scanMessage(row interface{ Scan(...any) error }) (*atrium.Message, error) {
 
 func nullString(s string) sql.NullString {
 	return sql.NullString{String: s, Valid: s != ""}
+}
+
+// attachmentsJSON encodes a message's attachments; none is NULL.
+func attachmentsJSON(ids []string) sql.NullString {
+	if len(ids) == 0 {
+		return sql.NullString{}
+	}
+	b, _ := json.Marshal(ids)
+	return sql.NullString{String: string(b), Valid: true}
 }
 
 func mentionsJSON(m []string) string {
@@ -48,9 +62,9 @@ func mentionsJSON(m []string) string {
 // client key in this binder.
 func (q Queries) CreateMessage(ctx context.Context, m *atrium.Message) error {
 	_, err := q.q.ExecContext(ctx, `INSERT INTO messages (`+messageCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, $10)`,
 		m.ID, m.BinderID, m.Seq, m.SenderID, m.Text, nullString(m.ReplyTo), mentionsJSON(m.Mentions),
-		nullString(m.ClientKey), ms(m.CreatedAt))
+		nullString(m.ClientKey), ms(m.CreatedAt), attachmentsJSON(m.Attachments))
 	if q.d.isUnique(err) {
 		return atrium.Errorf(atrium.EConflict, "a message with this client key exists")
 	}
@@ -116,7 +130,7 @@ func (q Queries) EditMessage(ctx context.Context, m *atrium.Message) error {
 // TombstoneMessage deletes a message's text, keeping its place; ENotFound
 // if there is no such live message.
 func (q Queries) TombstoneMessage(ctx context.Context, binderID, id string, now time.Time) error {
-	res, err := q.q.ExecContext(ctx, `UPDATE messages SET text = '', mentions = '[]', deleted_at = $3
+	res, err := q.q.ExecContext(ctx, `UPDATE messages SET text = '', mentions = '[]', attachments = NULL, deleted_at = $3
 		WHERE binder_id = $1 AND id = $2 AND deleted_at IS NULL`, binderID, id, ms(now))
 	return changedOne(res, err, "message", "store.TombstoneMessage")
 }

@@ -121,10 +121,10 @@ func (q Queries) createMessageNextSeq(ctx context.Context, m *atrium.Message, ac
 			UPDATE binders SET last_seq = last_seq + 1, updated_at = $9
 			WHERE id = $2 AND deleted_at IS NULL AND ($10::bigint IS NULL OR acl_version = $10) RETURNING last_seq)
 		INSERT INTO messages (`+messageCols+`)
-		SELECT $1, $2, s.last_seq, $3, $4, $5, $6, $7, $8, NULL, NULL FROM s
+		SELECT $1, $2, s.last_seq, $3, $4, $5, $6, $7, $8, NULL, NULL, $11 FROM s
 		RETURNING seq`,
 		m.ID, m.BinderID, m.SenderID, m.Text, nullString(m.ReplyTo), mentionsJSON(m.Mentions),
-		nullString(m.ClientKey), ms(m.CreatedAt), ms(m.CreatedAt), aclVersion).Scan(&m.Seq)
+		nullString(m.ClientKey), ms(m.CreatedAt), ms(m.CreatedAt), aclVersion, attachmentsJSON(m.Attachments)).Scan(&m.Seq)
 	switch {
 	case err == nil:
 		return nil
