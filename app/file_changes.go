@@ -44,66 +44,30 @@ func (a *App) UploadVersion(ctx context.Context, fileID, name string, body io.Re
 }
 
 func (a *App) uploadVersion(ctx context.Context, act *atrium.Actor, fileID, name string, body io.Reader) (*atrium.File, error) {
-	fs, err := a.files()
-	if err != nil {
-		return nil, err
-	}
 	f, err := a.visibleFile(ctx, act.User, fileID)
 	if err != nil {
 		return nil, err
 	}
-	b, m, err := visibleBinder(ctx, a.store.GetBinderForUser, act.User, f.BinderID)
-	if err != nil {
-		return nil, atrium.NotFound("file")
-	}
-	if !atrium.CanChangeFiles(act.User, b, m) {
-		return nil, atrium.Errorf(atrium.EForbidden, "viewers cannot upload files to this binder")
-	}
-	org, limit, err := a.uploadPolicy(ctx, fs, act.User, f.OrgID, name)
-	if err != nil {
-		return nil, err
-	}
-	orgKey, err := a.orgKey(ctx, fs, f.OrgID)
-	if err != nil {
-		return nil, err
-	}
-	next := &atrium.File{ID: f.ID, OrgID: f.OrgID, BinderID: f.BinderID, BlobID: atrium.NewID(), CreatedBy: act.User.ID}
-	rec, err := a.storeObject(ctx, fs, orgKey, next, body, limit)
-	if err != nil {
-		return nil, err
-	}
+	next := &atrium.File{ID: f.ID, CreatedBy: act.User.ID}
 	var out *atrium.File
-	err = a.write(ctx, func(w *writer) error {
-		cur, b, m, err := changeFile(w, act.User, fileID)
+	err = a.upload(ctx, act, f.BinderID, name, body, next, func(w *writer, b *atrium.Binder) error {
+		cur, err := w.GetFile(w.ctx, f.ID)
 		if err != nil {
 			return err
 		}
-		if !atrium.CanChangeFiles(act.User, b, m) {
-			return atrium.Errorf(atrium.EForbidden, "viewers cannot upload files to this binder")
-		}
-		if err := withinQuota(w.ctx, w.Tx, org, rec.StoredSize); err != nil {
+		next.UpdatedAt = w.now
+		if err := w.AddFileVersion(w.ctx, next, name); err != nil {
 			return err
 		}
-		rec.CreatedAt = w.now
-		v := *next
-		v.UpdatedAt = w.now
-		if err := w.AddBlob(ctx, rec); err != nil {
-			return err
-		}
-		if err := w.AddFileVersion(ctx, &v, name); err != nil {
-			return err
-		}
+		cur.ContentType, cur.Size, cur.SHA256, cur.BlobID, cur.Version, cur.UpdatedAt =
+			next.ContentType, next.Size, next.SHA256, next.BlobID, next.Version, w.now
 		out = cur
-		out.ContentType, out.Size, out.SHA256, out.BlobID, out.Version, out.UpdatedAt = v.ContentType, v.Size, v.SHA256, v.BlobID, v.Version, w.now
-		if err := w.audit(b.OrgID, "file.version", "file", f.ID, "binder "+b.ID); err != nil {
+		if err := w.audit(b.OrgID, "file.version", "file", cur.ID, "binder "+b.ID); err != nil {
 			return err
 		}
-		return w.event(atrium.EventFileUpdated, b.OrgID, b.ID, "", "file", out)
+		return w.event(atrium.EventFileUpdated, b.OrgID, b.ID, "", "file", cur)
 	})
 	if err != nil {
-		if derr := fs.Blobs.Delete(context.WithoutCancel(ctx), next.BlobID); derr != nil {
-			a.log.Warn("file version: removing an unrecorded object", "blob", next.BlobID, "err", derr)
-		}
 		return nil, err
 	}
 	return out, nil

@@ -128,31 +128,55 @@ func (a *App) UploadFile(ctx context.Context, binderID, name string, body io.Rea
 }
 
 func (a *App) uploadFile(ctx context.Context, act *atrium.Actor, binderID, name string, body io.Reader) (*atrium.File, error) {
+	f := &atrium.File{ID: atrium.NewID(), Name: name, Version: 1, CreatedBy: act.User.ID}
+	err := a.upload(ctx, act, binderID, name, body, f, func(w *writer, b *atrium.Binder) error {
+		f.CreatedAt, f.UpdatedAt = w.now, w.now
+		if err := w.CreateFile(w.ctx, f); err != nil {
+			return err
+		}
+		if err := w.audit(b.OrgID, "file.upload", "file", f.ID, "binder "+b.ID); err != nil {
+			return err
+		}
+		return w.event(atrium.EventFileCreated, b.OrgID, b.ID, "", "file", f)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// upload is what a new file and a new version share. Before the body is
+// read: the binder, the user's right to change its files and the
+// organisation's rules. Then the body is stored encrypted as a new object
+// (f gets its organisation, binder, object id, size, hash and type). Then,
+// in the write transaction, with the binder locked: the right again, the
+// quota, the object's record, and record, which writes the rest. If the
+// transaction fails, the object is removed.
+func (a *App) upload(ctx context.Context, act *atrium.Actor, binderID, name string, body io.Reader, f *atrium.File,
+	record func(w *writer, b *atrium.Binder) error) error {
 	fs, err := a.files()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	// Refuse before reading the body.
 	b, m, err := visibleBinder(ctx, a.store.GetBinderForUser, act.User, binderID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !atrium.CanChangeFiles(act.User, b, m) {
-		return nil, atrium.Errorf(atrium.EForbidden, "viewers cannot upload files to this binder")
+		return atrium.Errorf(atrium.EForbidden, "viewers cannot upload files to this binder")
 	}
 	org, limit, err := a.uploadPolicy(ctx, fs, act.User, b.OrgID, name)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	orgKey, err := a.orgKey(ctx, fs, b.OrgID)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	f := &atrium.File{ID: atrium.NewID(), OrgID: b.OrgID, BinderID: b.ID, Name: name, Version: 1,
-		BlobID: atrium.NewID(), CreatedBy: act.User.ID}
+	f.OrgID, f.BinderID, f.BlobID = b.OrgID, b.ID, atrium.NewID()
 	rec, err := a.storeObject(ctx, fs, orgKey, f, body, limit)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	err = a.write(ctx, func(w *writer) error {
 		b, m, err := lockedBinder(w, act.User, binderID)
@@ -166,26 +190,18 @@ func (a *App) uploadFile(ctx context.Context, act *atrium.Actor, binderID, name 
 			return err
 		}
 		rec.CreatedAt = w.now
-		f.CreatedAt, f.UpdatedAt = w.now, w.now
-		if err := w.AddBlob(ctx, rec); err != nil {
+		if err := w.AddBlob(w.ctx, rec); err != nil {
 			return err
 		}
-		if err := w.CreateFile(ctx, f); err != nil {
-			return err
-		}
-		if err := w.audit(b.OrgID, "file.upload", "file", f.ID, "binder "+b.ID); err != nil {
-			return err
-		}
-		return w.event(atrium.EventFileCreated, b.OrgID, b.ID, "", "file", f)
+		return record(w, b)
 	})
 	if err != nil {
 		// The object was never recorded: nothing refers to it.
 		if derr := fs.Blobs.Delete(context.WithoutCancel(ctx), f.BlobID); derr != nil {
 			a.log.Warn("file upload: removing an unrecorded object", "blob", f.BlobID, "err", derr)
 		}
-		return nil, err
 	}
-	return f, nil
+	return err
 }
 
 // storeObject encrypts body into a new object f.BlobID under a fresh data
