@@ -52,7 +52,8 @@ func (s OrgSettings) Blocked(name string) string {
 	if list == nil {
 		list = DefaultBlockedExtensions
 	}
-	lower := strings.ToLower(name)
+	// Windows ignores trailing dots and spaces: "a.exe. " opens as a.exe.
+	lower := strings.TrimRight(strings.ToLower(name), ". ")
 	for _, ext := range list {
 		if strings.HasSuffix(lower, ext) {
 			return ext

@@ -20,7 +20,7 @@ func changeFile(w *writer, u *atrium.User, id string) (*atrium.File, *atrium.Bin
 	}
 	b, m, err := lockedBinder(w, u, f.BinderID)
 	if err != nil {
-		return nil, nil, nil, atrium.NotFound("file")
+		return nil, nil, nil, notFoundAs(err, "file")
 	}
 	// Read again under the binder's lock: a racing change has committed.
 	if f, err = w.GetFile(w.ctx, id); err != nil {
@@ -50,7 +50,8 @@ func (a *App) uploadVersion(ctx context.Context, act *atrium.Actor, fileID, name
 	}
 	next := &atrium.File{ID: f.ID, CreatedBy: act.User.ID}
 	var out *atrium.File
-	err = a.upload(ctx, act, f.BinderID, name, body, next, func(w *writer, b *atrium.Binder) error {
+	// The file keeps its name, so that name must be allowed too.
+	err = a.upload(ctx, act, f.BinderID, []string{name, f.Name}, body, next, func(w *writer, b *atrium.Binder) error {
 		cur, err := w.GetFile(w.ctx, f.ID)
 		if err != nil {
 			return err
@@ -145,6 +146,13 @@ func (a *App) RenameFile(ctx context.Context, id string, in RenameFileInput) (*a
 		if !atrium.CanChangeFiles(act.User, b, m) {
 			return atrium.Errorf(atrium.EForbidden, "viewers cannot rename files")
 		}
+		org, err := w.GetOrg(ctx, b.OrgID)
+		if err != nil {
+			return err
+		}
+		if err := blockedName(org, name); err != nil {
+			return err
+		}
 		if err := w.RenameFile(ctx, cur.ID, name, w.now); err != nil {
 			return err
 		}
@@ -224,8 +232,11 @@ func (a *App) RestoreFile(ctx context.Context, id string) (*atrium.File, error) 
 			return atrium.Errorf(atrium.EGone, "the file was deleted longer ago than the retention period")
 		}
 		b, _, err := w.GetBinderForUserLocked(ctx, cur.BinderID, act.User.ID)
-		if err != nil {
+		if atrium.ErrorCode(err) == atrium.ENotFound {
 			return atrium.Errorf(atrium.EConflict, "the file's binder is deleted")
+		}
+		if err != nil {
+			return err
 		}
 		if err := w.SetFileDeleted(ctx, cur.ID, nil, w.now); err != nil {
 			return err

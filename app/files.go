@@ -109,6 +109,23 @@ func (a *App) createOrgKey(ctx context.Context, fs FileStorage, orgID string) (*
 		return nil, err
 	}
 	// Another request may have created it first: theirs stands.
+	k, err := a.store.GetOrgKey(ctx, orgID)
+	if err != nil || k.KEKID != kek || !bytes.Equal(k.Wrapped, wrapped) || fs.Keys.Has(kek) {
+		return k, err
+	}
+	// The master key was retired while this one was wrapped under it:
+	// wrap it again under the current key while it is still at hand.
+	kek2, wrapped2, err := fs.Keys.Wrap(ctx, key, orgKeyAD(orgID))
+	if err != nil {
+		return nil, atrium.Internal("app.createOrgKey", err)
+	}
+	err = a.write(ctx, func(w *writer) error {
+		_, err := w.RewrapOrgKey(ctx, orgID, kek, kek2, wrapped2)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	return a.store.GetOrgKey(ctx, orgID)
 }
 
@@ -129,7 +146,7 @@ func (a *App) UploadFile(ctx context.Context, binderID, name string, body io.Rea
 
 func (a *App) uploadFile(ctx context.Context, act *atrium.Actor, binderID, name string, body io.Reader) (*atrium.File, error) {
 	f := &atrium.File{ID: atrium.NewID(), Name: name, Version: 1, CreatedBy: act.User.ID}
-	err := a.upload(ctx, act, binderID, name, body, f, func(w *writer, b *atrium.Binder) error {
+	err := a.upload(ctx, act, binderID, []string{name}, body, f, func(w *writer, b *atrium.Binder) error {
 		f.CreatedAt, f.UpdatedAt = w.now, w.now
 		if err := w.CreateFile(w.ctx, f); err != nil {
 			return err
@@ -152,7 +169,7 @@ func (a *App) uploadFile(ctx context.Context, act *atrium.Actor, binderID, name 
 // in the write transaction, with the binder locked: the right again, the
 // quota, the object's record, and record, which writes the rest. If the
 // transaction fails, the object is removed.
-func (a *App) upload(ctx context.Context, act *atrium.Actor, binderID, name string, body io.Reader, f *atrium.File,
+func (a *App) upload(ctx context.Context, act *atrium.Actor, binderID string, names []string, body io.Reader, f *atrium.File,
 	record func(w *writer, b *atrium.Binder) error) error {
 	fs, err := a.files()
 	if err != nil {
@@ -165,7 +182,7 @@ func (a *App) upload(ctx context.Context, act *atrium.Actor, binderID, name stri
 	if !atrium.CanChangeFiles(act.User, b, m) {
 		return atrium.Errorf(atrium.EForbidden, "viewers cannot upload files to this binder")
 	}
-	org, limit, err := a.uploadPolicy(ctx, fs, act.User, b.OrgID, name)
+	org, limit, err := a.uploadPolicy(ctx, fs, act.User, b.OrgID, names...)
 	if err != nil {
 		return err
 	}
@@ -196,12 +213,22 @@ func (a *App) upload(ctx context.Context, act *atrium.Actor, binderID, name stri
 		return record(w, b)
 	})
 	if err != nil {
-		// The object was never recorded: nothing refers to it.
-		if derr := fs.Blobs.Delete(context.WithoutCancel(ctx), f.BlobID); derr != nil {
-			a.log.Warn("file upload: removing an unrecorded object", "blob", f.BlobID, "err", derr)
-		}
+		a.removeUnrecorded(ctx, fs, f.BlobID)
 	}
 	return err
+}
+
+// removeUnrecorded deletes an object whose recording transaction failed,
+// unless the database knows it after all (a commit that failed to answer
+// may have committed).
+func (a *App) removeUnrecorded(ctx context.Context, fs FileStorage, blobID string) {
+	ctx = context.WithoutCancel(ctx)
+	if _, err := a.store.GetBlob(ctx, blobID); atrium.ErrorCode(err) != atrium.ENotFound {
+		return
+	}
+	if err := fs.Blobs.Delete(ctx, blobID); err != nil {
+		a.log.Warn("file upload: removing an unrecorded object", "blob", blobID, "err", err)
+	}
 }
 
 // storeObject encrypts body into a new object f.BlobID under a fresh data
@@ -271,19 +298,21 @@ func (a *App) checkFeature(u *atrium.User, feature string) error {
 // uploadPolicy applies the organisation's rules to an upload of a file
 // named name by u: the feature permission, the blocked extensions, and a
 // quota already used up. It returns the organisation and the size limit.
-func (a *App) uploadPolicy(ctx context.Context, fs FileStorage, u *atrium.User, orgID, name string) (*atrium.Org, int64, error) {
+func (a *App) uploadPolicy(ctx context.Context, fs FileStorage, u *atrium.User, orgID string, names ...string) (*atrium.Org, int64, error) {
 	if err := a.checkFeature(u, FeatureFilesUpload); err != nil {
 		return nil, 0, err
 	}
-	if err := atrium.ValidateFileName(name); err != nil {
-		return nil, 0, err
+	for _, name := range names {
+		if err := atrium.ValidateFileName(name); err != nil {
+			return nil, 0, err
+		}
 	}
 	org, err := a.store.GetOrg(ctx, orgID)
 	if err != nil {
 		return nil, 0, err
 	}
-	if ext := org.Settings.Blocked(name); ext != "" {
-		return nil, 0, atrium.Errorf(atrium.EUnsupported, "files ending in %s cannot be uploaded in this organisation", ext)
+	if err := blockedName(org, names...); err != nil {
+		return nil, 0, err
 	}
 	if err := withinQuota(ctx, a.store, org, 0); err != nil {
 		return nil, 0, err
@@ -293,6 +322,17 @@ func (a *App) uploadPolicy(ctx context.Context, fs FileStorage, u *atrium.User, 
 		limit = mb << 20
 	}
 	return org, limit, nil
+}
+
+// blockedName refuses a file name that ends in one of the organisation's
+// blocked extensions.
+func blockedName(org *atrium.Org, names ...string) error {
+	for _, name := range names {
+		if ext := org.Settings.Blocked(name); ext != "" {
+			return atrium.Errorf(atrium.EUnsupported, "files ending in %s are not allowed in this organisation", ext)
+		}
+	}
+	return nil
 }
 
 // withinQuota returns EQuota if storing more bytes would take org over its
@@ -314,6 +354,15 @@ func withinQuota(ctx context.Context, q interface {
 		return atrium.Errorf(atrium.EQuota, "the organisation's storage quota of %d MiB is used up", org.Settings.StorageQuotaMB)
 	}
 	return nil
+}
+
+// notFoundAs reports a binder that is not found as the object asked for
+// (a file, say) not found; other errors pass as they are.
+func notFoundAs(err error, what string) error {
+	if atrium.ErrorCode(err) == atrium.ENotFound {
+		return atrium.NotFound(what)
+	}
+	return err
 }
 
 // unavailable reports a failing storage backend: the client may retry.
@@ -373,7 +422,7 @@ func (a *App) visibleFile(ctx context.Context, u *atrium.User, id string) (*atri
 		return nil, err
 	}
 	if _, _, err := visibleBinder(ctx, a.store.GetBinderForUser, u, f.BinderID); err != nil {
-		return nil, atrium.NotFound("file")
+		return nil, notFoundAs(err, "file")
 	}
 	return f, nil
 }

@@ -365,14 +365,26 @@ func TestFilePolicy(t *testing.T) {
 		_, err := a.UploadFile(w.owner, w.binder.ID, name, bytes.NewReader(make([]byte, size)))
 		return err
 	}
-	if err := upload("setup.EXE", 10); atrium.ErrorCode(err) != atrium.EUnsupported {
-		t.Fatalf("a program by default: %v", err)
+	for _, name := range []string{"setup.EXE", "setup.exe.", "setup.exe . "} {
+		if err := upload(name, 10); atrium.ErrorCode(err) != atrium.EUnsupported {
+			t.Fatalf("%q by default: %v", name, err)
+		}
 	}
+	doc, err := a.UploadFile(w.owner, w.binder.ID, "doc.pdf", strings.NewReader("%PDF"))
+	must(t, err)
+	exe := "doc.exe"
+	if _, err := a.RenameFile(w.owner, doc.ID, app.RenameFileInput{Name: &exe}); atrium.ErrorCode(err) != atrium.EUnsupported {
+		t.Fatalf("a rename to a blocked ending: %v", err)
+	}
+	if _, err := a.UploadVersion(w.owner, doc.ID, "v2.exe", strings.NewReader("MZ")); atrium.ErrorCode(err) != atrium.EUnsupported {
+		t.Fatalf("a version with a blocked name: %v", err)
+	}
+	must(t, a.DeleteFile(w.owner, doc.ID))
 	settings := atrium.DefaultOrgSettings()
 	settings.BlockedExtensions = []string{}
 	settings.MaxFileMB = 1
 	settings.StorageQuotaMB = 2
-	_, err := a.UpdateOrg(w.owner, app.UpdateOrgInput{Settings: &settings})
+	_, err = a.UpdateOrg(w.owner, app.UpdateOrgInput{Settings: &settings})
 	must(t, err)
 	if err := upload("setup.exe", 10); err != nil {
 		t.Fatalf("no blocked extensions: %v", err)
@@ -380,8 +392,8 @@ func TestFilePolicy(t *testing.T) {
 	if err := upload("big.bin", 1<<20+1); atrium.ErrorCode(err) != atrium.ETooLarge {
 		t.Fatalf("over the organisation's file limit: %v", err)
 	}
-	must(t, upload("a.bin", 1<<20-100))
-	must(t, upload("b.bin", 1<<20-100))
+	must(t, upload("a.bin", 1<<20-200))
+	must(t, upload("b.bin", 1<<20-200))
 	if err := upload("c.bin", 1000); atrium.ErrorCode(err) != atrium.EQuota {
 		t.Fatalf("over the quota: %v", err)
 	}
@@ -393,7 +405,7 @@ func TestFilePolicy(t *testing.T) {
 	}
 	list, _, _ := a.ListFiles(w.owner, w.binder.ID, app.Page{})
 	objects, _ := filepath.Glob(filepath.Join(w.dir, "blobs", "objects", "*", "*"))
-	if len(list) != 3 || len(objects) != 3 {
+	if len(list) != 3 || len(objects) != 4 {
 		t.Fatalf("refused uploads left %d files and %d objects", len(list), len(objects))
 	}
 	settings.BlockedExtensions = []string{"EXE"}

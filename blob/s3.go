@@ -80,6 +80,10 @@ func (s *S3) Create(ctx context.Context, key string) (Pending, error) {
 	}
 	pr, pw := io.Pipe()
 	p := &s3Pending{pw: pw, done: make(chan error, 1)}
+	// The upload ends with the writer (Commit or Abort), not with the
+	// caller's context, so that an abandoned multipart upload is aborted
+	// on the server rather than left behind.
+	ctx = context.WithoutCancel(ctx)
 	go func() {
 		_, err := s.c.PutObject(ctx, s.bucket, name, pr, -1, minio.PutObjectOptions{
 			PartSize: s3PartSize, ContentType: "application/octet-stream"})

@@ -21,6 +21,9 @@ import (
 // maxUploadParts bounds the form parts read before the file part.
 const maxUploadParts = 8
 
+// maxFormField bounds a form field that precedes the file part.
+const maxFormField = 64 << 10
+
 // uploadStall is how long an upload may send nothing before it is cut.
 const uploadStall = time.Minute
 
@@ -71,6 +74,10 @@ func (s *Server) filePart(w http.ResponseWriter, r *http.Request) (string, io.Re
 			return "", nil, bodyError(err, "the multipart body has no part named file")
 		}
 		if p.FormName() != "file" {
+			// Another field: read past it, but no further than a small one.
+			if n, _ := io.Copy(io.Discard, io.LimitReader(p, maxFormField+1)); n > maxFormField {
+				return "", nil, atrium.Errorf(atrium.EInvalid, "a form field before the file is longer than %d bytes", maxFormField)
+			}
 			continue
 		}
 		_, dp, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))

@@ -43,15 +43,31 @@ type Wrapper interface {
 var ErrUnknownKey = errors.New("keyring: no such master key")
 
 // Keyring is a set of master keys, one of them current. It is safe for
-// concurrent use. A keyring read from a file reads it again when asked
-// for a key it does not hold, so a server picks up a key that
-// `atrium keys rotate` added while it ran.
+// concurrent use. A keyring read from a file reads it again when the file
+// has changed, before it wraps and when it is asked for a key it does not
+// hold, so a server follows `atrium keys rotate` and `keys retire` while
+// it runs.
 type Keyring struct {
 	mu      sync.RWMutex
 	file    fileFormat
 	byID    map[string]sealed.Key
 	path    string // where it is saved, or "" if it came from elsewhere
+	stamp   stamp  // the file's state when it was read or written
 	current string
+}
+
+// stamp tells a changed keyring file.
+type stamp struct {
+	mod  time.Time
+	size int64
+}
+
+func fileStamp(path string) (stamp, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return stamp{}, fmt.Errorf("keyring: %w", err)
+	}
+	return stamp{mod: fi.ModTime(), size: fi.Size()}, nil
 }
 
 // fileFormat is the keyring's JSON form.
@@ -106,7 +122,7 @@ func Load(path string) (*Keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (in %s)", err, path)
 	}
-	k.path = path
+	k.path, k.stamp = path, stamp{mod: fi.ModTime(), size: fi.Size()}
 	return k, nil
 }
 
@@ -146,11 +162,18 @@ func (k *Keyring) IDs() []string {
 }
 
 // Has reports whether master key id is in the keyring (reading the file
-// again if it is not).
-func (k *Keyring) Has(id string) bool { return k.key(id) != nil }
+// again if it changed).
+func (k *Keyring) Has(id string) bool {
+	kek, _ := k.key(id)
+	return kek != nil
+}
 
-// Wrap encrypts key under the current master key.
+// Wrap encrypts key under the current master key, as the keyring file
+// says now.
 func (k *Keyring) Wrap(_ context.Context, key sealed.Key, ad string) (string, []byte, error) {
+	if err := k.refresh(); err != nil {
+		return "", nil, err
+	}
 	k.mu.RLock()
 	id, kek := k.current, k.byID[k.current]
 	k.mu.RUnlock()
@@ -160,34 +183,62 @@ func (k *Keyring) Wrap(_ context.Context, key sealed.Key, ad string) (string, []
 
 // Unwrap decrypts a key wrapped under master key id.
 func (k *Keyring) Unwrap(_ context.Context, id string, wrapped []byte, ad string) (sealed.Key, error) {
-	kek := k.key(id)
+	kek, err := k.key(id)
+	if err != nil {
+		return nil, err
+	}
 	if kek == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownKey, id)
 	}
 	return sealed.Unwrap(kek, wrapped, ad)
 }
 
-// key returns master key id, reading the keyring file again if it is not
-// held.
-func (k *Keyring) key(id string) sealed.Key {
+// key returns master key id (nil if there is none), reading the keyring
+// file again if it is not held and the file changed.
+func (k *Keyring) key(id string) (sealed.Key, error) {
 	k.mu.RLock()
-	kek, path := k.byID[id], k.path
+	kek := k.byID[id]
 	k.mu.RUnlock()
-	if kek != nil || path == "" {
-		return kek
+	if kek != nil {
+		return kek, nil
 	}
-	fresh, err := Load(path)
-	if err != nil {
+	if err := k.refresh(); err != nil {
+		return nil, err
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.byID[id], nil
+}
+
+// refresh reads the keyring file again if it changed since it was read or
+// written here. Reloads are serialised, so an older read never replaces a
+// newer one.
+func (k *Keyring) refresh() error {
+	if k.path == "" {
 		return nil
+	}
+	st, err := fileStamp(k.path)
+	if err != nil {
+		return err
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.file, k.byID, k.current = fresh.file, fresh.byID, fresh.current
-	return k.byID[id]
+	if st == k.stamp {
+		return nil
+	}
+	fresh, err := Load(k.path)
+	if err != nil {
+		return err
+	}
+	k.file, k.byID, k.current, k.stamp = fresh.file, fresh.byID, fresh.current, fresh.stamp
+	return nil
 }
 
 // Rotate adds a new master key, makes it current and saves the keyring.
 func (k *Keyring) Rotate() (string, error) {
+	if err := k.refresh(); err != nil {
+		return "", err
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.path == "" {
@@ -203,6 +254,9 @@ func (k *Keyring) Rotate() (string, error) {
 // Retire removes master key id and saves the keyring. The caller checks
 // first that nothing is wrapped under it; the current key cannot go.
 func (k *Keyring) Retire(id string) error {
+	if err := k.refresh(); err != nil {
+		return err
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.path == "" {
@@ -267,6 +321,9 @@ func (k *Keyring) save() error {
 	}
 	if err := os.Rename(tmp.Name(), k.path); err != nil {
 		return fmt.Errorf("keyring: %w", err)
+	}
+	if st, err := fileStamp(k.path); err == nil {
+		k.stamp = st
 	}
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()

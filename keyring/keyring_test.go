@@ -78,3 +78,48 @@ func TestRefusals(t *testing.T) {
 		t.Fatal("a keyring from the environment was rotated")
 	}
 }
+
+// A server's keyring follows a rotation and a retirement made by another
+// process: it wraps under the new key at once, and still unwraps what the
+// old key wrapped until it is retired.
+func TestAnotherProcessRotates(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "master.keys")
+	server, _, err := LoadOrCreate(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := sealed.NewKey()
+	old, wrapped, _ := server.Wrap(ctx, key, "org A")
+	admin, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := admin.Rotate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := server.Wrap(ctx, key, "org B"); err != nil || got != fresh {
+		t.Fatalf("the server wrapped under %q, not the new key %q: %v", got, fresh, err)
+	}
+	if _, err := server.Unwrap(ctx, old, wrapped, "org A"); err != nil {
+		t.Fatalf("the old key before retirement: %v", err)
+	}
+	if err := admin.Retire(old); err != nil {
+		t.Fatal(err)
+	}
+	if server.Has(old) {
+		// Held keys are not dropped until the file changes under a lookup
+		// that misses; a retired key wraps nothing, so this is harmless,
+		// but Wrap must not use it.
+		if id, _, _ := server.Wrap(ctx, key, "org C"); id == old {
+			t.Fatal("the server wrapped under a retired key")
+		}
+	}
+	if err := os.WriteFile(path, []byte("damaged"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.Unwrap(ctx, "mk-unknown", wrapped, "org A"); err == nil || errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("a keyring file that cannot be read again: %v", err)
+	}
+}

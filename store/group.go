@@ -12,10 +12,10 @@ import (
 )
 
 // groupCommitter runs write transactions through one goroutine and commits
-// the transactions that queue up meanwhile together. Each caller's
-// function runs inside a savepoint of the shared transaction, so one that
-// fails is rolled back alone, and every caller is answered only after the
-// commit that makes its change durable: one fsync serves a whole batch.
+// the transactions that queue up meanwhile together: one fsync serves a
+// whole batch, and every caller is answered only after the commit that
+// makes its change durable. A caller's function that fails is rolled back
+// alone (see run), so its function may run more than once.
 type groupCommitter struct {
 	db    *sql.DB
 	d     dialect

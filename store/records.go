@@ -73,15 +73,15 @@ func (q Queries) appendRecords(ctx context.Context, r *records) error {
 	for _, e := range r.events {
 		push(auditCols, e.OrgID, e.BinderID, e.UserID, e.Type, e.Kind, string(e.Payload), ms(e.CreatedAt))
 	}
-	// unnest yields the rows in the arrays' order, so events take their
-	// ids in the order the changes made them.
+	// Events take their ids in the order the changes made them: the rows
+	// are inserted in the arrays' order.
 	_, err := q.q.ExecContext(ctx, `WITH a AS (INSERT INTO audit_log
 			(id, org_id, actor_id, action, target_type, target_id, ip, user_agent, outcome, detail, created_at)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
 				$7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[]))
 		INSERT INTO events (org_id, binder_id, user_id, type, kind, payload, created_at)
-		SELECT * FROM unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
-			$18::bigint[])`, cols...)
+		SELECT o, b, u, t, k, p, c FROM unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
+			$17::text[], $18::bigint[]) WITH ORDINALITY AS e(o, b, u, t, k, p, c, n) ORDER BY n`, cols...)
 	return atrium.Internal("store.appendRecords", err)
 }
 

@@ -189,15 +189,16 @@ func (s *Store) Ping(ctx context.Context) error {
 // Tx runs fn in a write transaction and commits if fn returns nil. Errors
 // from fn are returned as they are; failures of the database are wrapped,
 // and a deadlock with another node's writes (PostgreSQL) is EUnavailable:
-// nothing of fn was kept, and the caller may try again. fn should have no
-// effects outside the transaction.
+// nothing of fn was kept, and the caller may try again.
 //
-// Transactions that queue while one commits are committed together, each
-// in a savepoint of its own: fn sees the effects of those before it, a
-// failing fn is rolled back alone, and Tx returns only once the shared
-// commit is durable. One commit (one fsync) then serves a whole batch, and
-// on PostgreSQL a binder's row lock is held once per batch rather than once
-// per post. fn must not call Tx itself.
+// Transactions that queue while one commits are committed together: fn
+// sees the effects of those before it, a failing fn is rolled back alone,
+// and Tx returns only once the shared commit is durable. One commit (one
+// fsync) then serves a whole batch, and on PostgreSQL a binder's row lock
+// is held once per batch rather than once per post. To roll one fn back
+// alone, the batch may be run again, so fn may run more than once: it must
+// have no effects outside the transaction but its results, which each run
+// sets afresh. fn must not call Tx itself.
 func (s *Store) Tx(ctx context.Context, fn func(*Tx) error) error {
 	return s.group.do(ctx, fn)
 }
