@@ -216,10 +216,13 @@ func (a *App) Maintain(ctx context.Context, every time.Duration) {
 	}
 }
 
-// Housekeep forgets stored idempotent results and outbox events past
-// their retention.
+// Housekeep purges deleted files past their retention, and forgets stored
+// idempotent results and outbox events past theirs.
 func (a *App) Housekeep(ctx context.Context) error {
 	now := a.now()
+	if _, err := a.PurgeDeletedFiles(ctx); err != nil {
+		return err
+	}
 	return a.store.Tx(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteIdempotentBefore(ctx, now.Add(-idempotencyRetention)); err != nil {
 			return err

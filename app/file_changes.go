@@ -253,3 +253,45 @@ func (a *App) RestoreFile(ctx context.Context, id string) (*atrium.File, error) 
 	}
 	return f, nil
 }
+
+// purgeBatch bounds the files one housekeeping pass purges.
+const purgeBatch = 100
+
+// PurgeDeletedFiles removes for good the files deleted longer ago than the
+// retention period: their records (audited in their organisation), then
+// their stored objects. It returns how many files it purged. An object
+// whose deletion fails stays behind unreferenced; nothing can read it.
+func (a *App) PurgeDeletedFiles(ctx context.Context) (int, error) {
+	fs, err := a.files()
+	if err != nil || a.cfg.FileRetention <= 0 {
+		return 0, nil
+	}
+	cutoff := a.now().Add(-a.cfg.FileRetention)
+	files, err := a.store.FilesDeletedBefore(ctx, cutoff, purgeBatch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, f := range files {
+		var blobs []string
+		err := a.write(ctx, func(w *writer) (err error) {
+			if blobs, err = w.PurgeFile(w.ctx, f.ID, cutoff); err != nil {
+				return err
+			}
+			return w.audit(f.OrgID, "file.purge", "file", f.ID, "binder "+f.BinderID)
+		})
+		if atrium.ErrorCode(err) == atrium.ENotFound {
+			continue // restored (or deleted again) meanwhile
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+		for _, b := range blobs {
+			if err := fs.Blobs.Delete(ctx, b); err != nil {
+				a.log.Warn("purging a file: an object stays behind", "blob", b, "err", err)
+			}
+		}
+	}
+	return n, nil
+}

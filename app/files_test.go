@@ -345,14 +345,36 @@ func TestFileVersionsRenameDeleteRestore(t *testing.T) {
 
 // After the retention period a deleted file cannot be restored.
 func TestFileRestoreEndsWithRetention(t *testing.T) {
-	w := newFileWorld(t, "sqlite", 0)
-	f, err := w.a.UploadFile(w.owner, w.binder.ID, "old.txt", strings.NewReader("x"))
-	must(t, err)
-	must(t, w.a.DeleteFile(w.owner, f.ID))
-	later := time.Now().Add(app.DefaultConfig().FileRetention + time.Hour)
-	w.a.SetClock(func() time.Time { return later })
-	if _, err := w.a.RestoreFile(w.owner, f.ID); atrium.ErrorCode(err) != atrium.EGone {
-		t.Fatalf("restore after retention: %v", err)
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			w := newFileWorld(t, dialect, 0)
+			f, err := w.a.UploadFile(w.owner, w.binder.ID, "old.txt", strings.NewReader("x"))
+			must(t, err)
+			must(t, w.a.DeleteFile(w.owner, f.ID))
+			kept, err := w.a.UploadFile(w.owner, w.binder.ID, "kept.txt", strings.NewReader("y"))
+			must(t, err)
+			later := time.Now().Add(app.DefaultConfig().FileRetention + time.Hour)
+			w.a.SetClock(func() time.Time { return later })
+			if _, err := w.a.RestoreFile(w.owner, f.ID); atrium.ErrorCode(err) != atrium.EGone {
+				t.Fatalf("restore after retention: %v", err)
+			}
+			// Housekeeping then removes it for good, and its object.
+			must(t, w.a.Housekeep(context.Background()))
+			if _, err := w.a.Store().GetFileAny(context.Background(), f.ID); atrium.ErrorCode(err) != atrium.ENotFound {
+				t.Fatalf("a purged file: %v", err)
+			}
+			objects, _ := filepath.Glob(filepath.Join(w.dir, "blobs", "objects", "*", "*"))
+			if len(objects) != 1 || filepath.Base(objects[0]) != kept.BlobID {
+				t.Fatalf("objects after the purge: %v", objects)
+			}
+			if _, err := w.a.GetFile(w.owner, kept.ID); err != nil {
+				t.Fatalf("a live file was purged: %v", err)
+			}
+			if n, _ := w.a.Store().OrgStoredBytes(context.Background(), f.OrgID); n != sealed.CipherSize(1) {
+				t.Fatalf("stored bytes after the purge: %d", n)
+			}
+		})
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"time"
 )
 
 // Store keeps objects by key.
@@ -56,14 +57,32 @@ type Local struct {
 	dir string
 }
 
-// NewLocal returns a Local store in dir, creating it if need be.
+// staleTemp is the age past which a temporary file is an upload that a
+// crash interrupted (no upload stalls that long: see the server's read
+// deadlines).
+const staleTemp = 24 * time.Hour
+
+// NewLocal returns a Local store in dir, creating it if need be, and
+// removes the temporary files of uploads that a crash interrupted.
 func NewLocal(dir string) (*Local, error) {
 	for _, d := range []string{filepath.Join(dir, "objects"), filepath.Join(dir, "tmp")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("blob: %w", err)
 		}
 	}
-	return &Local{dir: dir}, nil
+	l := &Local{dir: dir}
+	l.removeStaleTemp(time.Now().Add(-staleTemp))
+	return l, nil
+}
+
+// removeStaleTemp removes temporary files last written before t.
+func (l *Local) removeStaleTemp(t time.Time) {
+	entries, _ := os.ReadDir(filepath.Join(l.dir, "tmp"))
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(t) {
+			_ = os.Remove(filepath.Join(l.dir, "tmp", e.Name()))
+		}
+	}
 }
 
 func (l *Local) path(key string) (string, error) {

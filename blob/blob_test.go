@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestLocal(t *testing.T) {
@@ -64,5 +65,33 @@ func testStore(t *testing.T, l Store) {
 		if _, err := l.Create(ctx, bad); err == nil {
 			t.Errorf("key %q accepted", bad)
 		}
+	}
+}
+
+// Temporary files that a crash left behind are removed when the store
+// opens; recent ones (an upload of another process) are not.
+func TestLocalRemovesStaleTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := NewLocal(dir); err != nil {
+		t.Fatal(err)
+	}
+	stale, fresh := filepath.Join(dir, "tmp", "a.1"), filepath.Join(dir, "tmp", "b.2")
+	for _, p := range []string{stale, fresh} {
+		if err := os.WriteFile(p, []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewLocal(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatalf("a stale temporary file stays: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Fatalf("a recent temporary file was removed: %v", err)
 	}
 }

@@ -284,3 +284,63 @@ func (q Queries) OrgStoredBytes(ctx context.Context, orgID string) (int64, error
 	err := q.q.QueryRowContext(ctx, `SELECT COALESCE(SUM(stored_size), 0) FROM blobs WHERE org_id = $1`, orgID).Scan(&n)
 	return n, atrium.Internal("store.OrgStoredBytes", err)
 }
+
+// FilesDeletedBefore returns up to limit files deleted before t.
+func (q Queries) FilesDeletedBefore(ctx context.Context, t time.Time, limit int) ([]*atrium.File, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+fileCols+` FROM files
+		WHERE deleted_at IS NOT NULL AND deleted_at < $1 ORDER BY deleted_at LIMIT $2`, ms(t), limit)
+	if err != nil {
+		return nil, atrium.Internal("store.FilesDeletedBefore", err)
+	}
+	defer rows.Close()
+	var out []*atrium.File
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			return nil, atrium.Internal("store.FilesDeletedBefore", err)
+		}
+		out = append(out, f)
+	}
+	return out, atrium.Internal("store.FilesDeletedBefore", rows.Err())
+}
+
+// PurgeFile removes a file deleted before t, its versions and their
+// objects' records for good, and returns the ids of the objects to delete
+// from the object store. ENotFound if the file was not deleted before t.
+func (q Queries) PurgeFile(ctx context.Context, id string, t time.Time) ([]string, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT v.blob_id FROM file_versions v JOIN files f ON f.id = v.file_id
+		WHERE v.file_id = $1 AND f.deleted_at IS NOT NULL AND f.deleted_at < $2`, id, ms(t))
+	if err != nil {
+		return nil, atrium.Internal("store.PurgeFile", err)
+	}
+	var blobs []string
+	for rows.Next() {
+		var b string
+		if err := rows.Scan(&b); err != nil {
+			rows.Close()
+			return nil, atrium.Internal("store.PurgeFile", err)
+		}
+		blobs = append(blobs, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, atrium.Internal("store.PurgeFile", err)
+	}
+	if len(blobs) == 0 {
+		return nil, atrium.NotFound("file")
+	}
+	for _, stmt := range []string{
+		`DELETE FROM file_versions WHERE file_id = $1`,
+		`DELETE FROM files WHERE id = $1`,
+	} {
+		if _, err := q.q.ExecContext(ctx, stmt, id); err != nil {
+			return nil, atrium.Internal("store.PurgeFile", err)
+		}
+	}
+	for _, b := range blobs {
+		if _, err := q.q.ExecContext(ctx, `DELETE FROM blobs WHERE id = $1`, b); err != nil {
+			return nil, atrium.Internal("store.PurgeFile", err)
+		}
+	}
+	return blobs, nil
+}
