@@ -63,6 +63,9 @@ type App struct {
 	now    func() time.Time
 	notify func()
 
+	// thumbs queues thumbnails to make in the background.
+	thumbs chan thumbnailJob
+
 	acctThrottle *auth.Throttle
 	ipThrottle   *auth.Throttle
 	sessions     *sessionCache
@@ -81,6 +84,7 @@ func New(s *store.Store, hasher *auth.Hasher, log *slog.Logger, cfg Config, noti
 		acctThrottle: auth.NewThrottle(cfg.AccountFailures, cfg.FailureWindow, now),
 		ipThrottle:   auth.NewThrottle(cfg.IPFailures, cfg.FailureWindow, now),
 		sessions:     newSessionCache(),
+		thumbs:       make(chan thumbnailJob, 64),
 	}
 }
 

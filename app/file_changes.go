@@ -71,6 +71,7 @@ func (a *App) uploadVersion(ctx context.Context, act *atrium.Actor, fileID, name
 	if err != nil {
 		return nil, err
 	}
+	a.queueThumbnail(out)
 	return out, nil
 }
 

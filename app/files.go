@@ -159,6 +159,7 @@ func (a *App) uploadFile(ctx context.Context, act *atrium.Actor, binderID, name 
 	if err != nil {
 		return nil, err
 	}
+	a.queueThumbnail(f)
 	return f, nil
 }
 

@@ -176,6 +176,23 @@ func (s *Server) downloadVersion(w http.ResponseWriter, r *http.Request) {
 	s.serveContent(w, r, c, v.Name, v.ContentType, v.SHA256, v.CreatedAt)
 }
 
+// thumbnail serves the preview of an image file's current version, made
+// on first request if the background had not made it yet. It takes no
+// ranges.
+func (s *Server) thumbnail(w http.ResponseWriter, r *http.Request) {
+	t, c, err := s.app.OpenThumbnail(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	r.Header.Del("Range")
+	name := "thumbnail.png"
+	if t.ContentType == "image/jpeg" {
+		name = "thumbnail.jpg"
+	}
+	s.serveContent(w, r, c, name, t.ContentType, t.SHA256, t.CreatedAt)
+}
+
 func (s *Server) renameFile(w http.ResponseWriter, r *http.Request) {
 	var in app.RenameFileInput
 	if err := decode(r, maxBody, &in); err != nil {

@@ -4,9 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -1162,6 +1166,19 @@ func (w *oapiWorld) files() {
 	w.do(oapiCall{method: "GET", path: content, args: []string{f.ID}, token: w.clientTok, want: 416,
 		header: map[string]string{"Range": fmt.Sprintf("bytes=%d-", len(pdf)+10)}})
 	w.do(oapiCall{method: "GET", path: content, args: []string{f.ID}, token: w.bossTok, want: 404})
+
+	// Thumbnails: an image has one, the PDF none.
+	var pic bytes.Buffer
+	png.Encode(&pic, image.NewRGBA(image.Rect(0, 0, 300, 200)))
+	img := oapiDecode[atrium.File](w.t, upload(w.staffTok, "file", "photo.png", pic.Bytes(), 201))
+	const thumb = "/api/v1/files/{id}/thumbnail"
+	w.do(oapiCall{method: "GET", path: thumb, args: []string{img.ID}, token: w.clientTok, want: 200})
+	th := w.do(oapiCall{method: "GET", path: thumb, args: []string{img.ID}, token: w.clientTok, want: 200, header: map[string]string{"Range": "bytes=0-1"}})
+	sum := sha256.Sum256(th)
+	w.do(oapiCall{method: "GET", path: thumb, args: []string{img.ID}, token: w.clientTok, want: 304,
+		header: map[string]string{"If-None-Match": `"` + hex.EncodeToString(sum[:]) + `"`}})
+	w.do(oapiCall{method: "GET", path: thumb, args: []string{f.ID}, token: w.clientTok, want: 404})
+	w.do(oapiCall{method: "GET", path: thumb, args: []string{img.ID}, token: w.bossTok, want: 404})
 
 	// A message attaches the file.
 	m := w.post(w.staffTok, 201, oapiReqValid, app.PostMessageInput{Text: "the contract", Attachments: []string{f.ID}}, nil)

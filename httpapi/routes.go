@@ -54,6 +54,7 @@ func (s *Server) Routes() []Route {
 		{"PATCH /api/v1/files/{id}", a(s.renameFile)},
 		{"DELETE /api/v1/files/{id}", a(s.deleteFile)},
 		{"GET /api/v1/files/{id}/content", a(s.downloadFile)},
+		{"GET /api/v1/files/{id}/thumbnail", a(s.thumbnail)},
 		{"GET /api/v1/files/{id}/versions", a(s.listVersions)},
 		{"POST /api/v1/files/{id}/versions", a(s.uploadVersion)},
 		{"GET /api/v1/files/{id}/versions/{version}/content", a(s.downloadVersion)},

@@ -309,7 +309,9 @@ func (q Queries) FilesDeletedBefore(ctx context.Context, t time.Time, limit int)
 // from the object store. ENotFound if the file was not deleted before t.
 func (q Queries) PurgeFile(ctx context.Context, id string, t time.Time) ([]string, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT v.blob_id FROM file_versions v JOIN files f ON f.id = v.file_id
-		WHERE v.file_id = $1 AND f.deleted_at IS NOT NULL AND f.deleted_at < $2`, id, ms(t))
+		WHERE v.file_id = $1 AND f.deleted_at IS NOT NULL AND f.deleted_at < $2
+		UNION ALL SELECT t.blob_id FROM thumbnails t JOIN files f ON f.id = t.file_id
+		WHERE t.file_id = $1 AND f.deleted_at IS NOT NULL AND f.deleted_at < $2`, id, ms(t))
 	if err != nil {
 		return nil, atrium.Internal("store.PurgeFile", err)
 	}
@@ -330,6 +332,7 @@ func (q Queries) PurgeFile(ctx context.Context, id string, t time.Time) ([]strin
 		return nil, atrium.NotFound("file")
 	}
 	for _, stmt := range []string{
+		`DELETE FROM thumbnails WHERE file_id = $1`,
 		`DELETE FROM file_versions WHERE file_id = $1`,
 		`DELETE FROM files WHERE id = $1`,
 	} {
@@ -343,4 +346,42 @@ func (q Queries) PurgeFile(ctx context.Context, id string, t time.Time) ([]strin
 		}
 	}
 	return blobs, nil
+}
+
+// Thumbnail is the preview of one version of an image file.
+type Thumbnail struct {
+	FileID      string
+	Version     int64
+	BlobID      string
+	ContentType string
+	Size        int64
+	SHA256      string
+	CreatedAt   time.Time
+}
+
+// AddThumbnail records a version's thumbnail; false if it had one already
+// (another node made it first).
+func (q Queries) AddThumbnail(ctx context.Context, t *Thumbnail) (bool, error) {
+	res, err := q.q.ExecContext(ctx, `INSERT INTO thumbnails (file_id, version, blob_id, content_type, size, sha256, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (file_id, version) DO NOTHING`,
+		t.FileID, t.Version, t.BlobID, t.ContentType, t.Size, t.SHA256, ms(t.CreatedAt))
+	if err != nil {
+		return false, atrium.Internal("store.AddThumbnail", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, atrium.Internal("store.AddThumbnail", err)
+}
+
+// GetThumbnail returns a version's thumbnail; ENotFound if it has none.
+func (q Queries) GetThumbnail(ctx context.Context, fileID string, version int64) (*Thumbnail, error) {
+	var t Thumbnail
+	var created int64
+	err := q.q.QueryRowContext(ctx, `SELECT file_id, version, blob_id, content_type, size, sha256, created_at
+		FROM thumbnails WHERE file_id = $1 AND version = $2`, fileID, version).
+		Scan(&t.FileID, &t.Version, &t.BlobID, &t.ContentType, &t.Size, &t.SHA256, &created)
+	if err != nil {
+		return nil, notFound(err, "thumbnail", "store.GetThumbnail")
+	}
+	t.CreatedAt = fromMS(created)
+	return &t, nil
 }

@@ -55,17 +55,20 @@ func New(st *store.Store, log *slog.Logger, cfg Config) *Node {
 	return n
 }
 
-// Run runs the broker, the listener for other nodes' events and the
-// housekeeping until ctx ends; it returns once the broker has stopped and
+// Run runs the broker, the listener for other nodes' events, the
+// thumbnail maker and the housekeeping until ctx ends; it returns once the broker has stopped and
 // every event stream has ended, so the store may then close.
 func (n *Node) Run(ctx context.Context) {
 	done := make(chan struct{})
 	go func() { n.Broker.Run(ctx); close(done) }()
+	thumbs := make(chan struct{})
+	go func() { n.App.RunThumbnails(ctx); close(thumbs) }()
 	go n.store.ListenEvents(ctx, n.cfg.DatabaseURL, n.log, n.Broker.Notify)
 	if n.cfg.Housekeeping > 0 {
 		go n.App.Maintain(ctx, n.cfg.Housekeeping)
 	}
 	<-done
+	<-thumbs
 	n.API.WaitStreams()
 }
 
