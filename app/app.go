@@ -220,11 +220,15 @@ func (a *App) Maintain(ctx context.Context, every time.Duration) {
 	}
 }
 
-// Housekeep purges deleted files past their retention, and forgets stored
-// idempotent results and outbox events past theirs.
+// Housekeep purges deleted files past their retention, forgets expired
+// uploads, and stored idempotent results and outbox events past their
+// retention.
 func (a *App) Housekeep(ctx context.Context) error {
 	now := a.now()
 	if _, err := a.PurgeDeletedFiles(ctx); err != nil {
+		return err
+	}
+	if err := a.expireUploads(ctx); err != nil {
 		return err
 	}
 	return a.store.Tx(ctx, func(tx *store.Tx) error {

@@ -20,6 +20,7 @@ var statusOf = map[string]int{
 	atrium.ERateLimited:  http.StatusTooManyRequests,
 	atrium.ETooLarge:     http.StatusRequestEntityTooLarge,
 	atrium.EQuota:        http.StatusRequestEntityTooLarge,
+	atrium.EVersion:      http.StatusPreconditionFailed,
 	atrium.EUnsupported:  http.StatusUnsupportedMediaType,
 	atrium.EGone:         http.StatusGone,
 	atrium.EPrecondition: http.StatusUnprocessableEntity,

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -1180,6 +1181,9 @@ func (w *oapiWorld) files() {
 	w.do(oapiCall{method: "GET", path: thumb, args: []string{f.ID}, token: w.clientTok, want: 404})
 	w.do(oapiCall{method: "GET", path: thumb, args: []string{img.ID}, token: w.bossTok, want: 404})
 
+	// A resumable upload: started, half sent, asked, finished.
+	w.resumable(f)
+
 	// A message attaches the file.
 	m := w.post(w.staffTok, 201, oapiReqValid, app.PostMessageInput{Text: "the contract", Attachments: []string{f.ID}}, nil)
 	if len(m.Attachments) != 1 || m.Attachments[0] != f.ID {
@@ -1236,6 +1240,51 @@ func (w *oapiWorld) files() {
 	w.do(oapiCall{method: "POST", path: restore, args: []string{f.ID}, token: w.bossTok, want: 404})
 	w.do(oapiCall{method: "POST", path: restore, args: []string{f.ID}, token: w.ownerTok, want: 200})
 	w.do(oapiCall{method: "GET", path: file, args: []string{f.ID}, token: w.clientTok, want: 200})
+}
+
+func (w *oapiWorld) resumable(f atrium.File) {
+	meta := func(name string) string { return "filename " + base64.StdEncoding.EncodeToString([]byte(name)) }
+	start := func(path string, args []string, token string, hdr map[string]string, want int) []byte {
+		w.t.Helper()
+		return w.do(oapiCall{method: "POST", path: path, args: args, token: token, header: hdr, want: want, req: oapiReqAny})
+	}
+	const binderUploads, fileUploads, upload = "/api/v1/binders/{id}/uploads", "/api/v1/files/{id}/uploads", "/api/v1/uploads/{id}"
+	body := bytes.Repeat([]byte("resumable "), 1000)
+	u := oapiDecode[app.Upload](w.t, start(binderUploads, []string{w.binder}, w.staffTok,
+		map[string]string{"Upload-Length": fmt.Sprint(len(body)), "Upload-Metadata": meta("長い記録.txt"), "Tus-Resumable": "1.0.0"}, 201))
+	start(binderUploads, []string{w.binder}, w.staffTok, map[string]string{"Upload-Length": "10", "Upload-Metadata": meta("a.txt"), "Tus-Resumable": "2.0.0"}, 412)
+	start(binderUploads, []string{w.binder}, w.staffTok, map[string]string{"Upload-Length": "ten", "Upload-Metadata": meta("a.txt")}, 400)
+	start(binderUploads, []string{w.binder}, w.staffTok, map[string]string{"Upload-Length": "10", "Upload-Metadata": meta("a.exe")}, 415)
+	start(binderUploads, []string{w.binder}, w.staffTok, map[string]string{"Upload-Length": "99999999999", "Upload-Metadata": meta("a.bin")}, 413)
+	start(binderUploads, []string{w.binder}, w.clientTok, map[string]string{"Upload-Length": "10", "Upload-Metadata": meta("a.txt")}, 403)
+	start(binderUploads, []string{w.binder}, w.bossTok, map[string]string{"Upload-Length": "10", "Upload-Metadata": meta("a.txt")}, 404)
+	patch := func(id, token, offset string, data []byte, ctype string, want int) {
+		w.t.Helper()
+		w.do(oapiCall{method: "PATCH", path: upload, args: []string{id}, token: token, body: oapiRaw(data), ctype: ctype,
+			header: map[string]string{"Upload-Offset": offset, "Tus-Resumable": "1.0.0"}, want: want, req: oapiReqAny})
+	}
+	const octets = "application/offset+octet-stream"
+	patch(u.ID, w.staffTok, "0", body[:4000], octets, 204)
+	w.do(oapiCall{method: "HEAD", path: upload, args: []string{u.ID}, token: w.staffTok, want: 200})
+	w.do(oapiCall{method: "HEAD", path: upload, args: []string{u.ID}, token: w.clientTok, want: 404})
+	patch(u.ID, w.staffTok, "0", body[4000:], octets, 409)
+	patch(u.ID, w.staffTok, "x", body[4000:], octets, 400)
+	patch(u.ID, w.staffTok, "4000", body[4000:], "application/octet-stream", 415)
+	patch(u.ID, w.staffTok, "4000", append(bytes.Clone(body[4000:]), 'x'), octets, 413)
+	patch(u.ID, w.bossTok, "4000", body[4000:], octets, 404)
+	patch(u.ID, w.staffTok, "4000", body[4000:], octets, 204)
+	w.do(oapiCall{method: "HEAD", path: upload, args: []string{u.ID}, token: w.staffTok, want: 404})
+
+	v := oapiDecode[app.Upload](w.t, start(fileUploads, []string{f.ID}, w.staffTok,
+		map[string]string{"Upload-Length": "5", "Upload-Metadata": meta("v3.pdf")}, 201))
+	start(fileUploads, []string{f.ID}, w.bossTok, map[string]string{"Upload-Length": "5", "Upload-Metadata": meta("v3.pdf")}, 404)
+	start(fileUploads, []string{f.ID}, w.clientTok, map[string]string{"Upload-Length": "5", "Upload-Metadata": meta("v3.pdf")}, 403)
+	start(fileUploads, []string{f.ID}, w.staffTok, map[string]string{"Upload-Length": "5"}, 400)
+	start(fileUploads, []string{f.ID}, w.staffTok, map[string]string{"Upload-Length": "5", "Upload-Metadata": meta("v3.pdf"), "Tus-Resumable": "0.2.2"}, 412)
+	start(fileUploads, []string{f.ID}, w.staffTok, map[string]string{"Upload-Length": "99999999999", "Upload-Metadata": meta("v3.pdf")}, 413)
+	start(fileUploads, []string{f.ID}, w.staffTok, map[string]string{"Upload-Length": "5", "Upload-Metadata": meta("v3.scr")}, 415)
+	w.do(oapiCall{method: "DELETE", path: upload, args: []string{v.ID}, token: w.clientTok, want: 404})
+	w.do(oapiCall{method: "DELETE", path: upload, args: []string{v.ID}, token: w.staffTok, want: 204})
 }
 
 func (w *oapiWorld) refusals() {

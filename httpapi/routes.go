@@ -59,6 +59,11 @@ func (s *Server) Routes() []Route {
 		{"POST /api/v1/files/{id}/versions", a(s.uploadVersion)},
 		{"GET /api/v1/files/{id}/versions/{version}/content", a(s.downloadVersion)},
 		{"POST /api/v1/files/{id}/restore", a(s.restoreFile)},
+		{"POST /api/v1/binders/{id}/uploads", a(s.startUpload)},
+		{"POST /api/v1/files/{id}/uploads", a(s.startVersionUpload)},
+		{"HEAD /api/v1/uploads/{id}", a(s.uploadStatus)},
+		{"PATCH /api/v1/uploads/{id}", a(s.continueUpload)},
+		{"DELETE /api/v1/uploads/{id}", a(s.cancelUpload)},
 
 		{"GET /api/v1/events", s.authed(s.events, true)},
 		{"GET /api/v1/openapi.json", s.openAPI},

@@ -1,0 +1,340 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/sealed"
+	"github.com/atrium-dev/atrium/store"
+)
+
+// UploadTTL is how long a resumable upload may take from its start.
+const UploadTTL = 24 * time.Hour
+
+// Upload is a resumable upload as its client sees it.
+type Upload struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Length    int64     `json:"length"`
+	Offset    int64     `json:"offset"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// File is the file made of it, once the last byte arrived.
+	File *atrium.File `json:"file,omitempty"`
+}
+
+func uploadView(u *store.Upload) *Upload {
+	return &Upload{ID: u.ID, Name: u.Name, Length: u.Length, Offset: u.Received, ExpiresAt: u.ExpiresAt}
+}
+
+// StartUpload begins a resumable upload of length bytes: a new file of
+// the binder, or (with fileID) a new version of that file. The same rules
+// as a whole upload apply now, before any byte is sent.
+func (a *App) StartUpload(ctx context.Context, binderID, fileID, name string, length int64) (*Upload, error) {
+	act, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.startUpload(ctx, act, binderID, fileID, name, length)
+	if err != nil {
+		return nil, a.deny(ctx, err, act.User.OrgID, "file.upload", "binder", binderID)
+	}
+	return u, nil
+}
+
+func (a *App) startUpload(ctx context.Context, act *atrium.Actor, binderID, fileID, name string, length int64) (*Upload, error) {
+	fs, err := a.files()
+	if err != nil {
+		return nil, err
+	}
+	names := []string{name}
+	if fileID != "" {
+		f, err := a.visibleFile(ctx, act.User, fileID)
+		if err != nil {
+			return nil, err
+		}
+		binderID, names = f.BinderID, append(names, f.Name)
+	}
+	b, m, err := visibleBinder(ctx, a.store.GetBinderForUser, act.User, binderID)
+	if err != nil {
+		return nil, err
+	}
+	if !atrium.CanChangeFiles(act.User, b, m) {
+		return nil, atrium.Errorf(atrium.EForbidden, "viewers cannot upload files to this binder")
+	}
+	org, limit, err := a.uploadPolicy(ctx, fs, act.User, b.OrgID, names...)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case length < 0:
+		return nil, atrium.Errorf(atrium.EInvalid, "Upload-Length must be a whole number of bytes")
+	case length > limit:
+		return nil, atrium.Errorf(atrium.ETooLarge, "files may be at most %d bytes", limit)
+	}
+	if err := withinQuota(ctx, a.store, org, sealed.CipherSize(length)); err != nil {
+		return nil, err
+	}
+	now := a.now()
+	u := &store.Upload{ID: atrium.NewID(), OrgID: b.OrgID, BinderID: b.ID, FileID: fileID, UserID: act.User.ID,
+		Name: name, Length: length, CreatedAt: now, ExpiresAt: now.Add(UploadTTL)}
+	if err := a.write(ctx, func(w *writer) error { return w.CreateUpload(w.ctx, u) }); err != nil {
+		return nil, err
+	}
+	return uploadView(u), nil
+}
+
+// ownUpload returns an upload of the actor that has not expired; every
+// other id is not found.
+func (a *App) ownUpload(ctx context.Context, act *atrium.Actor, id string) (*store.Upload, error) {
+	if !atrium.ValidID(id) {
+		return nil, atrium.NotFound("upload")
+	}
+	u, err := a.store.GetUpload(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if u.UserID != act.User.ID || !a.now().Before(u.ExpiresAt) {
+		return nil, atrium.NotFound("upload")
+	}
+	return u, nil
+}
+
+// UploadStatus returns how much of an upload has arrived.
+func (a *App) UploadStatus(ctx context.Context, id string) (*Upload, error) {
+	act, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.ownUpload(ctx, act, id)
+	if err != nil {
+		return nil, err
+	}
+	return uploadView(u), nil
+}
+
+// ContinueUpload appends body to an upload at offset, which must be what
+// has arrived so far (else EConflict). Whatever part of body arrives is
+// kept, encrypted, even if the connection drops; the client continues from
+// the new offset. When the last byte has arrived, the file (or version) is
+// made and returned in the result.
+func (a *App) ContinueUpload(ctx context.Context, id string, offset int64, body io.Reader) (*Upload, error) {
+	act, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := a.files()
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.ownUpload(ctx, act, id)
+	if err != nil {
+		return nil, err
+	}
+	if offset != u.Received {
+		return nil, atrium.Errorf(atrium.EConflict, "the upload has %d bytes: continue from there", u.Received)
+	}
+	if u.Received < u.Length {
+		orgKey, err := a.orgKey(ctx, fs, u.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		n, bodyErr, err := a.storePart(ctx, fs, orgKey, u, body)
+		if err != nil {
+			return nil, err
+		}
+		u.Received += n
+		if bodyErr != nil {
+			return nil, bodyErr
+		}
+	}
+	view := uploadView(u)
+	if u.Received < u.Length {
+		return view, nil
+	}
+	if view.File, err = a.finishUpload(ctx, act, fs, u); err != nil {
+		return nil, err
+	}
+	return view, nil
+}
+
+// storePart stores what arrives of body (up to what the upload still
+// lacks) as an encrypted part, and records it. It returns the bytes kept,
+// and the body's error if the body broke off (what arrived before is kept
+// all the same).
+func (a *App) storePart(ctx context.Context, fs FileStorage, orgKey sealed.Key, u *store.Upload, body io.Reader) (int64, error, error) {
+	part := &atrium.File{OrgID: u.OrgID, BlobID: atrium.NewID()}
+	rec, bodyErr, err := a.storeArrived(ctx, fs, orgKey, part, body, u.Length-u.Received)
+	if err != nil {
+		return 0, bodyErr, err
+	}
+	if part.Size == 0 {
+		a.removeUnrecorded(ctx, fs, part.BlobID)
+		return 0, bodyErr, nil
+	}
+	err = a.write(ctx, func(w *writer) error {
+		rec.CreatedAt = w.now
+		if err := w.AddBlob(w.ctx, rec); err != nil {
+			return err
+		}
+		ok, err := w.AddUploadPart(w.ctx, u.ID, u.Received, store.UploadPart{BlobID: part.BlobID, Size: part.Size})
+		if err == nil && !ok {
+			err = atrium.Errorf(atrium.EConflict, "another request continued this upload at the same offset")
+		}
+		return err
+	})
+	if err != nil {
+		a.removeUnrecorded(ctx, fs, part.BlobID)
+		return 0, bodyErr, err
+	}
+	return part.Size, bodyErr, nil
+}
+
+// storeArrived is storeObject for a body that may break off: the bytes
+// that arrived are stored all the same, and the body's error returned
+// beside. More than limit bytes is ETooLarge, and nothing is kept.
+func (a *App) storeArrived(ctx context.Context, fs FileStorage, orgKey sealed.Key, f *atrium.File, body io.Reader, limit int64) (*store.Blob, error, error) {
+	var bodyErr error
+	r := readerFunc(func(p []byte) (int, error) {
+		n, err := body.Read(p)
+		if err != nil && !errors.Is(err, io.EOF) {
+			bodyErr = err
+			return n, io.EOF // end the object here
+		}
+		return n, err
+	})
+	rec, err := a.storeObject(ctx, fs, orgKey, f, r, limit)
+	if err != nil {
+		return nil, bodyErr, err
+	}
+	return rec, bodyErr, nil
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// finishUpload makes the file (or version) of a complete upload, reading
+// its parts in order, then forgets the upload and its parts.
+func (a *App) finishUpload(ctx context.Context, act *atrium.Actor, fs FileStorage, u *store.Upload) (*atrium.File, error) {
+	parts, err := a.store.UploadParts(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	body := &partsReader{ctx: ctx, a: a, orgID: u.OrgID, parts: parts}
+	defer body.Close()
+	var f *atrium.File
+	if u.FileID != "" {
+		f, err = a.uploadVersion(ctx, act, u.FileID, u.Name, body)
+	} else {
+		f, err = a.uploadFile(ctx, act, u.BinderID, u.Name, body)
+	}
+	if body.err != nil {
+		// A part that cannot be read back (damaged in the store, say).
+		err = atrium.Internal("app.finishUpload", body.err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.dropUpload(ctx, fs, u.ID)
+	return f, nil
+}
+
+// dropUpload forgets an upload and deletes its parts' objects.
+func (a *App) dropUpload(ctx context.Context, fs FileStorage, id string) {
+	ctx = context.WithoutCancel(ctx)
+	var blobs []string
+	err := a.write(ctx, func(w *writer) (err error) {
+		blobs, err = w.DeleteUpload(w.ctx, id)
+		return err
+	})
+	if err != nil {
+		if atrium.ErrorCode(err) != atrium.ENotFound {
+			a.log.Warn("forgetting an upload", "upload", id, "err", err)
+		}
+		return
+	}
+	for _, b := range blobs {
+		if err := fs.Blobs.Delete(ctx, b); err != nil {
+			a.log.Warn("forgetting an upload: an object stays behind", "blob", b, "err", err)
+		}
+	}
+}
+
+// CancelUpload abandons an upload (the client's DELETE).
+func (a *App) CancelUpload(ctx context.Context, id string) error {
+	act, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	fs, err := a.files()
+	if err != nil {
+		return err
+	}
+	if _, err := a.ownUpload(ctx, act, id); err != nil {
+		return err
+	}
+	a.dropUpload(ctx, fs, id)
+	return nil
+}
+
+// expireUploads forgets uploads past their time, with their parts.
+func (a *App) expireUploads(ctx context.Context) error {
+	fs, err := a.files()
+	if err != nil {
+		return nil
+	}
+	ids, err := a.store.UploadsExpiredBefore(ctx, a.now(), purgeBatch)
+	for _, id := range ids {
+		a.dropUpload(ctx, fs, id)
+	}
+	return err
+}
+
+// partsReader reads an upload's parts one after another, decrypting each.
+type partsReader struct {
+	ctx   context.Context
+	a     *App
+	orgID string
+	parts []store.UploadPart
+	cur   *FileContent
+	err   error
+}
+
+func (r *partsReader) Read(p []byte) (int, error) {
+	for {
+		if r.cur == nil {
+			if len(r.parts) == 0 {
+				return 0, io.EOF
+			}
+			c, err := r.a.openObject(r.ctx, r.orgID, r.parts[0].BlobID, r.parts[0].Size)
+			if err != nil {
+				r.err = err
+				return 0, err
+			}
+			r.cur, r.parts = c, r.parts[1:]
+		}
+		n, err := r.cur.Read(p)
+		if errors.Is(err, io.EOF) {
+			r.cur.Close()
+			r.cur = nil
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		if err != nil {
+			r.err = err
+		}
+		return n, err
+	}
+}
+
+func (r *partsReader) Close() {
+	if r.cur != nil {
+		r.cur.Close()
+	}
+}
+

@@ -1,0 +1,141 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/atrium-dev/atrium"
+)
+
+// Upload is a resumable upload in progress.
+type Upload struct {
+	ID        string
+	OrgID     string
+	BinderID  string
+	FileID    string // set for a new version of a file
+	UserID    string
+	Name      string
+	Length    int64
+	Received  int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// UploadPart is one stored piece of an upload.
+type UploadPart struct {
+	BlobID string
+	Size   int64
+}
+
+const uploadCols = `id, org_id, binder_id, file_id, user_id, name, length, received, created_at, expires_at`
+
+func scanUpload(row interface{ Scan(...any) error }) (*Upload, error) {
+	var u Upload
+	var fileID sql.NullString
+	var created, expires int64
+	if err := row.Scan(&u.ID, &u.OrgID, &u.BinderID, &fileID, &u.UserID, &u.Name, &u.Length, &u.Received,
+		&created, &expires); err != nil {
+		return nil, err
+	}
+	u.FileID, u.CreatedAt, u.ExpiresAt = fileID.String, fromMS(created), fromMS(expires)
+	return &u, nil
+}
+
+// CreateUpload records a new upload.
+func (q Queries) CreateUpload(ctx context.Context, u *Upload) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO uploads (`+uploadCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		u.ID, u.OrgID, u.BinderID, nullString(u.FileID), u.UserID, u.Name, u.Length, u.Received, ms(u.CreatedAt), ms(u.ExpiresAt))
+	return atrium.Internal("store.CreateUpload", err)
+}
+
+// GetUpload returns an upload; ENotFound if there is none.
+func (q Queries) GetUpload(ctx context.Context, id string) (*Upload, error) {
+	u, err := scanUpload(q.q.QueryRowContext(ctx, `SELECT `+uploadCols+` FROM uploads WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "upload", "store.GetUpload")
+	}
+	return u, nil
+}
+
+// AddUploadPart records a part received at offset `at`, if the upload has
+// received exactly that much; it reports whether it had.
+func (q Queries) AddUploadPart(ctx context.Context, id string, at int64, p UploadPart) (bool, error) {
+	res, err := q.q.ExecContext(ctx, `UPDATE uploads SET received = received + $3 WHERE id = $1 AND received = $2`,
+		id, at, p.Size)
+	if err != nil {
+		return false, atrium.Internal("store.AddUploadPart", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return false, nil
+	}
+	_, err = q.q.ExecContext(ctx, `INSERT INTO upload_parts (upload_id, idx, blob_id, size) VALUES ($1, $2, $3, $4)`,
+		id, at, p.BlobID, p.Size)
+	return err == nil, atrium.Internal("store.AddUploadPart", err)
+}
+
+// UploadParts returns an upload's parts in order.
+func (q Queries) UploadParts(ctx context.Context, id string) ([]UploadPart, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT blob_id, size FROM upload_parts WHERE upload_id = $1 ORDER BY idx`, id)
+	if err != nil {
+		return nil, atrium.Internal("store.UploadParts", err)
+	}
+	defer rows.Close()
+	var out []UploadPart
+	for rows.Next() {
+		var p UploadPart
+		if err := rows.Scan(&p.BlobID, &p.Size); err != nil {
+			return nil, atrium.Internal("store.UploadParts", err)
+		}
+		out = append(out, p)
+	}
+	return out, atrium.Internal("store.UploadParts", rows.Err())
+}
+
+// DeleteUpload removes an upload and its parts' records, and returns the
+// parts' objects to delete from the object store.
+func (q Queries) DeleteUpload(ctx context.Context, id string) ([]string, error) {
+	parts, err := q.UploadParts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	res, err := q.q.ExecContext(ctx, `DELETE FROM upload_parts WHERE upload_id = $1`, id)
+	if err == nil {
+		_, err = res.RowsAffected()
+	}
+	if err == nil {
+		res, err = q.q.ExecContext(ctx, `DELETE FROM uploads WHERE id = $1`, id)
+	}
+	if err != nil {
+		return nil, atrium.Internal("store.DeleteUpload", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, atrium.NotFound("upload")
+	}
+	blobs := make([]string, len(parts))
+	for i, p := range parts {
+		blobs[i] = p.BlobID
+		if _, err := q.q.ExecContext(ctx, `DELETE FROM blobs WHERE id = $1`, p.BlobID); err != nil {
+			return nil, atrium.Internal("store.DeleteUpload", err)
+		}
+	}
+	return blobs, nil
+}
+
+// UploadsExpiredBefore returns up to limit uploads that expired before t.
+func (q Queries) UploadsExpiredBefore(ctx context.Context, t time.Time, limit int) ([]string, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id FROM uploads WHERE expires_at < $1 ORDER BY expires_at LIMIT $2`, ms(t), limit)
+	if err != nil {
+		return nil, atrium.Internal("store.UploadsExpiredBefore", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, atrium.Internal("store.UploadsExpiredBefore", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, atrium.Internal("store.UploadsExpiredBefore", rows.Err())
+}
