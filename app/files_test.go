@@ -482,3 +482,40 @@ func TestMessageAttachments(t *testing.T) {
 		})
 	}
 }
+
+// Erasing an organisation's files destroys its key: its files can no
+// longer be read, nor new ones stored; the erasure is audited.
+func TestEraseOrgFiles(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			w := newFileWorld(t, dialect, 0)
+			ctx := context.Background()
+			f, err := w.a.UploadFile(w.owner, w.binder.ID, "a.txt", strings.NewReader("secret"))
+			must(t, err)
+			must(t, w.a.EraseOrgFiles(ctx, f.OrgID))
+			if _, _, err := w.a.OpenFile(w.owner, f.ID); atrium.ErrorCode(err) != atrium.EGone {
+				t.Fatalf("a file after erasure: %v", err)
+			}
+			if _, err := w.a.UploadFile(w.owner, w.binder.ID, "b.txt", strings.NewReader("x")); atrium.ErrorCode(err) != atrium.EGone {
+				t.Fatalf("an upload after erasure: %v", err)
+			}
+			k, err := w.a.Store().GetOrgKey(ctx, f.OrgID)
+			if err != nil || len(k.Wrapped) != 0 || !k.Destroyed {
+				t.Fatalf("the organisation key after erasure: %+v %v", k, err)
+			}
+			if err := w.a.EraseOrgFiles(ctx, f.OrgID); atrium.ErrorCode(err) != atrium.EGone {
+				t.Fatalf("erasing twice: %v", err)
+			}
+			must(t, w.a.CheckMasterKeys(ctx))
+			audit, _ := w.a.Store().ListAudit(ctx, f.OrgID, "", 100)
+			found := false
+			for _, e := range audit {
+				found = found || e.Action == "org.key_destroy"
+			}
+			if !found {
+				t.Fatal("the erasure is not audited")
+			}
+		})
+	}
+}

@@ -56,3 +56,27 @@ func (a *App) RewrapOrgKeys(ctx context.Context) (int, error) {
 func (a *App) MasterKeyInUse(ctx context.Context, id string) (int, error) {
 	return a.store.CountOrgKeysUnder(ctx, id)
 }
+
+// EraseOrgFiles destroys an organisation's key (crypto-erasure): every
+// file, version and thumbnail it ever stored becomes unreadable at once,
+// in the object store and in any backup of it, and no file can be stored
+// for it again. It is audited in the organisation. Deleting an
+// organisation calls it; an operator may too (`atrium org erase-files`).
+func (a *App) EraseOrgFiles(ctx context.Context, orgID string) error {
+	if !atrium.ValidID(orgID) {
+		return atrium.NotFound("organisation")
+	}
+	if _, err := a.store.GetOrg(ctx, orgID); err != nil {
+		return err
+	}
+	err := a.write(ctx, func(w *writer) error {
+		if err := w.DestroyOrgKey(w.ctx, orgID, w.now); err != nil {
+			return err
+		}
+		return w.audit(orgID, "org.key_destroy", "org", orgID, "every stored file of the organisation is unreadable")
+	})
+	if atrium.ErrorCode(err) == atrium.ENotFound {
+		return atrium.Errorf(atrium.EGone, "the organisation's files were erased already")
+	}
+	return err
+}

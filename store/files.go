@@ -385,3 +385,15 @@ func (q Queries) GetThumbnail(ctx context.Context, fileID string, version int64)
 	t.CreatedAt = fromMS(created)
 	return &t, nil
 }
+
+// DestroyOrgKey erases an organisation's key for good (crypto-erasure):
+// nothing it wrapped can be read again, wherever a copy of it lies. An
+// organisation without a key gets a destroyed one, so none is made later.
+// ENotFound if it was destroyed already.
+func (q Queries) DestroyOrgKey(ctx context.Context, orgID string, now time.Time) error {
+	res, err := q.q.ExecContext(ctx, `INSERT INTO org_keys (org_id, kek_id, wrapped_key, created_at, destroyed_at)
+		VALUES ($1, '', $2, $3, $3)
+		ON CONFLICT (org_id) DO UPDATE SET kek_id = '', wrapped_key = $2, destroyed_at = $3
+		WHERE org_keys.destroyed_at IS NULL`, orgID, []byte{}, ms(now))
+	return changedOne(res, err, "organisation key", "store.DestroyOrgKey")
+}

@@ -29,22 +29,11 @@ func cmdKeys(ctx context.Context, e env, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	files, keys, err := db.fileStorage(ctx)
+	a, keys, closeStore, err := fileApp(ctx, e, db)
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, db.config())
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		return err
-	}
-	cfg := app.DefaultConfig()
-	cfg.Files = files
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a := app.New(st, auth.NewHasher(auth.OWASPParams, 1), log, cfg, nil)
+	defer closeStore()
 	out := json.NewEncoder(e.stdout)
 	switch args[0] {
 	case "list":
@@ -58,6 +47,55 @@ func cmdKeys(ctx context.Context, e env, args []string) error {
 		return retireKey(ctx, a, keys, fs.Arg(0), out)
 	}
 	return fmt.Errorf("keys: unknown command %q", args[0])
+}
+
+// fileApp opens and migrates the database and the file storage, and
+// returns the use cases over them.
+func fileApp(ctx context.Context, e env, db dbFlags) (*app.App, *keyring.Keyring, func(), error) {
+	files, keys, err := db.fileStorage(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := openStore(ctx, db.config())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	cfg := app.DefaultConfig()
+	cfg.Files = files
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return app.New(st, auth.NewHasher(auth.OWASPParams, 1), log, cfg, nil), keys, func() { st.Close() }, nil
+}
+
+// cmdOrgEraseFiles runs `atrium org erase-files --org ID --yes`: the
+// crypto-erasure of every file of an organisation.
+func cmdOrgEraseFiles(ctx context.Context, e env, args []string) error {
+	var db dbFlags
+	var orgID string
+	var yes bool
+	fs := flag.NewFlagSet("org erase-files", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	db.register(fs)
+	fs.StringVar(&orgID, "org", "", "organisation id (required)")
+	fs.BoolVar(&yes, "yes", false, "confirm: every file the organisation stored becomes unreadable, for good (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if orgID == "" || !yes {
+		return errors.New("org erase-files: --org and --yes are required; the files cannot be recovered afterwards")
+	}
+	a, _, closeStore, err := fileApp(ctx, e, db)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	if err := a.EraseOrgFiles(ctx, orgID); err != nil {
+		return fmt.Errorf("org erase-files: %w", err)
+	}
+	return json.NewEncoder(e.stdout).Encode(map[string]string{"erased": orgID})
 }
 
 func listKeys(ctx context.Context, a *app.App, keys *keyring.Keyring, out *json.Encoder) error {

@@ -112,3 +112,27 @@ func TestKeysRotateAndRetire(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestOrgEraseFiles(t *testing.T) {
+	cfg := storetest.NewConfig(t, "sqlite")
+	out, err := runCmd(t, "correct horse battery\n", "org", "create", "--data", cfg.DataDir, "--name", "Acme",
+		"--owner-email", "o@acme.test", "--owner-password-stdin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var org struct {
+		OrgID string `json:"org_id"`
+	}
+	if err := json.Unmarshal([]byte(out), &org); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCmd(t, "", "org", "erase-files", "--data", cfg.DataDir, "--org", org.OrgID); err == nil {
+		t.Fatal("erased without --yes")
+	}
+	if out, err := runCmd(t, "", "org", "erase-files", "--data", cfg.DataDir, "--org", org.OrgID, "--yes"); err != nil || !strings.Contains(out, org.OrgID) {
+		t.Fatalf("erase: %s %v", out, err)
+	}
+	if _, err := runCmd(t, "", "org", "erase-files", "--data", cfg.DataDir, "--org", org.OrgID, "--yes"); err == nil {
+		t.Fatal("erased twice")
+	}
+}

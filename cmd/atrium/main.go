@@ -42,6 +42,7 @@ commands:
   migrate       apply pending database migrations
   org create    create an organisation and its owner; prints {"org_id","owner_id"}
   user create   create a user in an organisation; prints {"user_id"}
+  org erase-files  destroy an organisation's key: all its files become unreadable (--org ID --yes)
   keys list     list the master keys and how many organisation keys each wraps
   keys rotate   add a master key and re-wrap every organisation key under it, online (--resume to finish)
   keys retire   remove a master key that wraps nothing any more
@@ -67,6 +68,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "org":
 		if len(args) > 1 && args[1] == "create" {
 			return cmdOrgCreate(ctx, e, args[2:])
+		}
+		if len(args) > 1 && args[1] == "erase-files" {
+			return cmdOrgEraseFiles(ctx, e, args[2:])
 		}
 	case "user":
 		if len(args) > 1 && args[1] == "create" {
