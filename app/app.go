@@ -63,8 +63,10 @@ type App struct {
 	now    func() time.Time
 	notify func()
 
-	// thumbs queues thumbnails to make in the background.
-	thumbs chan thumbnailJob
+	// thumbs queues thumbnails to make in the background; decodeSlot lets
+	// one image be decoded at a time.
+	thumbs     chan thumbnailJob
+	decodeSlot chan struct{}
 
 	acctThrottle *auth.Throttle
 	ipThrottle   *auth.Throttle
@@ -85,6 +87,7 @@ func New(s *store.Store, hasher *auth.Hasher, log *slog.Logger, cfg Config, noti
 		ipThrottle:   auth.NewThrottle(cfg.IPFailures, cfg.FailureWindow, now),
 		sessions:     newSessionCache(),
 		thumbs:       make(chan thumbnailJob, 64),
+		decodeSlot:   make(chan struct{}, 1),
 	}
 }
 
@@ -225,11 +228,12 @@ func (a *App) Maintain(ctx context.Context, every time.Duration) {
 // retention.
 func (a *App) Housekeep(ctx context.Context) error {
 	now := a.now()
+	// A failure here must not keep the rest from being cleaned up.
 	if _, err := a.PurgeDeletedFiles(ctx); err != nil {
-		return err
+		a.log.Warn("housekeeping: purging deleted files", "err", err)
 	}
 	if err := a.expireUploads(ctx); err != nil {
-		return err
+		a.log.Warn("housekeeping: forgetting expired uploads", "err", err)
 	}
 	return a.store.Tx(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteIdempotentBefore(ctx, now.Add(-idempotencyRetention)); err != nil {

@@ -36,14 +36,14 @@ func (a *App) UploadVersion(ctx context.Context, fileID, name string, body io.Re
 	if err != nil {
 		return nil, err
 	}
-	f, err := a.uploadVersion(ctx, act, fileID, name, body)
+	f, err := a.uploadVersion(ctx, act, fileID, name, body, nil)
 	if err != nil {
 		return nil, a.deny(ctx, err, act.User.OrgID, "file.version", "file", fileID)
 	}
 	return f, nil
 }
 
-func (a *App) uploadVersion(ctx context.Context, act *atrium.Actor, fileID, name string, body io.Reader) (*atrium.File, error) {
+func (a *App) uploadVersion(ctx context.Context, act *atrium.Actor, fileID, name string, body io.Reader, claim *uploadClaim) (*atrium.File, error) {
 	f, err := a.visibleFile(ctx, act.User, fileID)
 	if err != nil {
 		return nil, err
@@ -51,7 +51,7 @@ func (a *App) uploadVersion(ctx context.Context, act *atrium.Actor, fileID, name
 	next := &atrium.File{ID: f.ID, CreatedBy: act.User.ID}
 	var out *atrium.File
 	// The file keeps its name, so that name must be allowed too.
-	err = a.upload(ctx, act, f.BinderID, []string{name, f.Name}, body, next, func(w *writer, b *atrium.Binder) error {
+	err = a.upload(ctx, act, f.BinderID, []string{name, f.Name}, body, next, claim, func(w *writer, b *atrium.Binder) error {
 		cur, err := w.GetFile(w.ctx, f.ID)
 		if err != nil {
 			return err

@@ -137,16 +137,16 @@ func (a *App) UploadFile(ctx context.Context, binderID, name string, body io.Rea
 	if err != nil {
 		return nil, err
 	}
-	f, err := a.uploadFile(ctx, act, binderID, name, body)
+	f, err := a.uploadFile(ctx, act, binderID, name, body, nil)
 	if err != nil {
 		return nil, a.deny(ctx, err, act.User.OrgID, "file.upload", "binder", binderID)
 	}
 	return f, nil
 }
 
-func (a *App) uploadFile(ctx context.Context, act *atrium.Actor, binderID, name string, body io.Reader) (*atrium.File, error) {
+func (a *App) uploadFile(ctx context.Context, act *atrium.Actor, binderID, name string, body io.Reader, claim *uploadClaim) (*atrium.File, error) {
 	f := &atrium.File{ID: atrium.NewID(), Name: name, Version: 1, CreatedBy: act.User.ID}
-	err := a.upload(ctx, act, binderID, []string{name}, body, f, func(w *writer, b *atrium.Binder) error {
+	err := a.upload(ctx, act, binderID, []string{name}, body, f, claim, func(w *writer, b *atrium.Binder) error {
 		f.CreatedAt, f.UpdatedAt = w.now, w.now
 		if err := w.CreateFile(w.ctx, f); err != nil {
 			return err
@@ -163,15 +163,25 @@ func (a *App) uploadFile(ctx context.Context, act *atrium.Actor, binderID, name 
 	return f, nil
 }
 
+// uploadClaim ties a file made of a resumable upload to the upload's end:
+// the transaction that records the file also removes the upload, if it
+// still has the bytes the file was made of, so the file is made once.
+type uploadClaim struct {
+	id       string
+	received int64
+	blobs    []string // the parts' objects, to delete once the file is recorded
+}
+
 // upload is what a new file and a new version share. Before the body is
 // read: the binder, the user's right to change its files and the
 // organisation's rules. Then the body is stored encrypted as a new object
 // (f gets its organisation, binder, object id, size, hash and type). Then,
 // in the write transaction, with the binder locked: the right again, the
-// quota, the object's record, and record, which writes the rest. If the
-// transaction fails, the object is removed.
+// organisation's key still alive, the claim on the upload it comes from
+// (if any), the quota, the object's record, and record, which writes the
+// rest. If the transaction fails, the object is removed.
 func (a *App) upload(ctx context.Context, act *atrium.Actor, binderID string, names []string, body io.Reader, f *atrium.File,
-	record func(w *writer, b *atrium.Binder) error) error {
+	claim *uploadClaim, record func(w *writer, b *atrium.Binder) error) error {
 	fs, err := a.files()
 	if err != nil {
 		return err
@@ -203,6 +213,15 @@ func (a *App) upload(ctx context.Context, act *atrium.Actor, binderID string, na
 		}
 		if !atrium.CanChangeFiles(act.User, b, m) {
 			return atrium.Errorf(atrium.EForbidden, "viewers cannot upload files to this binder")
+		}
+		if k, err := w.GetOrgKey(w.ctx, org.ID); err != nil || k.Destroyed {
+			return atrium.Errorf(atrium.EGone, "the organisation's files were erased")
+		}
+		if claim != nil {
+			// The upload's parts leave the quota's count with it.
+			if claim.blobs, err = w.ClaimUpload(w.ctx, claim.id, claim.received); err != nil {
+				return err
+			}
 		}
 		if err := withinQuota(w.ctx, w.Tx, org, rec.StoredSize); err != nil {
 			return err
@@ -497,6 +516,11 @@ func (a *App) openObject(ctx context.Context, orgID, blobID string, size int64) 
 	if err != nil {
 		return nil, atrium.Internal("app.openObject", err)
 	}
+	return a.openRecord(ctx, fs, orgKey, rec, size)
+}
+
+// openRecord opens a stored object whose record is rec.
+func (a *App) openRecord(ctx context.Context, fs FileStorage, orgKey sealed.Key, rec *store.Blob, size int64) (*FileContent, error) {
 	dataKey, err := sealed.Unwrap(orgKey, rec.WrappedKey, dataKeyAD(rec.ID))
 	if err != nil {
 		return nil, atrium.Internal("app.openObject", err)

@@ -60,8 +60,9 @@ func (a *App) MasterKeyInUse(ctx context.Context, id string) (int, error) {
 // EraseOrgFiles destroys an organisation's key (crypto-erasure): every
 // file, version and thumbnail it ever stored becomes unreadable at once,
 // in the object store and in any backup of it, and no file can be stored
-// for it again. It is audited in the organisation. Deleting an
-// organisation calls it; an operator may too (`atrium org erase-files`).
+// for it again (an upload under way is refused when it would be
+// recorded). It is audited in the organisation. An operator calls it with
+// `atrium org erase-files`; the deletion of an organisation is to call it.
 func (a *App) EraseOrgFiles(ctx context.Context, orgID string) error {
 	if !atrium.ValidID(orgID) {
 		return atrium.NotFound("organisation")

@@ -24,8 +24,9 @@ const (
 	// one upload cannot hold a core and a lot of memory for long.
 	maxThumbnailSource = 50 << 20
 	// maxThumbnailPixels bounds the decoded image (a small file can
-	// declare a huge picture).
-	maxThumbnailPixels = 40_000_000
+	// declare a huge picture): at most 8 bytes a pixel (16-bit RGBA),
+	// 128 MiB, one image at a time (see decodeSlots).
+	maxThumbnailPixels = 16_000_000
 )
 
 // decoders are the image formats thumbnails are made of, by media type.
@@ -103,7 +104,15 @@ func (a *App) thumbnail(ctx context.Context, fileID string, version int64) (*sto
 	if err != nil {
 		return nil, err
 	}
+	// One image is decoded at a time, by the worker or a request.
+	select {
+	case a.decodeSlot <- struct{}{}:
+	case <-ctx.Done():
+		c.Close()
+		return nil, atrium.Errorf(atrium.EUnavailable, "the thumbnail is being made; try again")
+	}
 	img, err := decodeBounded(c, v.ContentType)
+	<-a.decodeSlot
 	c.Close()
 	if err != nil {
 		if Corrupt(err) {
@@ -202,12 +211,14 @@ func (a *App) OpenThumbnail(ctx context.Context, fileID string) (*store.Thumbnai
 	if err != nil {
 		return nil, nil, a.deny(ctx, err, act.User.OrgID, "file.thumbnail", "file", fileID)
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	t, err := a.thumbnail(ctx, f.ID, f.Version)
+	made, cancel := context.WithTimeout(ctx, time.Minute)
+	t, err := a.thumbnail(made, f.ID, f.Version)
+	cancel()
 	if err != nil {
 		return nil, nil, err
 	}
+	// The caller reads it after this returns: open it under the request's
+	// context, not the one that bounded making it.
 	c, err := a.openObject(ctx, f.OrgID, t.BlobID, t.Size)
 	if err != nil {
 		return nil, nil, err

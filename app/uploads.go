@@ -117,9 +117,12 @@ func (a *App) UploadStatus(ctx context.Context, id string) (*Upload, error) {
 
 // ContinueUpload appends body to an upload at offset, which must be what
 // has arrived so far (else EConflict). Whatever part of body arrives is
-// kept, encrypted, even if the connection drops; the client continues from
-// the new offset. When the last byte has arrived, the file (or version) is
-// made and returned in the result.
+// kept, encrypted, even if the connection drops (the work goes on without
+// the request's cancellation); the client continues from the new offset.
+// The part that brings the last byte makes the file (or version), in the
+// transaction that removes the upload: until that commits, the offset
+// stays short of the length, and if it fails, that part is to be sent
+// again.
 func (a *App) ContinueUpload(ctx context.Context, id string, offset int64, body io.Reader) (*Upload, error) {
 	act, err := actor(ctx)
 	if err != nil {
@@ -136,45 +139,51 @@ func (a *App) ContinueUpload(ctx context.Context, id string, offset int64, body 
 	if offset != u.Received {
 		return nil, atrium.Errorf(atrium.EConflict, "the upload has %d bytes: continue from there", u.Received)
 	}
-	if u.Received < u.Length {
-		orgKey, err := a.orgKey(ctx, fs, u.OrgID)
-		if err != nil {
-			return nil, err
-		}
-		n, bodyErr, err := a.storePart(ctx, fs, orgKey, u, body)
-		if err != nil {
-			return nil, err
-		}
-		u.Received += n
-		if bodyErr != nil {
-			return nil, bodyErr
-		}
-	}
-	view := uploadView(u)
-	if u.Received < u.Length {
-		return view, nil
-	}
-	if view.File, err = a.finishUpload(ctx, act, fs, u); err != nil {
+	ctx = context.WithoutCancel(ctx)
+	orgKey, err := a.orgKey(ctx, fs, u.OrgID)
+	if err != nil {
 		return nil, err
 	}
-	return view, nil
-}
-
-// storePart stores what arrives of body (up to what the upload still
-// lacks) as an encrypted part, and records it. It returns the bytes kept,
-// and the body's error if the body broke off (what arrived before is kept
-// all the same).
-func (a *App) storePart(ctx context.Context, fs FileStorage, orgKey sealed.Key, u *store.Upload, body io.Reader) (int64, error, error) {
 	part := &atrium.File{OrgID: u.OrgID, BlobID: atrium.NewID()}
 	rec, bodyErr, err := a.storeArrived(ctx, fs, orgKey, part, body, u.Length-u.Received)
 	if err != nil {
-		return 0, bodyErr, err
+		return nil, err
 	}
+	view := uploadView(u)
+	if u.Received+part.Size == u.Length {
+		view.File, err = a.finishUpload(ctx, act, fs, orgKey, u, rec, part.Size)
+		if err != nil {
+			return nil, err
+		}
+		view.Offset = u.Length
+		return view, nil
+	}
+	if err := a.recordPart(ctx, fs, u, part, rec); err != nil {
+		return nil, err
+	}
+	if bodyErr != nil {
+		return nil, bodyErr
+	}
+	view.Offset += part.Size
+	return view, nil
+}
+
+// recordPart records a part that arrived (an empty one is dropped),
+// counting it against the organisation's quota.
+func (a *App) recordPart(ctx context.Context, fs FileStorage, u *store.Upload, part *atrium.File, rec *store.Blob) error {
 	if part.Size == 0 {
 		a.removeUnrecorded(ctx, fs, part.BlobID)
-		return 0, bodyErr, nil
+		return nil
+	}
+	org, err := a.store.GetOrg(ctx, u.OrgID)
+	if err != nil {
+		a.removeUnrecorded(ctx, fs, part.BlobID)
+		return err
 	}
 	err = a.write(ctx, func(w *writer) error {
+		if err := withinQuota(w.ctx, w.Tx, org, rec.StoredSize); err != nil {
+			return err
+		}
 		rec.CreatedAt = w.now
 		if err := w.AddBlob(w.ctx, rec); err != nil {
 			return err
@@ -187,9 +196,8 @@ func (a *App) storePart(ctx context.Context, fs FileStorage, orgKey sealed.Key, 
 	})
 	if err != nil {
 		a.removeUnrecorded(ctx, fs, part.BlobID)
-		return 0, bodyErr, err
 	}
-	return part.Size, bodyErr, nil
+	return err
 }
 
 // storeArrived is storeObject for a body that may break off: the bytes
@@ -216,20 +224,24 @@ type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
-// finishUpload makes the file (or version) of a complete upload, reading
-// its parts in order, then forgets the upload and its parts.
-func (a *App) finishUpload(ctx context.Context, act *atrium.Actor, fs FileStorage, u *store.Upload) (*atrium.File, error) {
+// finishUpload makes the file (or version) of an upload's recorded parts
+// and its last part (stored, not recorded), removing the upload in the
+// same transaction; then it deletes the parts' objects.
+func (a *App) finishUpload(ctx context.Context, act *atrium.Actor, fs FileStorage, orgKey sealed.Key, u *store.Upload,
+	last *store.Blob, lastSize int64) (*atrium.File, error) {
+	defer a.removeUnrecorded(ctx, fs, last.ID)
 	parts, err := a.store.UploadParts(ctx, u.ID)
 	if err != nil {
 		return nil, err
 	}
-	body := &partsReader{ctx: ctx, a: a, orgID: u.OrgID, parts: parts}
+	body := &partsReader{ctx: ctx, a: a, fs: fs, orgKey: orgKey, orgID: u.OrgID, parts: parts, last: last, lastSize: lastSize}
 	defer body.Close()
+	claim := &uploadClaim{id: u.ID, received: u.Received}
 	var f *atrium.File
 	if u.FileID != "" {
-		f, err = a.uploadVersion(ctx, act, u.FileID, u.Name, body)
+		f, err = a.uploadVersion(ctx, act, u.FileID, u.Name, body, claim)
 	} else {
-		f, err = a.uploadFile(ctx, act, u.BinderID, u.Name, body)
+		f, err = a.uploadFile(ctx, act, u.BinderID, u.Name, body, claim)
 	}
 	if body.err != nil {
 		// A part that cannot be read back (damaged in the store, say).
@@ -238,12 +250,16 @@ func (a *App) finishUpload(ctx context.Context, act *atrium.Actor, fs FileStorag
 	if err != nil {
 		return nil, err
 	}
-	a.dropUpload(ctx, fs, u.ID)
+	for _, b := range claim.blobs {
+		if err := fs.Blobs.Delete(ctx, b); err != nil {
+			a.log.Warn("finishing an upload: a part's object stays behind", "blob", b, "err", err)
+		}
+	}
 	return f, nil
 }
 
 // dropUpload forgets an upload and deletes its parts' objects.
-func (a *App) dropUpload(ctx context.Context, fs FileStorage, id string) {
+func (a *App) dropUpload(ctx context.Context, fs FileStorage, id string) error {
 	ctx = context.WithoutCancel(ctx)
 	var blobs []string
 	err := a.write(ctx, func(w *writer) (err error) {
@@ -251,16 +267,14 @@ func (a *App) dropUpload(ctx context.Context, fs FileStorage, id string) {
 		return err
 	})
 	if err != nil {
-		if atrium.ErrorCode(err) != atrium.ENotFound {
-			a.log.Warn("forgetting an upload", "upload", id, "err", err)
-		}
-		return
+		return err
 	}
 	for _, b := range blobs {
 		if err := fs.Blobs.Delete(ctx, b); err != nil {
 			a.log.Warn("forgetting an upload: an object stays behind", "blob", b, "err", err)
 		}
 	}
+	return nil
 }
 
 // CancelUpload abandons an upload (the client's DELETE).
@@ -276,8 +290,7 @@ func (a *App) CancelUpload(ctx context.Context, id string) error {
 	if _, err := a.ownUpload(ctx, act, id); err != nil {
 		return err
 	}
-	a.dropUpload(ctx, fs, id)
-	return nil
+	return a.dropUpload(ctx, fs, id)
 }
 
 // expireUploads forgets uploads past their time, with their parts.
@@ -288,33 +301,55 @@ func (a *App) expireUploads(ctx context.Context) error {
 	}
 	ids, err := a.store.UploadsExpiredBefore(ctx, a.now(), purgeBatch)
 	for _, id := range ids {
-		a.dropUpload(ctx, fs, id)
+		if err := a.dropUpload(ctx, fs, id); err != nil && atrium.ErrorCode(err) != atrium.ENotFound {
+			a.log.Warn("forgetting an expired upload", "upload", id, "err", err)
+		}
 	}
 	return err
 }
 
-// partsReader reads an upload's parts one after another, decrypting each.
+// partsReader reads an upload's recorded parts one after another, then
+// its last part (stored but not recorded), decrypting each.
 type partsReader struct {
-	ctx   context.Context
-	a     *App
-	orgID string
-	parts []store.UploadPart
-	cur   *FileContent
-	err   error
+	ctx      context.Context
+	a        *App
+	fs       FileStorage
+	orgKey   sealed.Key
+	orgID    string
+	parts    []store.UploadPart
+	last     *store.Blob
+	lastSize int64
+	cur      *FileContent
+	err      error
+}
+
+// next opens the next part, or returns nil after the last.
+func (r *partsReader) next() (*FileContent, error) {
+	if len(r.parts) > 0 {
+		p := r.parts[0]
+		r.parts = r.parts[1:]
+		return r.a.openObject(r.ctx, r.orgID, p.BlobID, p.Size)
+	}
+	if r.last != nil {
+		last := r.last
+		r.last = nil
+		return r.a.openRecord(r.ctx, r.fs, r.orgKey, last, r.lastSize)
+	}
+	return nil, nil
 }
 
 func (r *partsReader) Read(p []byte) (int, error) {
 	for {
 		if r.cur == nil {
-			if len(r.parts) == 0 {
-				return 0, io.EOF
-			}
-			c, err := r.a.openObject(r.ctx, r.orgID, r.parts[0].BlobID, r.parts[0].Size)
+			c, err := r.next()
 			if err != nil {
 				r.err = err
 				return 0, err
 			}
-			r.cur, r.parts = c, r.parts[1:]
+			if c == nil {
+				return 0, io.EOF
+			}
+			r.cur = c
 		}
 		n, err := r.cur.Read(p)
 		if errors.Is(err, io.EOF) {
@@ -337,4 +372,3 @@ func (r *partsReader) Close() {
 		r.cur.Close()
 	}
 }
-

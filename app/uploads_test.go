@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -14,15 +15,17 @@ import (
 	"github.com/atrium-dev/atrium/store/storetest"
 )
 
-// brokenReader yields n bytes of data, then fails like a dropped
-// connection.
+// brokenReader yields its data, then fails like a dropped connection,
+// cancelling the request's context as net/http does.
 type brokenReader struct {
-	r io.Reader
+	r      io.Reader
+	cancel func()
 }
 
 func (b *brokenReader) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	if err == io.EOF {
+		b.cancel()
 		return n, errors.New("connection reset by peer")
 	}
 	return n, err
@@ -43,7 +46,8 @@ func TestResumableUpload(t *testing.T) {
 			u, err := a.StartUpload(w.owner, w.binder.ID, "", "scan.bin", int64(len(content)))
 			must(t, err)
 			first := 700_000
-			_, err = a.ContinueUpload(w.owner, u.ID, 0, &brokenReader{r: bytes.NewReader(content[:first])})
+			dropped, cancel := context.WithCancel(w.owner)
+			_, err = a.ContinueUpload(dropped, u.ID, 0, &brokenReader{r: bytes.NewReader(content[:first]), cancel: cancel})
 			if err == nil {
 				t.Fatal("a dropped connection reported no error")
 			}

@@ -161,11 +161,15 @@ func (k *Keyring) IDs() []string {
 	return ids
 }
 
-// Has reports whether master key id is in the keyring (reading the file
-// again if it changed).
+// Has reports whether master key id is in the keyring as its file says
+// now (a key retired meanwhile is not).
 func (k *Keyring) Has(id string) bool {
-	kek, _ := k.key(id)
-	return kek != nil
+	if err := k.refresh(); err != nil {
+		return false
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.byID[id] != nil
 }
 
 // Wrap encrypts key under the current master key, as the keyring file

@@ -681,3 +681,52 @@ func waitForLockWaiter(t *testing.T, db *sql.DB) {
 		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
 	}
 }
+
+// An upload is claimed once: by the transaction that records the file made
+// of it, and only while it has the bytes the file was made of.
+func TestClaimUpload(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		u := &store.Upload{ID: atrium.NewID(), OrgID: f.org.ID, BinderID: f.binder.ID, UserID: f.owner.ID, Name: "a",
+			Length: 10, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		blob := &store.Blob{ID: atrium.NewID(), OrgID: f.org.ID, StoredSize: 60, WrappedKey: []byte{1}, CreatedAt: t0}
+		err := s.Tx(ctx, func(tx *store.Tx) error {
+			if err := tx.CreateUpload(ctx, u); err != nil {
+				return err
+			}
+			if err := tx.AddBlob(ctx, blob); err != nil {
+				return err
+			}
+			ok, err := tx.AddUploadPart(ctx, u.ID, 0, store.UploadPart{BlobID: blob.ID, Size: 4})
+			if err == nil && !ok {
+				t.Error("the first part was not recorded")
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		claim := func(received int64) ([]string, error) {
+			var blobs []string
+			err := s.Tx(ctx, func(tx *store.Tx) (err error) {
+				blobs, err = tx.ClaimUpload(ctx, u.ID, received)
+				return err
+			})
+			return blobs, err
+		}
+		if _, err := claim(3); atrium.ErrorCode(err) != atrium.EConflict {
+			t.Fatalf("a claim at another offset: %v", err)
+		}
+		blobs, err := claim(4)
+		if err != nil || len(blobs) != 1 || blobs[0] != blob.ID {
+			t.Fatalf("the claim: %v %v", blobs, err)
+		}
+		if _, err := claim(4); atrium.ErrorCode(err) != atrium.EConflict {
+			t.Fatalf("a second claim: %v", err)
+		}
+		if _, err := s.GetBlob(ctx, blob.ID); atrium.ErrorCode(err) != atrium.ENotFound {
+			t.Fatalf("a claimed part's record: %v", err)
+		}
+	})
+}

@@ -93,30 +93,60 @@ func (q Queries) UploadParts(ctx context.Context, id string) ([]UploadPart, erro
 }
 
 // DeleteUpload removes an upload and its parts' records, and returns the
-// parts' objects to delete from the object store.
+// parts' objects to delete from the object store. ENotFound if there is
+// no such upload.
 func (q Queries) DeleteUpload(ctx context.Context, id string) ([]string, error) {
-	parts, err := q.UploadParts(ctx, id)
+	return q.removeUpload(ctx, id, -1)
+}
+
+// ClaimUpload removes an upload that has received exactly `received`
+// bytes, in the transaction that records the file made of it, and returns
+// its parts' objects to delete once that commits. EConflict if the upload
+// is gone or has moved on (another request finished it).
+func (q Queries) ClaimUpload(ctx context.Context, id string, received int64) ([]string, error) {
+	blobs, err := q.removeUpload(ctx, id, received)
+	if atrium.ErrorCode(err) == atrium.ENotFound {
+		return nil, atrium.Errorf(atrium.EConflict, "the upload was finished or changed meanwhile")
+	}
+	return blobs, err
+}
+
+// removeUpload deletes an upload (if it has received `received` bytes,
+// unless that is negative) with its parts and their objects' records.
+func (q Queries) removeUpload(ctx context.Context, id string, received int64) ([]string, error) {
+	res, err := q.q.ExecContext(ctx, `UPDATE uploads SET received = received WHERE id = $1 AND ($2 < 0 OR received = $2)`,
+		id, received)
 	if err != nil {
-		return nil, err
-	}
-	res, err := q.q.ExecContext(ctx, `DELETE FROM upload_parts WHERE upload_id = $1`, id)
-	if err == nil {
-		_, err = res.RowsAffected()
-	}
-	if err == nil {
-		res, err = q.q.ExecContext(ctx, `DELETE FROM uploads WHERE id = $1`, id)
-	}
-	if err != nil {
-		return nil, atrium.Internal("store.DeleteUpload", err)
+		return nil, atrium.Internal("store.removeUpload", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, atrium.NotFound("upload")
 	}
-	blobs := make([]string, len(parts))
-	for i, p := range parts {
-		blobs[i] = p.BlobID
-		if _, err := q.q.ExecContext(ctx, `DELETE FROM blobs WHERE id = $1`, p.BlobID); err != nil {
-			return nil, atrium.Internal("store.DeleteUpload", err)
+	// The update above locks the upload's row (PostgreSQL), so no part
+	// is added between here and its deletion.
+	rows, err := q.q.QueryContext(ctx, `DELETE FROM upload_parts WHERE upload_id = $1 RETURNING blob_id`, id)
+	if err != nil {
+		return nil, atrium.Internal("store.removeUpload", err)
+	}
+	var blobs []string
+	for rows.Next() {
+		var b string
+		if err := rows.Scan(&b); err != nil {
+			rows.Close()
+			return nil, atrium.Internal("store.removeUpload", err)
+		}
+		blobs = append(blobs, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, atrium.Internal("store.removeUpload", err)
+	}
+	if _, err := q.q.ExecContext(ctx, `DELETE FROM uploads WHERE id = $1`, id); err != nil {
+		return nil, atrium.Internal("store.removeUpload", err)
+	}
+	for _, b := range blobs {
+		if _, err := q.q.ExecContext(ctx, `DELETE FROM blobs WHERE id = $1`, b); err != nil {
+			return nil, atrium.Internal("store.removeUpload", err)
 		}
 	}
 	return blobs, nil
