@@ -14,6 +14,10 @@ import (
 // UploadTTL is how long a resumable upload may take from its start.
 const UploadTTL = 24 * time.Hour
 
+// MaxUploadParts bounds the parts of one upload (each PATCH, or what
+// arrived of it, is a part), so that tiny parts cannot pile up objects.
+const MaxUploadParts = 10000
+
 // Upload is a resumable upload as its client sees it.
 type Upload struct {
 	ID        string    `json:"id"`
@@ -181,6 +185,12 @@ func (a *App) recordPart(ctx context.Context, fs FileStorage, u *store.Upload, p
 		return err
 	}
 	err = a.write(ctx, func(w *writer) error {
+		if n, err := w.CountUploadParts(w.ctx, u.ID); err != nil || n >= MaxUploadParts-1 {
+			if err == nil {
+				err = atrium.Errorf(atrium.ETooLarge, "the upload has %d parts: send the rest in one", n)
+			}
+			return err
+		}
 		if err := withinQuota(w.ctx, w.Tx, org, rec.StoredSize); err != nil {
 			return err
 		}

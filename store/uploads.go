@@ -169,3 +169,10 @@ func (q Queries) UploadsExpiredBefore(ctx context.Context, t time.Time, limit in
 	}
 	return ids, atrium.Internal("store.UploadsExpiredBefore", rows.Err())
 }
+
+// CountUploadParts counts an upload's recorded parts.
+func (q Queries) CountUploadParts(ctx context.Context, id string) (int, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM upload_parts WHERE upload_id = $1`, id).Scan(&n)
+	return n, atrium.Internal("store.CountUploadParts", err)
+}
