@@ -1,0 +1,81 @@
+package app
+
+import (
+	"context"
+
+	"github.com/atrium-dev/atrium"
+)
+
+// FeatureFilesUpload is the permission to upload files; the
+// administration of per-user permissions decides it (see checkFeature).
+const FeatureFilesUpload = "files.upload"
+
+// checkFeature is the check point of per-user feature permissions: it
+// returns an EForbidden error when u may not use feature. Every feature is
+// on until per-user permissions are administered.
+func (a *App) checkFeature(u *atrium.User, feature string) error {
+	_ = u
+	_ = feature
+	return nil
+}
+
+// uploadPolicy applies the organisation's rules to an upload of a file
+// named name by u: the feature permission, the blocked extensions, and a
+// quota already used up. It returns the organisation and the size limit.
+func (a *App) uploadPolicy(ctx context.Context, fs FileStorage, u *atrium.User, orgID string, names ...string) (*atrium.Org, int64, error) {
+	if err := a.checkFeature(u, FeatureFilesUpload); err != nil {
+		return nil, 0, err
+	}
+	for _, name := range names {
+		if err := atrium.ValidateFileName(name); err != nil {
+			return nil, 0, err
+		}
+	}
+	org, err := a.store.GetOrg(ctx, orgID)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := blockedName(org, names...); err != nil {
+		return nil, 0, err
+	}
+	if err := withinQuota(ctx, a.store, org, 0); err != nil {
+		return nil, 0, err
+	}
+	limit := fs.maxSize()
+	if mb := org.Settings.MaxFileMB; mb > 0 && mb<<20 < limit {
+		limit = mb << 20
+	}
+	return org, limit, nil
+}
+
+// blockedName refuses a file name that ends in one of the organisation's
+// blocked extensions.
+func blockedName(org *atrium.Org, names ...string) error {
+	for _, name := range names {
+		if ext := org.Settings.Blocked(name); ext != "" {
+			return atrium.Errorf(atrium.EUnsupported, "files ending in %s are not allowed in this organisation", ext)
+		}
+	}
+	return nil
+}
+
+// withinQuota returns EQuota if storing more bytes would take org over its
+// storage quota (or, with more 0, if the quota is used up). Inside the
+// write transaction it is exact on SQLite; on PostgreSQL two uploads
+// committing at once may both pass.
+func withinQuota(ctx context.Context, q interface {
+	OrgStoredBytes(context.Context, string) (int64, error)
+}, org *atrium.Org, more int64) error {
+	quota := org.Settings.StorageQuotaMB << 20
+	if quota == 0 {
+		return nil
+	}
+	used, err := q.OrgStoredBytes(ctx, org.ID)
+	if err != nil {
+		return err
+	}
+	if used+more > quota || (more == 0 && used >= quota) {
+		return atrium.Errorf(atrium.EQuota, "the organisation's storage quota of %d MiB is used up", org.Settings.StorageQuotaMB)
+	}
+	return nil
+}
