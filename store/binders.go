@@ -118,15 +118,3 @@ func (q Queries) DeleteBinder(ctx context.Context, id string, now time.Time) err
 		id, ms(now))
 	return atrium.Internal("store.DeleteBinder", err)
 }
-
-// NextSeq takes the binder's next message sequence number. On PostgreSQL it
-// locks the binder row until commit, so numbers follow commit order.
-func (q Queries) NextSeq(ctx context.Context, binderID string, now time.Time) (int64, error) {
-	var seq int64
-	err := q.q.QueryRowContext(ctx, `UPDATE binders SET last_seq = last_seq + 1, updated_at = $2
-		WHERE id = $1 AND deleted_at IS NULL RETURNING last_seq`, binderID, ms(now)).Scan(&seq)
-	if err != nil {
-		return 0, notFound(err, "binder", "store.NextSeq")
-	}
-	return seq, nil
-}

@@ -30,11 +30,7 @@ func TestConcurrentTransactionsSucceedOrFailAlone(t *testing.T) {
 			go func(i int) {
 				defer wg.Done()
 				errs[i] = s.Tx(ctx, func(tx *store.Tx) error {
-					seq, err := tx.NextSeq(ctx, f.binder.ID, t0)
-					if err != nil {
-						return err
-					}
-					if err := tx.CreateMessage(ctx, &atrium.Message{ID: atrium.NewID(), BinderID: f.binder.ID, Seq: seq,
+					if err := tx.CreateMessageNextSeq(ctx, &atrium.Message{ID: atrium.NewID(), BinderID: f.binder.ID,
 						SenderID: f.owner.ID, Text: fmt.Sprint(i), CreatedAt: t0}); err != nil {
 						return err
 					}
@@ -146,11 +142,7 @@ func runBatch(t *testing.T, s *store.Store, f *fixture, jobs []*batchJob) {
 					return err
 				}
 				if j.write {
-					seq, err := tx.NextSeq(ctx, f.binder.ID, t0)
-					if err != nil {
-						return err
-					}
-					if err := tx.CreateMessage(ctx, &atrium.Message{ID: atrium.NewID(), BinderID: f.binder.ID, Seq: seq,
+					if err := tx.CreateMessageNextSeq(ctx, &atrium.Message{ID: atrium.NewID(), BinderID: f.binder.ID,
 						SenderID: f.owner.ID, Text: j.name, CreatedAt: t0}); err != nil {
 						return err
 					}

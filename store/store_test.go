@@ -199,20 +199,17 @@ func TestBindersMembersMessages(t *testing.T) {
 				return err
 			}
 			for i := 1; i <= 3; i++ {
-				seq, err := tx.NextSeq(ctx, f.binder.ID, t0)
-				if err != nil {
-					return err
-				}
-				if seq != int64(i) {
-					t.Errorf("seq %d, want %d", seq, i)
-				}
 				sender := f.owner.ID
 				if i == 3 {
 					sender = f.client.ID
 				}
-				if err := tx.CreateMessage(ctx, &atrium.Message{ID: atrium.NewID(), BinderID: f.binder.ID,
-					Seq: seq, SenderID: sender, Text: "hello", ClientKey: "k" + string(rune('0'+i)), CreatedAt: t0}); err != nil {
+				m := &atrium.Message{ID: atrium.NewID(), BinderID: f.binder.ID,
+					SenderID: sender, Text: "hello", ClientKey: "k" + string(rune('0'+i)), CreatedAt: t0}
+				if err := tx.CreateMessageNextSeq(ctx, m); err != nil {
 					return err
+				}
+				if m.Seq != int64(i) {
+					t.Errorf("seq %d, want %d", m.Seq, i)
 				}
 			}
 			return nil
