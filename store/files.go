@@ -41,20 +41,8 @@ func (q Queries) AddOrgKey(ctx context.Context, k *OrgKey) error {
 
 // MasterKeysInUse lists the master keys that wrap a live organisation key.
 func (q Queries) MasterKeysInUse(ctx context.Context) ([]string, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT DISTINCT kek_id FROM org_keys WHERE destroyed_at IS NULL ORDER BY kek_id`)
-	if err != nil {
-		return nil, atrium.Internal("store.MasterKeysInUse", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, atrium.Internal("store.MasterKeysInUse", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, atrium.Internal("store.MasterKeysInUse", rows.Err())
+	return q.queryStrings(ctx, "store.MasterKeysInUse",
+		`SELECT DISTINCT kek_id FROM org_keys WHERE destroyed_at IS NULL ORDER BY kek_id`)
 }
 
 // Blob is a stored object's record: its stored size and its data key,
@@ -308,25 +296,12 @@ func (q Queries) FilesDeletedBefore(ctx context.Context, t time.Time, limit int)
 // objects' records for good, and returns the ids of the objects to delete
 // from the object store. ENotFound if the file was not deleted before t.
 func (q Queries) PurgeFile(ctx context.Context, id string, t time.Time) ([]string, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT v.blob_id FROM file_versions v JOIN files f ON f.id = v.file_id
+	blobs, err := q.queryStrings(ctx, "store.PurgeFile", `SELECT v.blob_id FROM file_versions v JOIN files f ON f.id = v.file_id
 		WHERE v.file_id = $1 AND f.deleted_at IS NOT NULL AND f.deleted_at < $2
 		UNION ALL SELECT t.blob_id FROM thumbnails t JOIN files f ON f.id = t.file_id
 		WHERE t.file_id = $1 AND f.deleted_at IS NOT NULL AND f.deleted_at < $2`, id, ms(t))
 	if err != nil {
-		return nil, atrium.Internal("store.PurgeFile", err)
-	}
-	var blobs []string
-	for rows.Next() {
-		var b string
-		if err := rows.Scan(&b); err != nil {
-			rows.Close()
-			return nil, atrium.Internal("store.PurgeFile", err)
-		}
-		blobs = append(blobs, b)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, atrium.Internal("store.PurgeFile", err)
+		return nil, err
 	}
 	if len(blobs) == 0 {
 		return nil, atrium.NotFound("file")
@@ -340,12 +315,7 @@ func (q Queries) PurgeFile(ctx context.Context, id string, t time.Time) ([]strin
 			return nil, atrium.Internal("store.PurgeFile", err)
 		}
 	}
-	for _, b := range blobs {
-		if _, err := q.q.ExecContext(ctx, `DELETE FROM blobs WHERE id = $1`, b); err != nil {
-			return nil, atrium.Internal("store.PurgeFile", err)
-		}
-	}
-	return blobs, nil
+	return blobs, q.deleteBlobs(ctx, "store.PurgeFile", blobs)
 }
 
 // Thumbnail is the preview of one version of an image file.

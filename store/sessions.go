@@ -69,22 +69,9 @@ func (q Queries) ListLiveSessions(ctx context.Context, userID string, now time.T
 // RevokeSessions revokes the user's live sessions: the one given by id, or
 // all of them but `except` when id is empty. It returns the ids revoked.
 func (q Queries) RevokeSessions(ctx context.Context, userID, id, except string, now time.Time) ([]string, error) {
-	rows, err := q.q.QueryContext(ctx, `UPDATE sessions SET revoked_at = $1
+	return q.queryStrings(ctx, "store.RevokeSessions", `UPDATE sessions SET revoked_at = $1
 		WHERE user_id = $2 AND revoked_at IS NULL AND ($3 = '' OR id = $3) AND id <> $4
 		RETURNING id`, ms(now), userID, id, except)
-	if err != nil {
-		return nil, atrium.Internal("store.RevokeSessions", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, atrium.Internal("store.RevokeSessions", err)
-		}
-		ids = append(ids, s)
-	}
-	return ids, atrium.Internal("store.RevokeSessions", rows.Err())
 }
 
 // TouchSession records that a session was used, extending its life.

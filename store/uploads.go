@@ -124,50 +124,20 @@ func (q Queries) removeUpload(ctx context.Context, id string, received int64) ([
 	}
 	// The update above locks the upload's row (PostgreSQL), so no part
 	// is added between here and its deletion.
-	rows, err := q.q.QueryContext(ctx, `DELETE FROM upload_parts WHERE upload_id = $1 RETURNING blob_id`, id)
+	blobs, err := q.queryStrings(ctx, "store.removeUpload", `DELETE FROM upload_parts WHERE upload_id = $1 RETURNING blob_id`, id)
 	if err != nil {
-		return nil, atrium.Internal("store.removeUpload", err)
-	}
-	var blobs []string
-	for rows.Next() {
-		var b string
-		if err := rows.Scan(&b); err != nil {
-			rows.Close()
-			return nil, atrium.Internal("store.removeUpload", err)
-		}
-		blobs = append(blobs, b)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, atrium.Internal("store.removeUpload", err)
+		return nil, err
 	}
 	if _, err := q.q.ExecContext(ctx, `DELETE FROM uploads WHERE id = $1`, id); err != nil {
 		return nil, atrium.Internal("store.removeUpload", err)
 	}
-	for _, b := range blobs {
-		if _, err := q.q.ExecContext(ctx, `DELETE FROM blobs WHERE id = $1`, b); err != nil {
-			return nil, atrium.Internal("store.removeUpload", err)
-		}
-	}
-	return blobs, nil
+	return blobs, q.deleteBlobs(ctx, "store.removeUpload", blobs)
 }
 
 // UploadsExpiredBefore returns up to limit uploads that expired before t.
 func (q Queries) UploadsExpiredBefore(ctx context.Context, t time.Time, limit int) ([]string, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id FROM uploads WHERE expires_at < $1 ORDER BY expires_at LIMIT $2`, ms(t), limit)
-	if err != nil {
-		return nil, atrium.Internal("store.UploadsExpiredBefore", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, atrium.Internal("store.UploadsExpiredBefore", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, atrium.Internal("store.UploadsExpiredBefore", rows.Err())
+	return q.queryStrings(ctx, "store.UploadsExpiredBefore",
+		`SELECT id FROM uploads WHERE expires_at < $1 ORDER BY expires_at LIMIT $2`, ms(t), limit)
 }
 
 // CountUploadParts counts an upload's recorded parts.
