@@ -19,33 +19,42 @@ func (a *App) checkFeature(u *atrium.User, feature string) error {
 	return nil
 }
 
-// uploadPolicy applies the organisation's rules to an upload of a file
-// named name by u: the feature permission, the blocked extensions, and a
-// quota already used up. It returns the organisation and the size limit.
-func (a *App) uploadPolicy(ctx context.Context, fs FileStorage, u *atrium.User, orgID string, names ...string) (*atrium.Org, int64, error) {
+// uploadPolicy checks, before any byte is read, an upload by u into a
+// binder of a file that will carry names: u's right to change the binder's
+// files, the feature permission, the names, the organisation's blocked
+// extensions, and a quota already used up. It returns the binder, its
+// organisation and the size limit.
+func (a *App) uploadPolicy(ctx context.Context, fs FileStorage, u *atrium.User, binderID string, names ...string) (*atrium.Binder, *atrium.Org, int64, error) {
+	b, m, err := visibleBinder(ctx, a.store.GetBinderForUser, u, binderID)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if !atrium.CanChangeFiles(u, b, m) {
+		return nil, nil, 0, atrium.Errorf(atrium.EForbidden, "viewers cannot upload files to this binder")
+	}
 	if err := a.checkFeature(u, FeatureFilesUpload); err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	for _, name := range names {
 		if err := atrium.ValidateFileName(name); err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
 	}
-	org, err := a.store.GetOrg(ctx, orgID)
+	org, err := a.store.GetOrg(ctx, b.OrgID)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	if err := blockedName(org, names...); err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	if err := withinQuota(ctx, a.store, org, 0); err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	limit := fs.maxSize()
 	if mb := org.Settings.MaxFileMB; mb > 0 && mb<<20 < limit {
 		limit = mb << 20
 	}
-	return org, limit, nil
+	return b, org, limit, nil
 }
 
 // blockedName refuses a file name that ends in one of the organisation's

@@ -186,14 +186,7 @@ func (a *App) upload(ctx context.Context, act *atrium.Actor, binderID string, na
 	if err != nil {
 		return err
 	}
-	b, m, err := visibleBinder(ctx, a.store.GetBinderForUser, act.User, binderID)
-	if err != nil {
-		return err
-	}
-	if !atrium.CanChangeFiles(act.User, b, m) {
-		return atrium.Errorf(atrium.EForbidden, "viewers cannot upload files to this binder")
-	}
-	org, limit, err := a.uploadPolicy(ctx, fs, act.User, b.OrgID, names...)
+	b, org, limit, err := a.uploadPolicy(ctx, fs, act.User, binderID, names...)
 	if err != nil {
 		return err
 	}

@@ -61,14 +61,7 @@ func (a *App) startUpload(ctx context.Context, act *atrium.Actor, binderID, file
 		}
 		binderID, names = f.BinderID, append(names, f.Name)
 	}
-	b, m, err := visibleBinder(ctx, a.store.GetBinderForUser, act.User, binderID)
-	if err != nil {
-		return nil, err
-	}
-	if !atrium.CanChangeFiles(act.User, b, m) {
-		return nil, atrium.Errorf(atrium.EForbidden, "viewers cannot upload files to this binder")
-	}
-	org, limit, err := a.uploadPolicy(ctx, fs, act.User, b.OrgID, names...)
+	b, org, limit, err := a.uploadPolicy(ctx, fs, act.User, binderID, names...)
 	if err != nil {
 		return nil, err
 	}
