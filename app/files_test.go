@@ -507,6 +507,19 @@ func TestEraseOrgFiles(t *testing.T) {
 			if err := w.a.EraseOrgFiles(ctx, f.OrgID); atrium.ErrorCode(err) != atrium.EGone {
 				t.Fatalf("erasing twice: %v", err)
 			}
+			for _, id := range []string{"not-an-id", atrium.NewID()} {
+				if err := w.a.EraseOrgFiles(ctx, id); atrium.ErrorCode(err) != atrium.ENotFound {
+					t.Fatalf("erasing organisation %q: %v", id, err)
+				}
+			}
+			// An organisation that never stored a file can store none after.
+			other := atrium.ActorFrom(w.outside).User.OrgID
+			must(t, w.a.EraseOrgFiles(ctx, other))
+			ob, err := w.a.CreateBinder(w.outside, app.CreateBinderInput{Title: "After"})
+			must(t, err)
+			if _, err := w.a.UploadFile(w.outside, ob.ID, "x.txt", strings.NewReader("x")); atrium.ErrorCode(err) != atrium.EGone {
+				t.Fatalf("an upload by an organisation erased before its first file: %v", err)
+			}
 			must(t, w.a.CheckMasterKeys(ctx))
 			audit, _ := w.a.Store().ListAudit(ctx, f.OrgID, "", 100)
 			found := false
