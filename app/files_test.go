@@ -414,8 +414,8 @@ func TestFilePolicy(t *testing.T) {
 	if err := upload("big.bin", 1<<20+1); atrium.ErrorCode(err) != atrium.ETooLarge {
 		t.Fatalf("over the organisation's file limit: %v", err)
 	}
-	must(t, upload("a.bin", 1<<20-200))
-	must(t, upload("b.bin", 1<<20-200))
+	must(t, upload("a.bin", 1<<20-600))
+	must(t, upload("b.bin", 1<<20-600))
 	if err := upload("c.bin", 1000); atrium.ErrorCode(err) != atrium.EQuota {
 		t.Fatalf("over the quota: %v", err)
 	}

@@ -11,17 +11,20 @@ import (
 
 // Reader reads an object's plaintext from any offset (it is an
 // io.ReadSeeker), decrypting only the chunks that hold the bytes read, one
-// at a time. A chunk that fails authentication makes Read return
-// ErrCorrupt, and every Read after; no byte of it is returned.
+// at a time, and of each only the segments up to the last byte read. A
+// segment that fails authentication makes Read return ErrCorrupt, and
+// every Read after; no byte of it is returned.
 type Reader struct {
 	src   io.ReaderAt
 	c     *subtle.AESGCMHKDF
 	id    string
 	size  int64 // the object's plaintext size
 	off   int64 // the next plaintext offset to return
-	index int64 // the chunk in plain, or -1
-	ct    []byte
-	plain []byte
+	index int64 // the chunk dr decrypts, or -1
+	dr    io.Reader
+	pos   int64 // the offset in chunk index of the next byte of dr
+	peek  []byte
+	ct    []byte // the stored bytes of chunk index
 	err   error
 }
 
@@ -61,25 +64,45 @@ func (r *Reader) Seek(offset int64, whence int) (int64, error) {
 	return offset, nil
 }
 
-// Open decrypts the chunk that holds the next byte to read (at or past the
-// end, the last chunk), so that a damaged object is known before anything
-// is sent.
+// Open decrypts the segment that holds the next byte to read (at or past
+// the end, the rest of the last chunk), so that a damaged object is known
+// before anything is sent.
 func (r *Reader) Open() error {
 	if r.err != nil {
 		return r.err
 	}
 	i := min(r.off/ChunkPlainSize, chunkCount(r.size)-1)
-	if i != r.index {
-		r.err = r.load(i)
+	at := min(r.off-i*ChunkPlainSize, r.plainLen(i))
+	if err := r.position(i, at); err != nil {
+		r.err = err
+		return err
 	}
-	return r.err
+	if at == r.plainLen(i) {
+		// Nothing left to read here: make Tink authenticate the chunk's
+		// end, which also checks an empty object.
+		if k, err := io.Copy(io.Discard, io.LimitReader(r.dr, 1)); k != 0 || err != nil {
+			r.err = ErrCorrupt
+		}
+		r.index = -1
+		return r.err
+	}
+	if len(r.peek) == 0 {
+		var b [1]byte
+		if _, err := io.ReadFull(r.dr, b[:]); err != nil {
+			r.index = -1
+			r.err = ErrCorrupt
+			return r.err
+		}
+		r.peek = append(r.peek[:0], b[0])
+	}
+	return nil
 }
 
 // Err returns the error that stopped reading, if any.
 func (r *Reader) Err() error { return r.err }
 
-// Read decrypts the chunk holding the next byte if need be and copies from
-// it.
+// Read decrypts the segment holding the next byte if need be and copies
+// from it.
 func (r *Reader) Read(p []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err
@@ -88,31 +111,69 @@ func (r *Reader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	i := r.off / ChunkPlainSize
-	if i != r.index {
-		if err := r.load(i); err != nil {
-			r.err = err
-			return 0, err
+	at := r.off - i*ChunkPlainSize
+	if err := r.position(i, at); err != nil {
+		r.err = err
+		return 0, err
+	}
+	p = p[:min(int64(len(p)), r.plainLen(i)-at)]
+	n := copy(p, r.peek)
+	r.peek = r.peek[:0]
+	for n < len(p) {
+		k, err := r.dr.Read(p[n:])
+		n += k
+		if err != nil {
+			// The stored chunk, read whole, ended early or failed
+			// authentication: nothing of this read is returned.
+			r.err = ErrCorrupt
+			return 0, r.err
+		}
+		if k == 0 {
+			break
 		}
 	}
-	start := r.off - i*ChunkPlainSize
-	n := copy(p, r.plain[start:])
+	r.pos += int64(n)
 	r.off += int64(n)
 	return n, nil
 }
 
-// load reads and decrypts chunk i.
+// plainLen is the plaintext size of chunk i.
+func (r *Reader) plainLen(i int64) int64 {
+	return min(ChunkPlainSize, r.size-i*ChunkPlainSize)
+}
+
+// position makes dr return byte at of chunk i next: it starts decrypting
+// the chunk afresh if need be, then skips what lies before.
+func (r *Reader) position(i, at int64) error {
+	if i != r.index || at < r.pos {
+		if err := r.load(i); err != nil {
+			r.index = -1
+			return err
+		}
+	}
+	if skip := at - r.pos; skip > 0 {
+		if len(r.peek) > 0 {
+			r.peek = r.peek[:0]
+			r.pos++
+			skip--
+		}
+		if _, err := io.CopyN(io.Discard, r.dr, skip); err != nil {
+			r.index = -1
+			return ErrCorrupt
+		}
+		r.pos = at
+	}
+	return nil
+}
+
+// load reads chunk i's stored bytes, in one read since each read of a
+// remote store is a request of its own, and starts decrypting them.
 func (r *Reader) load(i int64) error {
 	last := i == chunkCount(r.size)-1
-	plainLen := int64(ChunkPlainSize)
-	if last {
-		plainLen = r.size - i*ChunkPlainSize
-	}
-	ctLen := plainLen + chunkOverhead
 	if r.ct == nil {
 		r.ct = make([]byte, ChunkCipherSize)
-		r.plain = make([]byte, ChunkPlainSize)
 	}
-	ct := r.ct[:ctLen]
+	ct := r.ct[:chunkCipherLen(r.plainLen(i))]
 	if k, err := r.src.ReadAt(ct, i*ChunkCipherSize); k < len(ct) {
 		if err == nil || errors.Is(err, io.EOF) {
 			return ErrCorrupt
@@ -123,17 +184,6 @@ func (r *Reader) load(i int64) error {
 	if err != nil {
 		return ErrCorrupt
 	}
-	r.plain = r.plain[:plainLen]
-	if _, err := io.ReadFull(dr, r.plain); err != nil {
-		r.index = -1
-		return ErrCorrupt
-	}
-	// The chunk must end here. (Reading on also makes Tink authenticate
-	// an empty chunk, of which ReadFull read nothing.)
-	if k, err := io.Copy(io.Discard, io.LimitReader(dr, 1)); k != 0 || err != nil {
-		r.index = -1
-		return ErrCorrupt
-	}
-	r.index = i
+	r.index, r.dr, r.pos, r.peek = i, dr, 0, r.peek[:0]
 	return nil
 }

@@ -58,7 +58,10 @@ func open(stored []byte, key Key, id string, size, off, n int64) ([]byte, error)
 
 func TestRoundTripAndRanges(t *testing.T) {
 	key := mustKey(t)
-	for _, size := range []int{0, 1, 1000, ChunkPlainSize - 1, ChunkPlainSize, ChunkPlainSize + 1, 2*ChunkPlainSize + 12345} {
+	const firstSegment = SegmentSize - headerSize - tagSize
+	sizes := []int{0, 1, 1000, firstSegment, firstSegment + 1, firstSegment + SegmentSize - tagSize,
+		ChunkPlainSize - 1, ChunkPlainSize, ChunkPlainSize + 1, 2*ChunkPlainSize + 12345}
+	for _, size := range sizes {
 		plain := make([]byte, size)
 		rand.Read(plain)
 		stored := seal(t, key, "obj", plain)
@@ -68,7 +71,10 @@ func TestRoundTripAndRanges(t *testing.T) {
 		if size == ChunkPlainSize && len(stored) != ChunkCipherSize {
 			t.Fatalf("a full chunk takes %d bytes, want %d", len(stored), ChunkCipherSize)
 		}
-		ranges := [][2]int{{0, size}, {0, 0}, {size / 2, size - size/2}, {size, 0}}
+		ranges := [][2]int{{0, size}, {0, 0}, {size / 2, size - size/2}, {size, 0}, {size / 3, size / 3}}
+		if size > firstSegment+10 {
+			ranges = append(ranges, [2]int{firstSegment - 5, 10})
+		}
 		if size > ChunkPlainSize+10 {
 			ranges = append(ranges, [2]int{ChunkPlainSize - 5, 10}, [2]int{ChunkPlainSize + 1, size - ChunkPlainSize - 1})
 		}
@@ -183,5 +189,34 @@ func TestRangeReadsOnlyItsChunksAndStopsAtDamage(t *testing.T) {
 	}
 	if n, err := r.Read(make([]byte, 10)); n != 0 || !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("read after damage: %d, %v", n, err)
+	}
+}
+
+// Reads in any order within and across chunks return the right bytes:
+// a seek back within a chunk starts its decryption again, a seek forward
+// skips what lies between.
+func TestSeeksWithinAndAcrossChunks(t *testing.T) {
+	key := mustKey(t)
+	size := 2*ChunkPlainSize + 999
+	plain := make([]byte, size)
+	rand.Read(plain)
+	stored := seal(t, key, "obj", plain)
+	r, err := NewReader(bytes.NewReader(stored), int64(len(stored)), key, "obj", int64(size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int{500000, 100, 300000, 700000, ChunkPlainSize + 5, 3, 2*ChunkPlainSize + 10, ChunkPlainSize - 1} {
+		if _, err := r.Seek(int64(off), io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		if off%2 == 0 {
+			if err := r.Open(); err != nil {
+				t.Fatalf("open at %d: %v", off, err)
+			}
+		}
+		got := make([]byte, 200)
+		if _, err := io.ReadFull(r, got); err != nil || !bytes.Equal(got, plain[off:off+200]) {
+			t.Fatalf("at %d: %v or wrong bytes", off, err)
+		}
 	}
 }
