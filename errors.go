@@ -23,6 +23,7 @@ const (
 	EGone         = "gone"                // the object existed and was removed (e.g. an expired invitation)
 	EPrecondition = "precondition"        // e.g. a reused idempotency key with another request
 	EUpgrade      = "upgrade_needed"      // e.g. the database schema is newer than this binary
+	EMalware      = "malware_detected"    // the malware scanner found the upload infected; it was quarantined
 )
 
 // Error is Atrium's error. Code is one of the E* constants, Message is safe

@@ -223,14 +223,17 @@ func (a *App) Maintain(ctx context.Context, every time.Duration) {
 	}
 }
 
-// Housekeep purges deleted files past their retention, forgets expired
-// uploads, and stored idempotent results and outbox events past their
+// Housekeep purges deleted files and quarantined uploads past their
+// retention, forgets expired uploads, and stored idempotent results and outbox events past their
 // retention.
 func (a *App) Housekeep(ctx context.Context) error {
 	now := a.now()
 	// A failure here must not keep the rest from being cleaned up.
 	if _, err := a.PurgeDeletedFiles(ctx); err != nil {
 		a.log.Warn("housekeeping: purging deleted files", "err", err)
+	}
+	if _, err := a.PurgeQuarantined(ctx); err != nil {
+		a.log.Warn("housekeeping: purging quarantined uploads", "err", err)
 	}
 	if err := a.expireUploads(ctx); err != nil {
 		a.log.Warn("housekeeping: forgetting expired uploads", "err", err)

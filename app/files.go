@@ -12,6 +12,7 @@ import (
 
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/blob"
+	"github.com/atrium-dev/atrium/clamd"
 	"github.com/atrium-dev/atrium/keyring"
 	"github.com/atrium-dev/atrium/sealed"
 	"github.com/atrium-dev/atrium/store"
@@ -28,6 +29,9 @@ type FileStorage struct {
 	Keys  keyring.Wrapper
 	// MaxFileSize bounds one file (DefaultMaxFileSize if 0).
 	MaxFileSize int64
+	// Scanner, if set, scans every new file and version for malware as
+	// it arrives; infected ones are quarantined (see scan.go).
+	Scanner *clamd.Client
 }
 
 func (fs FileStorage) maxSize() int64 {
@@ -195,9 +199,27 @@ func (a *App) upload(ctx context.Context, act *atrium.Actor, binderID string, na
 		return err
 	}
 	f.OrgID, f.BinderID, f.BlobID = b.OrgID, b.ID, atrium.NewID()
+	scan, err := startScan(ctx, fs)
+	if err != nil {
+		return err
+	}
+	if scan != nil {
+		defer scan.Close()
+		body = io.TeeReader(body, scan)
+	}
 	rec, err := a.storeObject(ctx, fs, orgKey, f, body, limit)
 	if err != nil {
 		return err
+	}
+	if scan != nil {
+		signature, err := scanVerdict(scan)
+		if err == nil && signature != "" {
+			err = a.quarantine(ctx, act, f, names[0], rec, signature)
+		}
+		if err != nil {
+			a.removeUnrecorded(ctx, fs, f.BlobID)
+			return err
+		}
 	}
 	err = a.write(ctx, func(w *writer) error {
 		b, m, err := lockedBinder(w, act.User, binderID)

@@ -34,13 +34,21 @@ type fileWorld struct {
 
 func newFileWorld(t *testing.T, dialect string, maxSize int64) *fileWorld {
 	t.Helper()
+	return newFileWorldWith(t, dialect, func(fs *app.FileStorage) { fs.MaxFileSize = maxSize })
+}
+
+// newFileWorldWith is newFileWorld with the file storage set up by
+// configure.
+func newFileWorldWith(t *testing.T, dialect string, configure func(*app.FileStorage)) *fileWorld {
+	t.Helper()
 	dir := t.TempDir()
 	blobs, err := blob.NewLocal(filepath.Join(dir, "blobs"))
 	must(t, err)
 	keys, _, err := keyring.LoadOrCreate(filepath.Join(dir, "master.keys"))
 	must(t, err)
 	cfg := app.DefaultConfig()
-	cfg.Files = app.FileStorage{Blobs: blobs, Keys: keys, MaxFileSize: maxSize}
+	cfg.Files = app.FileStorage{Blobs: blobs, Keys: keys}
+	configure(&cfg.Files)
 	a := app.New(storetest.Open(t, dialect), auth.NewHasher(auth.TestParams, 2), slog.New(slog.NewTextHandler(io.Discard, nil)), cfg, nil)
 	bg := context.Background()
 	_, _, err = a.CreateOrg(bg, app.CreateOrgInput{Name: "Acme", OwnerEmail: "o@acme.test", OwnerPassword: pw})

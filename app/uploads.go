@@ -149,6 +149,13 @@ func (a *App) ContinueUpload(ctx context.Context, id string, offset int64, body 
 	view := uploadView(u)
 	if u.Received+part.Size == u.Length {
 		view.File, err = a.finishUpload(ctx, act, fs, orgKey, u, rec, part.Size)
+		if code := atrium.ErrorCode(err); code == atrium.EMalware || code == atrium.ETooLarge {
+			// Sending it again cannot help (the scanner refused it):
+			// the upload ends here, its parts with it.
+			if derr := a.dropUpload(ctx, fs, u.ID); derr != nil {
+				a.log.Warn("ending a refused upload", "upload", u.ID, "err", derr)
+			}
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -24,6 +24,7 @@ var statusOf = map[string]int{
 	atrium.EUnsupported:  http.StatusUnsupportedMediaType,
 	atrium.EGone:         http.StatusGone,
 	atrium.EPrecondition: http.StatusUnprocessableEntity,
+	atrium.EMalware:      http.StatusUnprocessableEntity,
 	atrium.EUnavailable:  http.StatusServiceUnavailable,
 	atrium.EInternal:     http.StatusInternalServerError,
 	atrium.EUpgrade:      http.StatusInternalServerError,

@@ -34,6 +34,7 @@ import (
 
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/app"
+	"github.com/atrium-dev/atrium/clamd/clamdtest"
 	"github.com/atrium-dev/atrium/httpapi"
 	"github.com/atrium-dev/atrium/internal/testserver"
 )
@@ -670,6 +671,7 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	cfg := app.DefaultConfig()
 	cfg.AccountFailures, cfg.IPFailures = 3, 1000
 	cfg.Files.MaxFileSize = 1 << 20
+	cfg.Files.Scanner = clamdtest.Start(t, clamdtest.Options{})
 	srv := testserver.New(t, "sqlite", testserver.Options{AppConfig: &cfg})
 	s := &oapiServer{t: t, spec: spec, srv: srv, seen: map[string]bool{},
 		client: &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -1120,6 +1122,9 @@ func multipartFile(field, name string, content []byte) (oapiRaw, string) {
 	return oapiRaw(b.String()), mw.FormDataContentType()
 }
 
+// infected is a file the test scanner reports as malware.
+var infected = []byte("a harmless test file with " + clamdtest.Marker + " in it")
+
 func (w *oapiWorld) files() {
 	const files = "/api/v1/binders/{id}/files"
 	// Multipart requests are not checked against the document: its
@@ -1142,6 +1147,7 @@ func (w *oapiWorld) files() {
 		upload(w.staffTok, "file", name, []byte("x"), 400)
 	}
 	upload(w.staffTok, "file", "setup.exe", []byte("MZ"), 415)
+	upload(w.staffTok, "file", "invoice.pdf", infected, 422)
 	upload(w.staffTok, "file", "big.bin", make([]byte, 1<<20+1), 413)
 	upload(w.staffTok, "file", "huge.bin", make([]byte, 2<<20), 413)
 	w.do(oapiCall{method: "POST", path: files, args: []string{w.binder}, token: w.staffTok, body: oapiRaw(`{}`),
@@ -1208,6 +1214,7 @@ func (w *oapiWorld) files() {
 	uploadVersion(w.bossTok, "file", "v.txt", []byte("x"), 404)
 	uploadVersion(w.staffTok, "nope", "v.txt", []byte("x"), 400)
 	uploadVersion(w.staffTok, "file", "big.bin", make([]byte, 1<<20+1), 413)
+	uploadVersion(w.staffTok, "file", "v.pdf", infected, 422)
 	w.do(oapiCall{method: "POST", path: versions, args: []string{f.ID}, token: w.staffTok, body: oapiRaw(`{}`), want: 415, req: oapiReqInvalid})
 	w.paginate(versions, []string{f.ID}, w.clientTok, 2)
 	w.do(oapiCall{method: "GET", path: versions, args: []string{f.ID}, token: w.bossTok, want: 404})
@@ -1274,6 +1281,11 @@ func (w *oapiWorld) resumable(f atrium.File) {
 	patch(u.ID, w.bossTok, "4000", body[4000:], octets, 404)
 	patch(u.ID, w.staffTok, "4000", body[4000:], octets, 204)
 	w.do(oapiCall{method: "HEAD", path: upload, args: []string{u.ID}, token: w.staffTok, want: 404})
+
+	bad := oapiDecode[app.Upload](w.t, start(binderUploads, []string{w.binder}, w.staffTok,
+		map[string]string{"Upload-Length": fmt.Sprint(len(infected)), "Upload-Metadata": meta("scan.pdf")}, 201))
+	patch(bad.ID, w.staffTok, "0", infected, octets, 422)
+	w.do(oapiCall{method: "HEAD", path: upload, args: []string{bad.ID}, token: w.staffTok, want: 404})
 
 	v := oapiDecode[app.Upload](w.t, start(fileUploads, []string{f.ID}, w.staffTok,
 		map[string]string{"Upload-Length": "5", "Upload-Metadata": meta("v3.pdf")}, 201))

@@ -59,6 +59,7 @@ type serveConfig struct {
 	proxies       listFlag
 	logLevel      string
 	debugListen   string
+	clamd         string
 }
 
 func parseServe(args []string, e env) (*serveConfig, error) {
@@ -74,6 +75,7 @@ func parseServe(args []string, e env) (*serveConfig, error) {
 	fs.Var(&c.proxies, "trusted-proxy", "with --behind-proxy, an address or CIDR range of the proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (default loopback); repeatable")
 	fs.Var(&c.origins, "allowed-origin", "another origin (host pattern) that may open the event stream, e.g. app.example.com; repeatable")
 	fs.StringVar(&c.logLevel, "log-level", envOr("ATRIUM_LOG_LEVEL", "info"), "debug, info, warn or error [ATRIUM_LOG_LEVEL]")
+	fs.StringVar(&c.clamd, "clamd", os.Getenv("ATRIUM_CLAMD"), "scan every upload with ClamAV's clamd at this address (unix:/run/clamav/clamd.ctl or HOST:PORT); infected ones are quarantined [ATRIUM_CLAMD]")
 	fs.StringVar(&c.debugListen, "debug-listen", os.Getenv("ATRIUM_DEBUG_LISTEN"), "a loopback address to serve Go's profiler (/debug/pprof/) on, for diagnosis [ATRIUM_DEBUG_LISTEN]")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

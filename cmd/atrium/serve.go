@@ -13,6 +13,7 @@ import (
 
 	"github.com/atrium-dev/atrium/app"
 	"github.com/atrium-dev/atrium/auth"
+	"github.com/atrium-dev/atrium/clamd"
 	"github.com/atrium-dev/atrium/httpapi"
 	"github.com/atrium-dev/atrium/internal/node"
 	"github.com/atrium-dev/atrium/store"
@@ -67,6 +68,15 @@ func serve(ctx context.Context, e env, cfg *serveConfig, st *store.Store, log *s
 	files, _, err := cfg.db.fileStorage(ctx)
 	if err != nil {
 		return err
+	}
+	if cfg.clamd != "" {
+		if files.Scanner, err = clamd.New(cfg.clamd); err != nil {
+			return err
+		}
+		if err := files.Scanner.Ping(ctx); err != nil {
+			// Uploads are refused (503) until it answers.
+			log.Error("the malware scanner does not answer; uploads are refused until it does", "clamd", cfg.clamd, "err", err)
+		}
 	}
 	acfg := app.DefaultConfig()
 	acfg.Files = files

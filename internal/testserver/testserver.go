@@ -71,9 +71,9 @@ func Start(t testing.TB, cfg store.Config, opts ...Options) *Server {
 		acfg = *o.AppConfig
 	}
 	if acfg.Files.Blobs == nil {
-		limit := acfg.Files.MaxFileSize
+		limit, scanner := acfg.Files.MaxFileSize, acfg.Files.Scanner
 		acfg.Files = localFiles(t, cfg.DataDir)
-		acfg.Files.MaxFileSize = limit
+		acfg.Files.MaxFileSize, acfg.Files.Scanner = limit, scanner
 	}
 	s := &Server{Store: st, cfg: cfg, done: make(chan struct{})}
 	n := node.New(st, log, node.Config{App: acfg, HTTP: o.HTTP, Hasher: auth.NewHasher(auth.TestParams, 4),
