@@ -67,6 +67,7 @@ type App struct {
 	// one image be decoded at a time.
 	thumbs     chan thumbnailJob
 	decodeSlot chan struct{}
+	noThumb    versionSet // versions found to yield no thumbnail
 
 	acctThrottle *auth.Throttle
 	ipThrottle   *auth.Throttle

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/store"
 )
 
 // FeatureFilesUpload is the permission to upload files; the
@@ -70,8 +71,7 @@ func blockedName(org *atrium.Org, names ...string) error {
 
 // withinQuota returns EQuota if storing more bytes would take org over its
 // storage quota (or, with more 0, if the quota is used up). Inside the
-// write transaction it is exact on SQLite; on PostgreSQL two uploads
-// committing at once may both pass.
+// write transaction, pass lockedStorage{w.Tx} so that it is exact.
 func withinQuota(ctx context.Context, q interface {
 	OrgStoredBytes(context.Context, string) (int64, error)
 }, org *atrium.Org, more int64) error {
@@ -87,4 +87,12 @@ func withinQuota(ctx context.Context, q interface {
 		return atrium.Errorf(atrium.EQuota, "the organisation's storage quota of %d MiB is used up", org.Settings.StorageQuotaMB)
 	}
 	return nil
+}
+
+// lockedStorage counts an organisation's stored bytes in a write
+// transaction, taking turns with other transactions that add to them.
+type lockedStorage struct{ tx *store.Tx }
+
+func (l lockedStorage) OrgStoredBytes(ctx context.Context, orgID string) (int64, error) {
+	return l.tx.OrgStoredBytesLocked(ctx, orgID)
 }

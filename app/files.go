@@ -238,7 +238,7 @@ func (a *App) upload(ctx context.Context, act *atrium.Actor, binderID string, na
 				return err
 			}
 		}
-		if err := withinQuota(w.ctx, w.Tx, org, rec.StoredSize); err != nil {
+		if err := withinQuota(w.ctx, lockedStorage{w.Tx}, org, rec.StoredSize); err != nil {
 			return err
 		}
 		rec.CreatedAt = w.now

@@ -8,6 +8,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"sync"
 	"time"
 
 	"golang.org/x/image/draw"
@@ -97,7 +98,8 @@ func (a *App) thumbnail(ctx context.Context, fileID string, version int64) (*sto
 	if err != nil {
 		return nil, err
 	}
-	if !Thumbnailable(v.ContentType, v.Size) {
+	job := thumbnailJob{fileID: fileID, version: version}
+	if !Thumbnailable(v.ContentType, v.Size) || a.noThumb.has(job) {
 		return nil, atrium.NotFound("thumbnail")
 	}
 	c, err := a.openObject(ctx, f.OrgID, v.BlobID, v.Size)
@@ -118,7 +120,10 @@ func (a *App) thumbnail(ctx context.Context, fileID string, version int64) (*sto
 		if Corrupt(err) {
 			return nil, atrium.Internal("app.thumbnail", err)
 		}
-		return nil, atrium.NotFound("thumbnail") // not an image after all
+		// Not an image after all: remembered, so that asking again does
+		// not decode it again.
+		a.noThumb.add(job)
+		return nil, atrium.NotFound("thumbnail")
 	}
 	data, ctype, err := encodeThumbnail(img, v.ContentType)
 	if err != nil {
@@ -224,4 +229,30 @@ func (a *App) OpenThumbnail(ctx context.Context, fileID string) (*store.Thumbnai
 		return nil, nil, err
 	}
 	return t, c, nil
+}
+
+// maxRemembered bounds the versions a versionSet holds.
+const maxRemembered = 10_000
+
+// versionSet is a bounded set of file versions, kept in memory: once full,
+// it starts afresh.
+type versionSet struct {
+	mu sync.Mutex
+	m  map[thumbnailJob]struct{}
+}
+
+func (s *versionSet) add(j thumbnailJob) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil || len(s.m) >= maxRemembered {
+		s.m = make(map[thumbnailJob]struct{})
+	}
+	s.m[j] = struct{}{}
+}
+
+func (s *versionSet) has(j thumbnailJob) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[j]
+	return ok
 }

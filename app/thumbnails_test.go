@@ -6,6 +6,8 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +90,12 @@ func TestThumbnails(t *testing.T) {
 			must(t, err)
 			if _, _, err := w.a.OpenThumbnail(w.viewer, bomb.ID); atrium.ErrorCode(err) != atrium.ENotFound {
 				t.Fatalf("a decompression bomb's thumbnail: %v", err)
+			}
+			// That is remembered: asked again, its object is not read
+			// (here it is gone, which reading would report as a fault).
+			must(t, os.Remove(filepath.Join(w.dir, "blobs", "objects", bomb.BlobID[len(bomb.BlobID)-2:], bomb.BlobID)))
+			if _, _, err := w.a.OpenThumbnail(w.viewer, bomb.ID); atrium.ErrorCode(err) != atrium.ENotFound {
+				t.Fatalf("a decompression bomb's thumbnail, asked again: %v", err)
 			}
 		})
 	}

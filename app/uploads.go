@@ -191,7 +191,7 @@ func (a *App) recordPart(ctx context.Context, fs FileStorage, u *store.Upload, p
 			}
 			return err
 		}
-		if err := withinQuota(w.ctx, w.Tx, org, rec.StoredSize); err != nil {
+		if err := withinQuota(w.ctx, lockedStorage{w.Tx}, org, rec.StoredSize); err != nil {
 			return err
 		}
 		rec.CreatedAt = w.now

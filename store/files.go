@@ -273,6 +273,20 @@ func (q Queries) OrgStoredBytes(ctx context.Context, orgID string) (int64, error
 	return n, atrium.Internal("store.OrgStoredBytes", err)
 }
 
+// OrgStoredBytesLocked is OrgStoredBytes inside a write transaction that
+// is about to add to them. On PostgreSQL it first locks the
+// organisation's key until commit, so that the quota checks of uploads
+// committing at once (on several nodes, say) take turns and cannot both
+// pass; SQLite has one writer already.
+func (q Queries) OrgStoredBytesLocked(ctx context.Context, orgID string) (int64, error) {
+	if q.d.name() == "postgres" {
+		if _, err := q.q.ExecContext(ctx, `SELECT 1 FROM org_keys WHERE org_id = $1 FOR UPDATE`, orgID); err != nil {
+			return 0, atrium.Internal("store.OrgStoredBytesLocked", err)
+		}
+	}
+	return q.OrgStoredBytes(ctx, orgID)
+}
+
 // FilesDeletedBefore returns up to limit files deleted before t.
 func (q Queries) FilesDeletedBefore(ctx context.Context, t time.Time, limit int) ([]*atrium.File, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT `+fileCols+` FROM files

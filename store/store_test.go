@@ -727,3 +727,58 @@ func TestClaimUpload(t *testing.T) {
 		}
 	})
 }
+
+// On PostgreSQL, counting stored bytes to add to them waits for another
+// transaction doing the same, and then sees what it added.
+func TestOrgStoredBytesLockedTakesTurns(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		if err := s.Tx(ctx, func(tx *store.Tx) error {
+			return tx.AddOrgKey(ctx, &store.OrgKey{OrgID: f.org.ID, KEKID: "k1", Wrapped: []byte{1}, CreatedAt: t0})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		count := func() (n int64, err error) {
+			err = s.Tx(ctx, func(tx *store.Tx) (err error) {
+				n, err = tx.OrgStoredBytesLocked(ctx, f.org.ID)
+				return err
+			})
+			return n, err
+		}
+		if n, err := count(); n != 0 || err != nil {
+			t.Fatalf("nothing stored: %d, %v", n, err)
+		}
+		if s.Dialect() != "postgres" {
+			return
+		}
+		_, db := s.Pools()
+		other, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Rollback()
+		if _, err := other.ExecContext(ctx, `SELECT 1 FROM org_keys WHERE org_id = $1 FOR UPDATE`, f.org.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.ExecContext(ctx, `INSERT INTO blobs (id, org_id, stored_size, wrapped_key, created_at)
+			VALUES ($1, $2, 1000, $3, 0)`, atrium.NewID(), f.org.ID, []byte{1}); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan int64, 1)
+		go func() {
+			n, err := count()
+			if err != nil {
+				t.Error(err)
+			}
+			done <- n
+		}()
+		waitForLockWaiter(t, db)
+		if err := other.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if n := <-done; n != 1000 {
+			t.Fatalf("counted %d bytes after the other upload committed, want 1000", n)
+		}
+	})
+}
