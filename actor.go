@@ -10,6 +10,9 @@ type Actor struct {
 	SessionID string
 	IP        string
 	UserAgent string
+	// Features is what the user may use (EffectiveFeatures), computed at
+	// authentication; nil when not computed.
+	Features map[string]bool
 }
 
 type ctxKey int

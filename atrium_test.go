@@ -116,8 +116,52 @@ func TestPolicy(t *testing.T) {
 	if CanSeeBinder(staff, &deleted, owner) {
 		t.Error("a deleted binder is visible")
 	}
+}
+
+// Features follow the organisation's settings for the user's kind, and the
+// user's own overrides win either way.
+func TestEffectiveFeatures(t *testing.T) {
+	staff := &User{OrgID: "o1", Kind: KindInternal}
 	client := &User{OrgID: "o1", Kind: KindClient}
-	if CanCreateBinder(client, &Org{ID: "o1"}) || !CanCreateBinder(client, &Org{ID: "o1", Settings: OrgSettings{ClientsCanCreateBinders: true}}) {
-		t.Error("client binder creation ignores the setting")
+	def := DefaultOrgSettings()
+	open := DefaultOrgSettings()
+	open.ClientsCanCreateBinders, open.ClientsCanInvite = true, true
+	closed := DefaultOrgSettings()
+	closed.FileSharing, closed.Meetings, closed.EmailIntoBinders = false, false, false
+	cases := []struct {
+		name      string
+		settings  OrgSettings
+		user      *User
+		overrides Permissions
+		feature   string
+		want      bool
+	}{
+		{"staff create binders", def, staff, nil, FeatureBindersCreate, true},
+		{"clients do not by default", def, client, nil, FeatureBindersCreate, false},
+		{"clients do when allowed", open, client, nil, FeatureBindersCreate, true},
+		{"clients add members when allowed", open, client, nil, FeatureMembersAdd, true},
+		{"clients do not add members by default", def, client, nil, FeatureMembersAdd, false},
+		{"file sharing on by default", def, client, nil, FeatureFilesDownload, true},
+		{"file sharing off", closed, staff, nil, FeatureFilesUpload, false},
+		{"meetings off", closed, staff, nil, FeatureMeetings, false},
+		{"e-mail off", closed, staff, nil, FeatureEmailIn, false},
+		{"an override switches off", def, staff, Permissions{FeatureFilesUpload: false}, FeatureFilesUpload, false},
+		{"an override switches on", closed, staff, Permissions{FeatureFilesUpload: true}, FeatureFilesUpload, true},
+		{"an override of another feature changes nothing", def, staff, Permissions{FeatureMeetings: false}, FeatureFilesUpload, true},
+	}
+	for _, c := range cases {
+		got := EffectiveFeatures(&Org{ID: "o1", Settings: c.settings}, c.user, c.overrides)
+		if got[c.feature] != c.want {
+			t.Errorf("%s: %s is %v, want %v", c.name, c.feature, got[c.feature], c.want)
+		}
+		if len(got) != len(Features) {
+			t.Errorf("%s: %d features, want %d", c.name, len(got), len(Features))
+		}
+	}
+	if err := (Permissions{"files.uplaod": true}).Validate(); ErrorCode(err) != EInvalid {
+		t.Errorf("a misspelt feature: %v", err)
+	}
+	if err := (Permissions{FeatureMeetings: true}).Validate(); err != nil {
+		t.Errorf("a feature: %v", err)
 	}
 }

@@ -8,22 +8,23 @@ import (
 // Error codes. They are stable: clients match on them, and the HTTP layer
 // maps each to one status code.
 const (
-	EInvalid      = "invalid"             // the input is malformed or fails validation
-	ENotFound     = "not_found"           // the object does not exist or is not visible to the actor
-	EForbidden    = "forbidden"           // the actor may see the object but not do this to it
-	EConflict     = "conflict"            // the change clashes with the current state
-	EUnauthorized = "unauthorized"        // no valid credentials
-	ERateLimited  = "rate_limited"        // too many attempts; retry later
-	ETooLarge     = "too_large"           // the request body is over its limit
-	EQuota        = "quota_exceeded"      // the change would take the organisation over its storage quota
-	EVersion      = "unsupported_version" // the client speaks a version of a protocol (tus) the server does not
-	EUnsupported  = "unsupported"         // e.g. a media type the endpoint does not take
-	EInternal     = "internal"            // a fault of the server; details are logged, never shown
-	EUnavailable  = "unavailable"         // the server cannot serve now (shutting down, not ready)
-	EGone         = "gone"                // the object existed and was removed (e.g. an expired invitation)
-	EPrecondition = "precondition"        // e.g. a reused idempotency key with another request
-	EUpgrade      = "upgrade_needed"      // e.g. the database schema is newer than this binary
-	EMalware      = "malware_detected"    // the malware scanner found the upload infected; it was quarantined
+	EInvalid         = "invalid"             // the input is malformed or fails validation
+	ENotFound        = "not_found"           // the object does not exist or is not visible to the actor
+	EForbidden       = "forbidden"           // the actor may see the object but not do this to it
+	EConflict        = "conflict"            // the change clashes with the current state
+	EUnauthorized    = "unauthorized"        // no valid credentials
+	ERateLimited     = "rate_limited"        // too many attempts; retry later
+	ETooLarge        = "too_large"           // the request body is over its limit
+	EQuota           = "quota_exceeded"      // the change would take the organisation over its storage quota
+	EVersion         = "unsupported_version" // the client speaks a version of a protocol (tus) the server does not
+	EUnsupported     = "unsupported"         // e.g. a media type the endpoint does not take
+	EInternal        = "internal"            // a fault of the server; details are logged, never shown
+	EUnavailable     = "unavailable"         // the server cannot serve now (shutting down, not ready)
+	EGone            = "gone"                // the object existed and was removed (e.g. an expired invitation)
+	EPrecondition    = "precondition"        // e.g. a reused idempotency key with another request
+	EUpgrade         = "upgrade_needed"      // e.g. the database schema is newer than this binary
+	EMalware         = "malware_detected"    // the malware scanner found the upload infected; it was quarantined
+	EFeatureDisabled = "feature_disabled"    // the feature is switched off for this user (organisation setting or permission)
 )
 
 // Error is Atrium's error. Code is one of the E* constants, Message is safe

@@ -29,6 +29,10 @@ const (
 const (
 	EventSessionRevoked  = "session.revoked"  // Payload: {"session_ids":[…]}
 	EventUserDeactivated = "user.deactivated" // Payload: {"user_id":…}
+	// EventPermissionsChanged and EventOrgSettingsChanged make every node
+	// recompute the features of the users concerned.
+	EventPermissionsChanged = "user.permissions_changed" // Payload: {"user_id":…}
+	EventOrgSettingsChanged = "org.settings_changed"     // Payload: {"org_id":…}
 )
 
 // Event is one change, stored in the outbox in the same transaction as the
@@ -51,7 +55,11 @@ type Event struct {
 
 // Control reports whether the event is for the servers only.
 func (e *Event) Control() bool {
-	return e.Type == EventSessionRevoked || e.Type == EventUserDeactivated
+	switch e.Type {
+	case EventSessionRevoked, EventUserDeactivated, EventPermissionsChanged, EventOrgSettingsChanged:
+		return true
+	}
+	return false
 }
 
 // Pos is a position in the event outbox. Events are ordered by (Tx, ID):

@@ -22,8 +22,26 @@ type OrgSettings struct {
 	// DefaultLocale is the language of mails and pages for users who have
 	// not chosen one: "en" or "ja".
 	DefaultLocale string `json:"default_locale"`
-	// ClientsCanCreateBinders lets client users create binders of their own.
+	// FileSharing lets users upload and download files (features
+	// files.upload and files.download).
+	FileSharing bool `json:"file_sharing"`
+	// Meetings lets users start and join meetings (feature meetings).
+	Meetings bool `json:"meetings"`
+	// EmailIntoBinders lets users send e-mail into binders (feature
+	// email.in).
+	EmailIntoBinders bool `json:"email_into_binders"`
+	// ClientUsersAllowed lets administrators add and invite client users;
+	// when off, those already in keep their access.
+	ClientUsersAllowed bool `json:"client_users_allowed"`
+	// ClientsCanCreateBinders lets client users create binders of their own
+	// (feature binders.create).
 	ClientsCanCreateBinders bool `json:"clients_can_create_binders"`
+	// ClientsCanInvite lets client users add people to the binders they
+	// own (feature members.add).
+	ClientsCanInvite bool `json:"clients_can_invite"`
+	// MessageEditWindowMinutes is how long after posting a message can be
+	// edited; 0 means no limit.
+	MessageEditWindowMinutes int `json:"message_edit_window_minutes"`
 	// SessionTTLHours is how long a session lives without use; 0 means the
 	// server default.
 	SessionTTLHours int `json:"session_ttl_hours"`
@@ -64,7 +82,8 @@ func (s OrgSettings) Blocked(name string) string {
 
 // DefaultOrgSettings are the settings of a new organisation.
 func DefaultOrgSettings() OrgSettings {
-	return OrgSettings{DefaultLocale: "en", BlockedExtensions: slices.Clone(DefaultBlockedExtensions)}
+	return OrgSettings{DefaultLocale: "en", FileSharing: true, Meetings: true, EmailIntoBinders: true,
+		ClientUsersAllowed: true, BlockedExtensions: slices.Clone(DefaultBlockedExtensions)}
 }
 
 // Validate checks the settings' values.
@@ -76,6 +95,9 @@ func (s OrgSettings) Validate() error {
 	}
 	if s.SessionTTLHours < 0 || s.SessionTTLHours > 24*365 {
 		return Errorf(EInvalid, "settings.session_ttl_hours must be between 0 and 8760")
+	}
+	if s.MessageEditWindowMinutes < 0 || s.MessageEditWindowMinutes > 60*24*365 {
+		return Errorf(EInvalid, "settings.message_edit_window_minutes must be between 0 (no limit) and 525600")
 	}
 	if s.MaxFileMB < 0 || s.MaxFileMB > 1<<20 || s.StorageQuotaMB < 0 || s.StorageQuotaMB > 1<<40 {
 		return Errorf(EInvalid, "settings.max_file_mb and settings.storage_quota_mb must be between 0 and their bounds")

@@ -21,15 +21,6 @@ func CanManageBinder(u *User, b *Binder, m *Member) bool {
 	return CanSeeBinder(u, b, m) && m.Role == BinderRoleOwner
 }
 
-// CanCreateBinder reports whether u may create a binder in their
-// organisation.
-func CanCreateBinder(u *User, o *Org) bool {
-	if u == nil || o == nil || u.OrgID != o.ID {
-		return false
-	}
-	return u.Kind == KindInternal || o.Settings.ClientsCanCreateBinders
-}
-
 // CanEditMessage reports whether u may edit msg: only its sender, while
 // still allowed to post.
 func CanEditMessage(u *User, b *Binder, m *Member, msg *Message) bool {

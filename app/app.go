@@ -173,7 +173,7 @@ func (a *App) auditEntry(ctx context.Context, orgID, action, targetType, targetI
 // attempt on anything.
 func (a *App) deny(ctx context.Context, err error, orgID, action, targetType, targetID string) error {
 	code := atrium.ErrorCode(err)
-	if code != atrium.EForbidden && code != atrium.ENotFound {
+	if code != atrium.EForbidden && code != atrium.ENotFound && code != atrium.EFeatureDisabled {
 		return err
 	}
 	entry := a.auditEntry(ctx, orgID, action, targetType, targetID, atrium.OutcomeDenied, code, a.now())

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"sort"
@@ -227,7 +228,7 @@ func TestOrgSessionLifetimeApplies(t *testing.T) {
 	ctx := as(t, a, "o@acme.test", "198.51.100.1")
 	settings := atrium.DefaultOrgSettings()
 	settings.SessionTTLHours = 2
-	_, err = a.UpdateOrg(ctx, app.UpdateOrgInput{Settings: &settings})
+	_, err = a.UpdateOrg(ctx, app.UpdateOrgInput{Settings: json.RawMessage(settings.Marshal())})
 	must(t, err)
 	res, err := a.Login(bg, app.LoginInput{Email: "o@acme.test", Password: pw})
 	must(t, err)

@@ -23,14 +23,10 @@ func (a *App) CreateBinder(ctx context.Context, in CreateBinderInput) (*atrium.B
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
+	if err := a.checkFeature(ctx, act, atrium.FeatureBindersCreate); err != nil {
+		return nil, a.deny(ctx, err, act.User.OrgID, "binder.create", "org", act.User.OrgID)
+	}
 	b, err = idempotent(a, ctx, "binder.create", in, func(w *writer) (*atrium.Binder, error) {
-		org, err := w.GetOrg(ctx, act.User.OrgID)
-		if err != nil {
-			return nil, err
-		}
-		if !atrium.CanCreateBinder(act.User, org) {
-			return nil, atrium.Errorf(atrium.EForbidden, "client users cannot create binders in this organisation")
-		}
 		b.ID, b.CreatedAt, b.UpdatedAt = atrium.NewID(), w.now, w.now
 		b.MyRole = atrium.BinderRoleOwner
 		m := &atrium.Member{BinderID: b.ID, UserID: act.User.ID, Role: atrium.BinderRoleOwner, AddedBy: act.User.ID,

@@ -106,6 +106,9 @@ func (a *App) OpenFileVersion(ctx context.Context, fileID string, version int64)
 		return nil, nil, err
 	}
 	f, err := a.visibleFile(ctx, act.User, fileID)
+	if err == nil {
+		err = a.checkFeature(ctx, act, atrium.FeatureFilesDownload)
+	}
 	if err != nil {
 		return nil, nil, a.deny(ctx, err, act.User.OrgID, "file.download", "file", fileID)
 	}

@@ -7,25 +7,13 @@ import (
 	"github.com/atrium-dev/atrium/store"
 )
 
-// FeatureFilesUpload is the permission to upload files; the
-// administration of per-user permissions decides it (see checkFeature).
-const FeatureFilesUpload = "files.upload"
-
-// checkFeature is the check point of per-user feature permissions: it
-// returns an EForbidden error when u may not use feature. Every feature is
-// on until per-user permissions are administered.
-func (a *App) checkFeature(u *atrium.User, feature string) error {
-	_ = u
-	_ = feature
-	return nil
-}
-
 // uploadPolicy checks, before any byte is read, an upload by u into a
 // binder of a file that will carry names: u's right to change the binder's
 // files, the feature permission, the names, the organisation's blocked
 // extensions, and a quota already used up. It returns the binder, its
 // organisation and the size limit.
-func (a *App) uploadPolicy(ctx context.Context, fs FileStorage, u *atrium.User, binderID string, names ...string) (*atrium.Binder, *atrium.Org, int64, error) {
+func (a *App) uploadPolicy(ctx context.Context, fs FileStorage, act *atrium.Actor, binderID string, names ...string) (*atrium.Binder, *atrium.Org, int64, error) {
+	u := act.User
 	b, m, err := visibleBinder(ctx, a.store.GetBinderForUser, u, binderID)
 	if err != nil {
 		return nil, nil, 0, err
@@ -33,7 +21,7 @@ func (a *App) uploadPolicy(ctx context.Context, fs FileStorage, u *atrium.User, 
 	if !atrium.CanChangeFiles(u, b, m) {
 		return nil, nil, 0, atrium.Errorf(atrium.EForbidden, "viewers cannot upload files to this binder")
 	}
-	if err := a.checkFeature(u, FeatureFilesUpload); err != nil {
+	if err := a.checkFeature(ctx, act, atrium.FeatureFilesUpload); err != nil {
 		return nil, nil, 0, err
 	}
 	for _, name := range names {

@@ -190,7 +190,7 @@ func (a *App) upload(ctx context.Context, act *atrium.Actor, binderID string, na
 	if err != nil {
 		return err
 	}
-	b, org, limit, err := a.uploadPolicy(ctx, fs, act.User, binderID, names...)
+	b, org, limit, err := a.uploadPolicy(ctx, fs, act, binderID, names...)
 	if err != nil {
 		return err
 	}
@@ -432,6 +432,9 @@ func (a *App) OpenFile(ctx context.Context, id string) (*atrium.File, *FileConte
 		return nil, nil, err
 	}
 	f, err := a.visibleFile(ctx, act.User, id)
+	if err == nil {
+		err = a.checkFeature(ctx, act, atrium.FeatureFilesDownload)
+	}
 	if err != nil {
 		return nil, nil, a.deny(ctx, err, act.User.OrgID, "file.download", "file", id)
 	}

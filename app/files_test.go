@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
@@ -414,7 +415,7 @@ func TestFilePolicy(t *testing.T) {
 	settings.BlockedExtensions = []string{}
 	settings.MaxFileMB = 1
 	settings.StorageQuotaMB = 2
-	_, err = a.UpdateOrg(w.owner, app.UpdateOrgInput{Settings: &settings})
+	_, err = a.UpdateOrg(w.owner, app.UpdateOrgInput{Settings: json.RawMessage(settings.Marshal())})
 	must(t, err)
 	if err := upload("setup.exe", 10); err != nil {
 		t.Fatalf("no blocked extensions: %v", err)
@@ -428,7 +429,7 @@ func TestFilePolicy(t *testing.T) {
 		t.Fatalf("over the quota: %v", err)
 	}
 	settings.StorageQuotaMB = 1
-	_, err = a.UpdateOrg(w.owner, app.UpdateOrgInput{Settings: &settings})
+	_, err = a.UpdateOrg(w.owner, app.UpdateOrgInput{Settings: json.RawMessage(settings.Marshal())})
 	must(t, err)
 	if err := upload("c.bin", 1); atrium.ErrorCode(err) != atrium.EQuota {
 		t.Fatalf("a quota used up: %v", err)
@@ -439,7 +440,7 @@ func TestFilePolicy(t *testing.T) {
 		t.Fatalf("refused uploads left %d files and %d objects", len(list), len(objects))
 	}
 	settings.BlockedExtensions = []string{"EXE"}
-	if _, err := a.UpdateOrg(w.owner, app.UpdateOrgInput{Settings: &settings}); atrium.ErrorCode(err) != atrium.EInvalid {
+	if _, err := a.UpdateOrg(w.owner, app.UpdateOrgInput{Settings: json.RawMessage(settings.Marshal())}); atrium.ErrorCode(err) != atrium.EInvalid {
 		t.Fatalf("a malformed extension: %v", err)
 	}
 }

@@ -51,7 +51,10 @@ func (a *App) AddMember(ctx context.Context, binderID string, in AddMemberInput)
 		if err != nil {
 			return nil, err
 		}
-		target, err := a.orgUser(ctx, w.Tx, b.OrgID, in.UserID)
+		if err := a.checkFeature(ctx, act, atrium.FeatureMembersAdd); err != nil {
+			return nil, err
+		}
+		target, err := a.orgUser(ctx, w.Queries, b.OrgID, in.UserID)
 		if atrium.ErrorCode(err) == atrium.ENotFound {
 			return nil, atrium.Errorf(atrium.EInvalid, "user_id is not a user of this organisation")
 		}

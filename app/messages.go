@@ -46,6 +46,9 @@ func (a *App) PostMessage(ctx context.Context, binderID string, in PostMessageIn
 		if err != nil {
 			return nil, err
 		}
+		if err := a.checkFeature(ctx, act, atrium.FeatureMessagesPost); err != nil {
+			return nil, err
+		}
 		return idempotent(a, ctx, "message.post:"+binderID, in, func(w *writer) (*atrium.Message, error) {
 			return a.postMessage(w, act.User, binderID, in, plan)
 		})
@@ -245,6 +248,12 @@ func (a *App) EditMessage(ctx context.Context, binderID, id string, in EditMessa
 		if !atrium.CanEditMessage(act.User, b, m, msg) {
 			return atrium.Errorf(atrium.EForbidden, "only the sender can edit a message")
 		}
+		if err := a.checkFeature(ctx, act, atrium.FeatureMessagesEdit); err != nil {
+			return err
+		}
+		if err := a.withinEditWindow(w, b.OrgID, msg); err != nil {
+			return err
+		}
 		if msg.Mentions, err = w.MemberIDsByEmails(ctx, b.ID, atrium.MentionedEmails(in.Text)); err != nil {
 			return err
 		}
@@ -369,4 +378,17 @@ func (a *App) MarkRead(ctx context.Context, binderID string, in MarkReadInput) (
 		return nil, a.deny(ctx, err, act.User.OrgID, "read.update", "binder", binderID)
 	}
 	return st, nil
+}
+
+// withinEditWindow refuses an edit after the organisation's edit window.
+func (a *App) withinEditWindow(w *writer, orgID string, msg *atrium.Message) error {
+	o, err := w.GetOrg(w.ctx, orgID)
+	if err != nil {
+		return err
+	}
+	window := time.Duration(o.Settings.MessageEditWindowMinutes) * time.Minute
+	if window > 0 && w.now.Sub(msg.CreatedAt) > window {
+		return atrium.Errorf(atrium.EForbidden, "messages can be edited for %d minutes after posting", o.Settings.MessageEditWindowMinutes)
+	}
+	return nil
 }

@@ -17,9 +17,10 @@ type sessionCache struct {
 }
 
 type cachedSession struct {
-	user    *atrium.User
-	session *atrium.Session
-	until   time.Time
+	user     *atrium.User
+	session  *atrium.Session
+	features map[string]bool
+	until    time.Time
 }
 
 // sessionCacheTTL bounds how stale a cached entry can be if a control

@@ -214,7 +214,7 @@ func (a *App) authenticate(ctx context.Context, token string, useCache bool) (*a
 	now := a.now()
 	ci := atrium.ClientInfoFrom(ctx)
 	if e, ok := a.sessions.get(string(hash), now); ok && useCache {
-		return &atrium.Actor{User: e.user, SessionID: e.session.ID, IP: ci.IP, UserAgent: ci.UserAgent}, nil
+		return &atrium.Actor{User: e.user, SessionID: e.session.ID, IP: ci.IP, UserAgent: ci.UserAgent, Features: e.features}, nil
 	}
 	s, err := a.store.GetSessionByTokenHash(ctx, hash)
 	if atrium.ErrorCode(err) == atrium.ENotFound || (err == nil && !s.Live(now)) {
@@ -235,8 +235,12 @@ func (a *App) authenticate(ctx context.Context, token string, useCache bool) (*a
 			return nil, err
 		}
 	}
-	a.sessions.put(string(hash), cachedSession{user: u, session: s, until: now.Add(sessionCacheTTL)})
-	return &atrium.Actor{User: u, SessionID: s.ID, IP: ci.IP, UserAgent: ci.UserAgent}, nil
+	features, err := a.userFeatures(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	a.sessions.put(string(hash), cachedSession{user: u, session: s, features: features, until: now.Add(sessionCacheTTL)})
+	return &atrium.Actor{User: u, SessionID: s.ID, IP: ci.IP, UserAgent: ci.UserAgent, Features: features}, nil
 }
 
 // sessionTTL is how long an organisation's sessions live without use: its

@@ -213,6 +213,9 @@ func (a *App) OpenThumbnail(ctx context.Context, fileID string) (*store.Thumbnai
 		return nil, nil, err
 	}
 	f, err := a.visibleFile(ctx, act.User, fileID)
+	if err == nil {
+		err = a.checkFeature(ctx, act, atrium.FeatureFilesDownload)
+	}
 	if err != nil {
 		return nil, nil, a.deny(ctx, err, act.User.OrgID, "file.thumbnail", "file", fileID)
 	}

@@ -61,7 +61,7 @@ func (a *App) startUpload(ctx context.Context, act *atrium.Actor, binderID, file
 		}
 		binderID, names = f.BinderID, append(names, f.Name)
 	}
-	b, org, limit, err := a.uploadPolicy(ctx, fs, act.User, binderID, names...)
+	b, org, limit, err := a.uploadPolicy(ctx, fs, act, binderID, names...)
 	if err != nil {
 		return nil, err
 	}

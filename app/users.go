@@ -306,11 +306,11 @@ func (a *App) UpdateUser(ctx context.Context, id string, in UpdateUserInput) (*a
 
 // orgUser loads a user of the organisation; users of other organisations
 // are not found.
-func (a *App) orgUser(ctx context.Context, tx *store.Tx, orgID, id string) (*atrium.User, error) {
+func (a *App) orgUser(ctx context.Context, q store.Queries, orgID, id string) (*atrium.User, error) {
 	if !atrium.ValidID(id) {
 		return nil, atrium.NotFound("user")
 	}
-	u, err := tx.GetUser(ctx, id)
+	u, err := q.GetUser(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -67,6 +67,9 @@ func (c *Client) AcceptInvitation(ctx context.Context, invitationToken, password
 type Account struct {
 	User *atrium.User `json:"user"`
 	Org  *atrium.Org  `json:"org"`
+	// Features is what the user may use (feature name → on): hide what
+	// is off.
+	Features map[string]bool `json:"features"`
 }
 
 // Me returns the signed-in user and their organisation.

@@ -74,6 +74,41 @@ func (c *Client) UpdateUser(ctx context.Context, userID string, in UpdateUserInp
 	return &out, nil
 }
 
+// UserPermissions are a user's overrides of the organisation's feature
+// defaults and the features they may use as a result.
+type UserPermissions struct {
+	UserID    string             `json:"user_id"`
+	Overrides atrium.Permissions `json:"overrides"`
+	Effective map[string]bool    `json:"effective"`
+}
+
+// GetPermissions returns a user's feature permissions (administrators, or
+// the user themselves).
+func (c *Client) GetPermissions(ctx context.Context, userID string) (*UserPermissions, error) {
+	var out UserPermissions
+	err := c.do(ctx, &request{method: http.MethodGet, path: pathf("/api/v1/users/%s/permissions", userID), retry: true}, &out)
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SetPermissions replaces a user's overrides, e.g.
+// atrium.Permissions{atrium.FeatureFilesUpload: false}; an empty set
+// returns them to the organisation's defaults (administrators only). It is
+// safe to retry: the same body gives the same result.
+func (c *Client) SetPermissions(ctx context.Context, userID string, p atrium.Permissions) (*UserPermissions, error) {
+	if p == nil {
+		p = atrium.Permissions{}
+	}
+	var out UserPermissions
+	err := c.do(ctx, &request{method: http.MethodPut, path: pathf("/api/v1/users/%s/permissions", userID), body: p, retry: true}, &out)
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // creating is a POST that creates an object: it always carries an
 // idempotency key (key, or a fresh one) and so may be retried.
 func creating(path string, body any, key string) *request {

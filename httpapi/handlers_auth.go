@@ -52,6 +52,9 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) {
 type MeResponse struct {
 	User *atrium.User `json:"user"`
 	Org  *atrium.Org  `json:"org"`
+	// Features is what the user may use (feature name → on), so that
+	// clients can hide what is off.
+	Features map[string]bool `json:"features"`
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
@@ -60,7 +63,12 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, MeResponse{User: u, Org: o})
+	f, err := s.app.Features(r.Context())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, MeResponse{User: u, Org: o, Features: f})
 }
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/app"
 )
 
@@ -46,4 +47,31 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) getPermissions(w http.ResponseWriter, r *http.Request) {
+	p, err := s.app.GetPermissions(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) setPermissions(w http.ResponseWriter, r *http.Request) {
+	var in atrium.Permissions
+	if err := decode(r, maxBody, &in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if in == nil {
+		writeError(w, r, s.log, atrium.Errorf(atrium.EInvalid, "the body must be a JSON object of feature name → true or false"))
+		return
+	}
+	p, err := s.app.SetPermissions(r.Context(), r.PathValue("id"), in)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
 }

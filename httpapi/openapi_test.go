@@ -374,8 +374,10 @@ func TestOpenAPIValidatorIsStrict(t *testing.T) {
 		`"email":"ana@example.com","name":"Ana","kind":"internal","role":"owner","status":"active",` +
 		`"created_at":"2025-01-02T03:04:05.678Z","updated_at":"2025-01-02T03:04:05Z"}`
 	const org = `{"id":"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c","name":"Acme","settings":{"default_locale":"en",` +
-		`"clients_can_create_binders":false,"session_ttl_hours":0},"created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:05Z"}`
-	good := `{"user":` + user + `,"org":` + org + `}`
+		`"file_sharing":true,"meetings":true,"email_into_binders":true,"client_users_allowed":true,` +
+		`"clients_can_create_binders":false,"clients_can_invite":false,"message_edit_window_minutes":0,` +
+		`"session_ttl_hours":0,"max_file_mb":0,"storage_quota_mb":0},"created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:05Z"}`
+	good := `{"user":` + user + `,"org":` + org + `,"features":{"files.upload":true,"meetings":false}}`
 	if _, err := spec.checkResponse(route, req, 200, jsonHdr, []byte(good)); err != nil {
 		t.Fatalf("a right answer is refused: %v", err)
 	}
@@ -390,6 +392,8 @@ func TestOpenAPIValidatorIsStrict(t *testing.T) {
 		{"missing field", 200, jsonHdr, `{"user":` + user + `}`},
 		{"wrong type", 200, jsonHdr, strings.Replace(good, `"session_ttl_hours":0`, `"session_ttl_hours":"0"`, 1)},
 		{"value not in enum", 200, jsonHdr, strings.Replace(good, `"kind":"internal"`, `"kind":"robot"`, 1)},
+		{"unknown feature", 200, jsonHdr, strings.Replace(good, `"meetings":false`, `"teleport":false`, 1)},
+		{"feature not a boolean", 200, jsonHdr, strings.Replace(good, `"meetings":false`, `"meetings":"off"`, 1)},
 		{"bad date-time", 200, jsonHdr, strings.Replace(good, `"2025-01-02T03:04:05.678Z"`, `"yesterday"`, 1)},
 		{"bad uuid", 200, jsonHdr, strings.Replace(good, `"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"`, `"42"`, 1)},
 		{"bad email", 200, jsonHdr, strings.Replace(good, `"ana@example.com"`, `"Ana <ana@example.com>"`, 1)},
@@ -1093,21 +1097,75 @@ func (w *oapiWorld) organisation() {
 	patch(w.ownerTok, 200, oapiReqValid, map[string]any{})
 	patch(w.staffTok, 403, oapiReqValid, map[string]any{"name": "Mine"})
 	patch(w.ownerTok, 400, oapiReqInvalid, map[string]any{"name": " "})
-	patch(w.ownerTok, 400, oapiReqInvalid, map[string]any{"settings": map[string]any{}})
+	patch(w.ownerTok, 200, oapiReqValid, map[string]any{"settings": map[string]any{}})
 	patch(w.ownerTok, 400, oapiReqInvalid, map[string]any{"settings": map[string]any{"default_locale": "fr"}})
 	patch(w.ownerTok, 400, oapiReqInvalid, map[string]any{"settings": map[string]any{"default_locale": "en", "theme": "dark"}})
 	patch(w.ownerTok, 400, oapiReqInvalid, map[string]any{"settings": map[string]any{"default_locale": "en", "session_ttl_hours": 8761}})
 
-	// With the setting on, clients may create binders.
-	patch(w.ownerTok, 200, oapiReqValid, map[string]any{"settings": atrium.OrgSettings{DefaultLocale: "ja", ClientsCanCreateBinders: true, SessionTTLHours: 24}})
+	// With the setting on, clients may create binders; the settings not
+	// named keep their values.
+	patch(w.ownerTok, 200, oapiReqValid, map[string]any{"settings": map[string]any{"default_locale": "ja", "clients_can_create_binders": true, "session_ttl_hours": 24}})
 	w.createBinder(w.clientTok, "My own binder")
-	patch(w.ownerTok, 200, oapiReqValid, map[string]any{"settings": map[string]any{"default_locale": "en"}})
+	o := oapiDecode[atrium.Org](w.t, w.do(oapiCall{method: "PATCH", path: org, token: w.ownerTok, want: 200,
+		body: map[string]any{"settings": map[string]any{"default_locale": "en"}}}))
+	if !o.Settings.ClientsCanCreateBinders || o.Settings.SessionTTLHours != 24 || !o.Settings.FileSharing {
+		w.t.Errorf("settings not named changed: %+v", o.Settings)
+	}
+
+	const settings = "/api/v1/org/settings"
+	got := oapiDecode[atrium.OrgSettings](w.t, w.do(oapiCall{method: "GET", path: settings, token: w.clientTok, want: 200}))
+	if got.DefaultLocale != "en" || !got.ClientsCanCreateBinders {
+		w.t.Errorf("GET settings: %+v", got)
+	}
+	spatch := func(token string, want int, req oapiReq, body any) []byte {
+		w.t.Helper()
+		return w.do(oapiCall{method: "PATCH", path: settings, token: token, want: want, req: req, body: body})
+	}
+	got = oapiDecode[atrium.OrgSettings](w.t, spatch(w.ownerTok, 200, oapiReqValid, map[string]any{"clients_can_create_binders": false, "message_edit_window_minutes": 15}))
+	if got.ClientsCanCreateBinders || got.MessageEditWindowMinutes != 15 || got.SessionTTLHours != 24 {
+		w.t.Errorf("PATCH settings: %+v", got)
+	}
+	spatch(w.staffTok, 403, oapiReqValid, map[string]any{"meetings": false})
+	spatch(w.ownerTok, 400, oapiReqInvalid, map[string]any{"meeting": false})
+	spatch(w.ownerTok, 400, oapiReqInvalid, map[string]any{"message_edit_window_minutes": -1})
+	spatch(w.ownerTok, 400, oapiReqInvalid, []int{1})
+	w.do(oapiCall{method: "PATCH", path: settings, token: w.ownerTok, body: oapiRaw(`{"meetings":false}`), ctype: "text/plain", want: 415, req: oapiReqAny})
 	w.do(oapiCall{method: "POST", path: "/api/v1/binders", token: w.clientTok, want: 403, body: app.CreateBinderInput{Title: "Another"}})
+	w.permissions()
 }
 
-// refusals sends every operation the refusals its handler shares with
-// others: missing or malformed credentials, bodies of another type, too
-// large or malformed, page sizes out of range and malformed query strings.
+// permissions drives per-user feature permissions: an override takes
+// effect at once, in /me too, and its refusals.
+func (w *oapiWorld) permissions() {
+	const perms = "/api/v1/users/{id}/permissions"
+	put := func(token, id string, want int, req oapiReq, body any) []byte {
+		w.t.Helper()
+		return w.do(oapiCall{method: "PUT", path: perms, args: []string{id}, token: token, want: want, req: req, body: body})
+	}
+	p := oapiDecode[app.UserPermissions](w.t, put(w.ownerTok, w.staff.ID, 200, oapiReqValid, map[string]bool{"messages.post": false}))
+	if p.Effective["messages.post"] || !p.Effective["files.upload"] || p.Overrides["messages.post"] {
+		w.t.Errorf("permissions after PUT: %+v", p)
+	}
+	w.do(oapiCall{method: "POST", path: "/api/v1/binders/{id}/messages", args: []string{w.binder}, token: w.staffTok,
+		body: app.PostMessageInput{Text: "muted"}, want: 403})
+	me := oapiDecode[httpapi.MeResponse](w.t, w.do(oapiCall{method: "GET", path: "/api/v1/me", token: w.staffTok, want: 200}))
+	if me.Features["messages.post"] || !me.Features["files.download"] {
+		w.t.Errorf("features in /me: %v", me.Features)
+	}
+	w.do(oapiCall{method: "GET", path: perms, args: []string{w.staff.ID}, token: w.ownerTok, want: 200})
+	w.do(oapiCall{method: "GET", path: perms, args: []string{w.staff.ID}, token: w.staffTok, want: 200})
+	w.do(oapiCall{method: "GET", path: perms, args: []string{w.owner.ID}, token: w.staffTok, want: 403})
+	w.do(oapiCall{method: "GET", path: perms, args: []string{w.staff.ID}, token: w.bossTok, want: 404})
+	put(w.staffTok, w.client.ID, 403, oapiReqValid, map[string]bool{})
+	put(w.ownerTok, w.staff.ID, 400, oapiReqInvalid, map[string]bool{"files.uplaod": false})
+	put(w.ownerTok, w.staff.ID, 400, oapiReqInvalid, []string{"files.upload"})
+	put(w.bossTok, w.staff.ID, 404, oapiReqValid, map[string]bool{})
+	w.do(oapiCall{method: "PUT", path: perms, args: []string{w.staff.ID}, token: w.ownerTok, body: oapiRaw(`{}`), ctype: "text/plain", want: 415, req: oapiReqAny})
+	put(w.ownerTok, w.staff.ID, 200, oapiReqValid, map[string]bool{})
+	w.do(oapiCall{method: "POST", path: "/api/v1/binders/{id}/messages", args: []string{w.binder}, token: w.staffTok,
+		body: app.PostMessageInput{Text: "back"}, want: 201})
+}
+
 // multipartFile is a multipart/form-data body with one file part, and its
 // Content-Type.
 func multipartFile(field, name string, content []byte) (oapiRaw, string) {
@@ -1231,6 +1289,17 @@ func (w *oapiWorld) files() {
 	w.do(oapiCall{method: "GET", path: vcontent, args: []string{f.ID, "3"}, token: w.clientTok, want: 404})
 	w.do(oapiCall{method: "GET", path: vcontent, args: []string{f.ID, "1"}, token: w.bossTok, want: 404})
 
+	// With files.download off for the client, nothing of the file is
+	// served to them.
+	w.do(oapiCall{method: "PUT", path: "/api/v1/users/{id}/permissions", args: []string{w.client.ID}, token: w.ownerTok,
+		body: map[string]bool{"files.download": false}, want: 200})
+	w.do(oapiCall{method: "GET", path: "/api/v1/files/{id}/content", args: []string{f.ID}, token: w.clientTok, want: 403})
+	w.do(oapiCall{method: "GET", path: "/api/v1/files/{id}/thumbnail", args: []string{f.ID}, token: w.clientTok, want: 403})
+	w.do(oapiCall{method: "GET", path: vcontent, args: []string{f.ID, "1"}, token: w.clientTok, want: 403})
+	w.do(oapiCall{method: "PUT", path: "/api/v1/users/{id}/permissions", args: []string{w.client.ID}, token: w.ownerTok,
+		body: map[string]bool{}, want: 200})
+	w.do(oapiCall{method: "GET", path: vcontent, args: []string{f.ID, "1"}, token: w.clientTok, want: 200})
+
 	// Rename, delete, restore.
 	const file = "/api/v1/files/{id}"
 	w.do(oapiCall{method: "PATCH", path: file, args: []string{f.ID}, token: w.staffTok, want: 200, body: map[string]string{"name": "署名済み.pdf"}})
@@ -1299,6 +1368,9 @@ func (w *oapiWorld) resumable(f atrium.File) {
 	w.do(oapiCall{method: "DELETE", path: upload, args: []string{v.ID}, token: w.staffTok, want: 204})
 }
 
+// refusals sends every operation the refusals its handler shares with
+// others: missing or malformed credentials, bodies of another type, too
+// large or malformed, page sizes out of range and malformed query strings.
 func (w *oapiWorld) refusals() {
 	paths := w.spec.doc.Paths.InMatchingOrder()
 	sort.Strings(paths)

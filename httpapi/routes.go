@@ -30,10 +30,14 @@ func (s *Server) Routes() []Route {
 
 		{"GET /api/v1/org", a(s.getOrg)},
 		{"PATCH /api/v1/org", a(s.updateOrg)},
+		{"GET /api/v1/org/settings", a(s.getOrgSettings)},
+		{"PATCH /api/v1/org/settings", a(s.patchOrgSettings)},
 
 		{"GET /api/v1/users", a(s.listUsers)},
 		{"POST /api/v1/users", a(s.createUser)},
 		{"PATCH /api/v1/users/{id}", a(s.updateUser)},
+		{"GET /api/v1/users/{id}/permissions", a(s.getPermissions)},
+		{"PUT /api/v1/users/{id}/permissions", a(s.setPermissions)},
 
 		{"GET /api/v1/binders", a(s.listBinders)},
 		{"POST /api/v1/binders", a(s.createBinder)},

@@ -281,7 +281,7 @@ func TestUsersAndInvitations(t *testing.T) {
 		_, err = w.kaiC.CreateUser(ctx, client.CreateUserInput{Email: "eve@example.com", Kind: atrium.KindClient})
 		wantError(t, err, http.StatusForbidden, atrium.EForbidden)
 		_, err = w.kaiC.CreateBinder(ctx, client.CreateBinderInput{Title: "Mine"})
-		wantError(t, err, http.StatusForbidden, atrium.EForbidden)
+		wantError(t, err, http.StatusForbidden, atrium.EFeatureDisabled)
 		_, err = w.anaC.CreateUser(ctx, client.CreateUserInput{Email: "kai@example.com", Kind: atrium.KindClient, Password: password})
 		wantError(t, err, http.StatusConflict, atrium.EConflict)
 		_, err = w.anaC.UpdateUser(ctx, w.ana.ID, client.UpdateUserInput{Status: client.String(atrium.StatusDeactivated)})
@@ -300,7 +300,7 @@ func TestOrganisation(t *testing.T) {
 			t.Fatalf("org %+v", o)
 		}
 		_, err := w.kaiC.CreateBinder(ctx, client.CreateBinderInput{Title: "Mine"})
-		wantError(t, err, http.StatusForbidden, atrium.EForbidden)
+		wantError(t, err, http.StatusForbidden, atrium.EFeatureDisabled)
 		_, err = w.kaiC.UpdateOrg(ctx, client.UpdateOrgInput{Name: client.String("Kai's")})
 		wantError(t, err, http.StatusForbidden, atrium.EForbidden)
 

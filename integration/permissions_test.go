@@ -1,0 +1,48 @@
+package integration_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/client"
+)
+
+// TestFeaturePermissions: an administrator switches a feature off for one
+// client through the SDK; the client sees it in Me and is refused at
+// once, and gets it back the same way. Organisation settings change one
+// by one.
+func TestFeaturePermissions(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		w := newWorld(t, dialect)
+		ctx := ctxT(t)
+		acc := call(w.kaiC.Me(ctx)).must(t)
+		if !acc.Features[atrium.FeatureMessagesPost] || acc.Features[atrium.FeatureBindersCreate] {
+			t.Fatalf("a client's default features: %v", acc.Features)
+		}
+		p := call(w.anaC.SetPermissions(ctx, w.kai.ID, atrium.Permissions{atrium.FeatureMessagesPost: false})).must(t)
+		if p.Effective[atrium.FeatureMessagesPost] {
+			t.Fatalf("after switching off: %+v", p)
+		}
+		_, err := w.kaiC.PostMessage(ctx, w.lobby.ID, client.PostMessageInput{Text: "hello"})
+		wantError(t, err, http.StatusForbidden, atrium.EFeatureDisabled)
+		if acc := call(w.kaiC.Me(ctx)).must(t); acc.Features[atrium.FeatureMessagesPost] {
+			t.Fatal("Me still shows messages.post on")
+		}
+		_, err = w.kaiC.SetPermissions(ctx, w.kai.ID, atrium.Permissions{})
+		wantError(t, err, http.StatusForbidden, atrium.EForbidden)
+		call(w.anaC.SetPermissions(ctx, w.kai.ID, nil)).must(t)
+		call(w.kaiC.PostMessage(ctx, w.lobby.ID, client.PostMessageInput{Text: "hello"})).must(t)
+
+		s := call(w.anaC.PatchOrgSettings(ctx, map[string]any{"clients_can_create_binders": true})).must(t)
+		if !s.ClientsCanCreateBinders || !s.FileSharing {
+			t.Fatalf("settings after the patch: %+v", s)
+		}
+		call(w.kaiC.CreateBinder(ctx, client.CreateBinderInput{Title: "Kai's"})).must(t)
+		if got := call(w.kaiC.GetOrgSettings(ctx)).must(t); !got.ClientsCanCreateBinders {
+			t.Fatalf("settings read by a client: %+v", got)
+		}
+		_, err = w.anaC.PatchOrgSettings(ctx, map[string]any{"clients_can_fly": true})
+		wantError(t, err, http.StatusBadRequest, atrium.EInvalid)
+	})
+}
