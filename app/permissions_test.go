@@ -216,6 +216,17 @@ func TestOrgSettingsPatchAndEditWindow(t *testing.T) {
 	if _, err := a.PatchOrgSettings(w.viewer, json.RawMessage(`{"meetings":false}`)); atrium.ErrorCode(err) != atrium.EForbidden {
 		t.Fatalf("a client changing settings: %v", err)
 	}
+	_, err = a.PatchOrgSettings(w.owner, json.RawMessage(`{"client_users_allowed":false}`))
+	must(t, err)
+	if _, err := a.CreateUser(w.owner, app.CreateUserInput{Email: "new@client.test", Kind: atrium.KindClient}); atrium.ErrorCode(err) != atrium.EFeatureDisabled {
+		t.Fatalf("a client user while they are off: %v", err)
+	}
+	if _, err := a.CreateUser(w.owner, app.CreateUserInput{Email: "new@acme.test", Kind: atrium.KindInternal}); err != nil {
+		t.Fatalf("a staff user while clients are off: %v", err)
+	}
+	if _, _, err := a.ListFiles(w.viewer, w.binder.ID, app.Page{}); err != nil {
+		t.Fatalf("an existing client keeps working: %v", err)
+	}
 	if _, err := a.EditMessage(w.owner, w.binder.ID, msg.ID, app.EditMessageInput{Text: "soon"}); err != nil {
 		t.Fatalf("an edit inside the window: %v", err)
 	}

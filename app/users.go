@@ -176,6 +176,15 @@ func (a *App) createUser(w *writer, orgID string, in CreateUserInput, hash strin
 	if err := u.Validate(); err != nil {
 		return nil, err
 	}
+	if u.Kind == atrium.KindClient {
+		o, err := w.GetOrg(ctx, orgID)
+		if err != nil {
+			return nil, err
+		}
+		if !o.Settings.ClientUsersAllowed {
+			return nil, &atrium.Error{Code: atrium.EFeatureDisabled, Message: "client users are switched off in this organisation (client_users_allowed)"}
+		}
+	}
 	if err := w.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
