@@ -17,6 +17,7 @@ import (
 
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/auth"
+	"github.com/atrium-dev/atrium/keyring"
 	"github.com/atrium-dev/atrium/store"
 )
 
@@ -39,6 +40,9 @@ type Config struct {
 	// Files is where file bodies are kept and how their keys are wrapped;
 	// without it, file operations answer EUnavailable.
 	Files FileStorage
+	// AuditKey signs the audit log's checkpoints; without it none are
+	// written.
+	AuditKey *keyring.SigningKey
 }
 
 // DefaultConfig returns the production defaults.
@@ -98,6 +102,10 @@ func (a *App) Store() *store.Store { return a.store }
 // SetClock replaces the clock (tests only).
 func (a *App) SetClock(now func() time.Time) { a.now = now }
 
+// SetAuditKey sets the key that signs audit checkpoints (for tests and
+// tools that build an App before loading the key).
+func (a *App) SetAuditKey(k *keyring.SigningKey) { a.cfg.AuditKey = k }
+
 // writer is one write transaction of a use case: the store's transaction
 // plus the audit entries and events it records.
 type writer struct {
@@ -137,6 +145,15 @@ func (w *writer) audit(orgID, action, targetType, targetID, detail string) error
 	return nil
 }
 
+// auditIn is audit for a change in binder binderID, which searches of the
+// audit log can then select.
+func (w *writer) auditIn(orgID, binderID, action, targetType, targetID, detail string) error {
+	e := w.app.auditEntry(w.ctx, orgID, action, targetType, targetID, atrium.OutcomeSuccess, detail, w.now)
+	e.BinderID = binderID
+	w.record(e)
+	return nil
+}
+
 // record adds an audit entry to the change.
 func (w *writer) record(e *atrium.AuditEntry) { w.audits = append(w.audits, e) }
 
@@ -164,6 +181,9 @@ func (a *App) auditEntry(ctx context.Context, orgID, action, targetType, targetI
 	e.Detail = truncate(e.Detail, 1024)
 	if len(e.TargetID) > 64 {
 		e.TargetID = "(malformed)" // an id from a URL path, not worth keeping whole
+	}
+	if targetType == "binder" {
+		e.BinderID = e.TargetID
 	}
 	return e
 }
@@ -235,6 +255,9 @@ func (a *App) Housekeep(ctx context.Context) error {
 	}
 	if _, err := a.PurgeQuarantined(ctx); err != nil {
 		a.log.Warn("housekeeping: purging quarantined uploads", "err", err)
+	}
+	if _, err := a.CheckpointAudit(ctx); err != nil {
+		a.log.Warn("housekeeping: signing audit checkpoints", "err", err)
 	}
 	if err := a.expireUploads(ctx); err != nil {
 		a.log.Warn("housekeeping: forgetting expired uploads", "err", err)

@@ -63,7 +63,7 @@ func (a *App) uploadVersion(ctx context.Context, act *atrium.Actor, fileID, name
 		cur.ContentType, cur.Size, cur.SHA256, cur.BlobID, cur.Version, cur.UpdatedAt =
 			next.ContentType, next.Size, next.SHA256, next.BlobID, next.Version, w.now
 		out = cur
-		if err := w.audit(b.OrgID, "file.version", "file", cur.ID, "binder "+b.ID); err != nil {
+		if err := w.auditIn(b.OrgID, b.ID, "file.version", "file", cur.ID, ""); err != nil {
 			return err
 		}
 		return w.event(atrium.EventFileUpdated, b.OrgID, b.ID, "", "file", cur)
@@ -162,7 +162,7 @@ func (a *App) RenameFile(ctx context.Context, id string, in RenameFileInput) (*a
 		}
 		cur.Name, cur.UpdatedAt = name, w.now
 		f = cur
-		if err := w.audit(b.OrgID, "file.rename", "file", cur.ID, "binder "+b.ID); err != nil {
+		if err := w.auditIn(b.OrgID, b.ID, "file.rename", "file", cur.ID, ""); err != nil {
 			return err
 		}
 		return w.event(atrium.EventFileUpdated, b.OrgID, b.ID, "", "file", cur)
@@ -193,7 +193,7 @@ func (a *App) DeleteFile(ctx context.Context, id string) error {
 		if err := w.SetFileDeleted(ctx, f.ID, &now, now); err != nil {
 			return err
 		}
-		if err := w.audit(b.OrgID, "file.delete", "file", f.ID, "binder "+b.ID); err != nil {
+		if err := w.auditIn(b.OrgID, b.ID, "file.delete", "file", f.ID, ""); err != nil {
 			return err
 		}
 		return w.event(atrium.EventFileDeleted, b.OrgID, b.ID, "", "file", fileRemoved{ID: f.ID, BinderID: b.ID})
@@ -247,7 +247,7 @@ func (a *App) RestoreFile(ctx context.Context, id string) (*atrium.File, error) 
 		}
 		cur.DeletedAt, cur.UpdatedAt = nil, w.now
 		f = cur
-		if err := w.audit(b.OrgID, "file.restore", "file", cur.ID, "binder "+b.ID); err != nil {
+		if err := w.auditIn(b.OrgID, b.ID, "file.restore", "file", cur.ID, ""); err != nil {
 			return err
 		}
 		return w.event(atrium.EventFileRestored, b.OrgID, b.ID, "", "file", cur)
@@ -282,7 +282,7 @@ func (a *App) PurgeDeletedFiles(ctx context.Context) (int, error) {
 			if blobs, err = w.PurgeFile(w.ctx, f.ID, cutoff); err != nil {
 				return err
 			}
-			return w.audit(f.OrgID, "file.purge", "file", f.ID, "binder "+f.BinderID)
+			return w.auditIn(f.OrgID, f.BinderID, "file.purge", "file", f.ID, "")
 		})
 		if atrium.ErrorCode(err) == atrium.ENotFound {
 			continue // restored (or deleted again) meanwhile

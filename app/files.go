@@ -155,7 +155,7 @@ func (a *App) uploadFile(ctx context.Context, act *atrium.Actor, binderID, name 
 		if err := w.CreateFile(w.ctx, f); err != nil {
 			return err
 		}
-		if err := w.audit(b.OrgID, "file.upload", "file", f.ID, "binder "+b.ID); err != nil {
+		if err := w.auditIn(b.OrgID, b.ID, "file.upload", "file", f.ID, ""); err != nil {
 			return err
 		}
 		return w.event(atrium.EventFileCreated, b.OrgID, b.ID, "", "file", f)

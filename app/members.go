@@ -69,7 +69,7 @@ func (a *App) AddMember(ctx context.Context, binderID string, in AddMemberInput)
 		if err := w.AddMember(ctx, m); err != nil {
 			return nil, err
 		}
-		if err := w.audit(b.OrgID, "member.add", "user", target.ID, "binder "+b.ID+" as "+in.Role); err != nil {
+		if err := w.auditIn(b.OrgID, b.ID, "member.add", "user", target.ID, "as "+in.Role); err != nil {
 			return nil, err
 		}
 		return m, w.event(atrium.EventMemberAdded, b.OrgID, b.ID, target.ID, "member", m)
@@ -108,7 +108,7 @@ func (a *App) RemoveMember(ctx context.Context, binderID, userID string) error {
 		if err := w.Tx.RemoveMember(ctx, b.ID, userID); err != nil {
 			return err
 		}
-		if err := w.audit(b.OrgID, "member.remove", "user", userID, "binder "+b.ID); err != nil {
+		if err := w.auditIn(b.OrgID, b.ID, "member.remove", "user", userID, ""); err != nil {
 			return err
 		}
 		return w.event(atrium.EventMemberRemoved, b.OrgID, b.ID, userID, "member", m)

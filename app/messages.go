@@ -175,7 +175,7 @@ func newMessage(p *postPlan, u *atrium.User, in PostMessageInput, now time.Time)
 
 // recordPost audits a posted message and emits its event.
 func (a *App) recordPost(w *writer, b *atrium.Binder, msg *atrium.Message) error {
-	if err := w.audit(b.OrgID, "message.post", "message", msg.ID, "binder "+b.ID); err != nil {
+	if err := w.auditIn(b.OrgID, b.ID, "message.post", "message", msg.ID, ""); err != nil {
 		return err
 	}
 	return w.event(atrium.EventMessageCreated, b.OrgID, b.ID, "", "message", msg)
@@ -262,7 +262,7 @@ func (a *App) EditMessage(ctx context.Context, binderID, id string, in EditMessa
 		if err := w.EditMessage(ctx, msg); err != nil {
 			return err
 		}
-		if err := w.audit(b.OrgID, "message.edit", "message", msg.ID, "binder "+b.ID); err != nil {
+		if err := w.auditIn(b.OrgID, b.ID, "message.edit", "message", msg.ID, ""); err != nil {
 			return err
 		}
 		return w.event(atrium.EventMessageEdited, b.OrgID, b.ID, "", "message", msg)
@@ -315,7 +315,7 @@ func (a *App) DeleteMessage(ctx context.Context, binderID, id string) (*atrium.M
 		}
 		now := w.now
 		msg.Text, msg.Mentions, msg.Attachments, msg.Deleted, msg.DeletedAt = "", []string{}, nil, true, &now
-		if err := w.audit(b.OrgID, "message.delete", "message", msg.ID, "binder "+b.ID); err != nil {
+		if err := w.auditIn(b.OrgID, b.ID, "message.delete", "message", msg.ID, ""); err != nil {
 			return err
 		}
 		return w.event(atrium.EventMessageDeleted, b.OrgID, b.ID, "", "message", msg)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/base64"
+	"strconv"
 
 	"github.com/atrium-dev/atrium"
 )
@@ -35,4 +36,18 @@ func trimPage[T any](list []T, limit int, key func(T) string) ([]T, string) {
 	}
 	list = list[:limit]
 	return list, base64.RawURLEncoding.EncodeToString([]byte(key(list[limit-1])))
+}
+
+// beforeSeq decodes a cursor holding a sequence number (trimPage of its
+// decimal form); 0 means from the newest.
+func (p Page) beforeSeq() (int64, error) {
+	if p.Cursor == "" {
+		return 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
+	n, perr := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || perr != nil || n <= 0 {
+		return 0, atrium.Errorf(atrium.EInvalid, "malformed cursor")
+	}
+	return n, nil
 }

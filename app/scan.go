@@ -56,8 +56,8 @@ func (a *App) quarantine(ctx context.Context, act *atrium.Actor, f *atrium.File,
 		if err := w.AddQuarantined(w.ctx, q); err != nil {
 			return err
 		}
-		return w.audit(f.OrgID, "file.quarantine", "quarantined_file", q.ID,
-			"binder "+f.BinderID+"; "+q.Signature+" in "+truncate(name, 200))
+		return w.auditIn(f.OrgID, f.BinderID, "file.quarantine", "quarantined_file", q.ID,
+			q.Signature+" in "+truncate(name, 200))
 	})
 	if err != nil {
 		return err

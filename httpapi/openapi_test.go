@@ -703,6 +703,7 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	w.reads()
 	w.files()
 	w.organisation()
+	w.auditLog()
 	w.refusals()
 	w.events()
 	w.coverage()
@@ -1132,6 +1133,35 @@ func (w *oapiWorld) organisation() {
 	w.do(oapiCall{method: "PATCH", path: settings, token: w.ownerTok, body: oapiRaw(`{"meetings":false}`), ctype: "text/plain", want: 415, req: oapiReqAny})
 	w.do(oapiCall{method: "POST", path: "/api/v1/binders", token: w.clientTok, want: 403, body: app.CreateBinderInput{Title: "Another"}})
 	w.permissions()
+}
+
+// auditLog searches and exports the audit log.
+func (w *oapiWorld) auditLog() {
+	const search, export = "/api/v1/audit", "/api/v1/audit/export"
+	data := w.do(oapiCall{method: "GET", path: search, token: w.ownerTok, query: "action=file.&binder=" + w.binder + "&limit=2", want: 200})
+	page := oapiDecode[httpapi.List[atrium.AuditEntry]](w.t, data)
+	if len(page.Items) != 2 || page.NextCursor == "" || page.Items[0].BinderID != w.binder || page.Items[0].Seq <= page.Items[1].Seq {
+		w.t.Errorf("audit search: %s", data)
+	}
+	w.do(oapiCall{method: "GET", path: search, token: w.ownerTok, query: "cursor=" + page.NextCursor + "&q=pdf", want: 200})
+	w.do(oapiCall{method: "GET", path: search, token: w.staffTok, want: 403})
+	w.do(oapiCall{method: "GET", path: search, token: w.ownerTok, query: "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", want: 400, req: oapiReqAny})
+	w.do(oapiCall{method: "GET", path: search, token: w.ownerTok, query: "from=yesterday", want: 400, req: oapiReqInvalid})
+	csvData := w.do(oapiCall{method: "GET", path: export, token: w.ownerTok, query: "format=csv&action=message.post", want: 200})
+	lines := strings.Split(strings.TrimSpace(string(csvData)), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], "seq,id,created_at") || !strings.Contains(lines[1], "message.post") {
+		w.t.Errorf("CSV export: %q", csvData)
+	}
+	jsonl := w.do(oapiCall{method: "GET", path: export, token: w.ownerTok, query: "actor=" + w.owner.ID, want: 200})
+	for _, line := range strings.Split(strings.TrimSpace(string(jsonl)), "\n") {
+		var e atrium.AuditEntry
+		if err := json.Unmarshal([]byte(line), &e); err != nil || e.ActorID != w.owner.ID || e.Hash == "" {
+			w.t.Errorf("JSON Lines export: %q, %v", line, err)
+			break
+		}
+	}
+	w.do(oapiCall{method: "GET", path: export, token: w.clientTok, want: 403})
+	w.do(oapiCall{method: "GET", path: export, token: w.ownerTok, query: "format=xml", want: 400, req: oapiReqInvalid})
 }
 
 // permissions drives per-user feature permissions: an override takes

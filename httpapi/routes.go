@@ -39,6 +39,9 @@ func (s *Server) Routes() []Route {
 		{"GET /api/v1/users/{id}/permissions", a(s.getPermissions)},
 		{"PUT /api/v1/users/{id}/permissions", a(s.setPermissions)},
 
+		{"GET /api/v1/audit", a(s.searchAudit)},
+		{"GET /api/v1/audit/export", a(s.exportAudit)},
+
 		{"GET /api/v1/binders", a(s.listBinders)},
 		{"POST /api/v1/binders", a(s.createBinder)},
 		{"GET /api/v1/binders/{id}", a(s.getBinder)},

@@ -302,8 +302,19 @@ func (k *Keyring) save() error {
 	if err != nil {
 		return fmt.Errorf("keyring: %w", err)
 	}
-	dir := filepath.Dir(k.path)
-	tmp, err := os.CreateTemp(dir, ".keyring-*")
+	if err := writeFileAtomic(k.path, append(data, '\n')); err != nil {
+		return err
+	}
+	if st, err := fileStamp(k.path); err == nil {
+		k.stamp = st
+	}
+	return nil
+}
+
+// writeFileAtomic writes a file of mode 0600 atomically: a temporary file,
+// synced, then renamed over the old one.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".keyring-*")
 	if err != nil {
 		return fmt.Errorf("keyring: %w", err)
 	}
@@ -312,7 +323,7 @@ func (k *Keyring) save() error {
 		tmp.Close()
 		return fmt.Errorf("keyring: %w", err)
 	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("keyring: %w", err)
 	}
@@ -323,13 +334,10 @@ func (k *Keyring) save() error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("keyring: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), k.path); err != nil {
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("keyring: %w", err)
 	}
-	if st, err := fileStamp(k.path); err == nil {
-		k.stamp = st
-	}
-	if d, err := os.Open(dir); err == nil {
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
 		_ = d.Sync()
 		d.Close()
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/atrium-dev/atrium/sealed"
@@ -116,5 +117,32 @@ func TestAnotherProcessRotates(t *testing.T) {
 	}
 	if _, err := server.Unwrap(ctx, "mk-unknown", wrapped, "org A"); err == nil || errors.Is(err, ErrUnknownKey) {
 		t.Fatalf("a keyring file that cannot be read again: %v", err)
+	}
+}
+
+func TestSigningKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit-signing.key")
+	k, created, err := LoadOrCreateSigningKey(path)
+	if err != nil || !created {
+		t.Fatalf("create: %v %v", created, err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v", fi.Mode().Perm())
+	}
+	again, created, err := LoadOrCreateSigningKey(path)
+	if err != nil || created || again.ID != k.ID {
+		t.Fatalf("reload: %v %v", created, err)
+	}
+	sig := k.Sign([]byte("head"))
+	if !again.Verify([]byte("head"), sig) || again.Verify([]byte("heads"), sig) {
+		t.Fatal("signatures do not verify as they should")
+	}
+	os.Chmod(path, 0o644)
+	if _, err := LoadSigningKey(path); err == nil {
+		t.Fatal("a key others may read was loaded")
+	}
+	os.WriteFile(path, []byte(`{"id":"ed25519-0000000000000000","ed25519_seed":"`+strings.Repeat("A", 43)+`="}`), 0o600)
+	if _, err := LoadSigningKey(path); err == nil {
+		t.Fatal("a key whose id does not match was loaded")
 	}
 }

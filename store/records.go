@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"slices"
+	"sort"
 
 	"github.com/atrium-dev/atrium"
 )
@@ -34,10 +36,20 @@ func (q Queries) appendRecords(ctx context.Context, r *records) error {
 	if len(r.audits)+len(r.events) == 0 {
 		return nil
 	}
+	heads, err := q.chainAudits(ctx, r.audits)
+	if err != nil {
+		return err
+	}
 	if q.d.name() != "postgres" {
 		for _, a := range r.audits {
-			if err := q.AppendAudit(ctx, a); err != nil {
+			if err := q.appendAudit(ctx, a); err != nil {
 				return err
+			}
+		}
+		for _, h := range heads {
+			if _, err := q.q.ExecContext(ctx, `UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1`,
+				h.orgID, h.seq, h.hash); err != nil {
+				return atrium.Internal("store.appendRecords", err)
 			}
 		}
 		for _, e := range r.events {
@@ -47,12 +59,13 @@ func (q Queries) appendRecords(ctx context.Context, r *records) error {
 		}
 		return nil
 	}
-	const auditCols = 11
-	cols := make([]any, auditCols+7)
+	const auditCols, eventCols, headCols = 15, 7, 3
+	cols := make([]any, auditCols+eventCols+headCols)
 	for i := range cols {
-		if i == auditCols-1 || i == len(cols)-1 {
+		switch i {
+		case 10, 11, auditCols + eventCols - 1, auditCols + eventCols + 1:
 			cols[i] = make([]int64, 0, len(r.audits)+len(r.events))
-		} else {
+		default:
 			cols[i] = make([]string, 0, len(r.audits)+len(r.events))
 		}
 	}
@@ -68,21 +81,75 @@ func (q Queries) appendRecords(ctx context.Context, r *records) error {
 	}
 	for _, a := range r.audits {
 		push(0, a.ID, a.OrgID, a.ActorID, a.Action, a.TargetType, a.TargetID, a.IP, a.UserAgent,
-			a.Outcome, a.Detail, ms(a.CreatedAt))
+			a.Outcome, a.Detail, ms(a.CreatedAt), a.Seq, a.BinderID, a.PrevHash, a.Hash)
 	}
 	for _, e := range r.events {
 		push(auditCols, e.OrgID, e.BinderID, e.UserID, e.Type, e.Kind, string(e.Payload), ms(e.CreatedAt))
 	}
+	for _, h := range heads {
+		push(auditCols+eventCols, h.orgID, h.seq, h.hash)
+	}
 	// Events take their ids in the order the changes made them: the rows
 	// are inserted in the arrays' order.
-	_, err := q.q.ExecContext(ctx, `WITH a AS (INSERT INTO audit_log
-			(id, org_id, actor_id, action, target_type, target_id, ip, user_agent, outcome, detail, created_at)
+	_, err = q.q.ExecContext(ctx, `WITH a AS (INSERT INTO audit_log
+			(id, org_id, actor_id, action, target_type, target_id, ip, user_agent, outcome, detail, created_at,
+			 seq, binder_id, prev_hash, hash)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-				$7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[]))
+				$7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::text[],
+				$14::text[], $15::text[])),
+		h AS (UPDATE audit_heads SET seq = v.s, hash = v.h
+			FROM unnest($23::text[], $24::bigint[], $25::text[]) AS v(o, s, h) WHERE audit_heads.org_id = v.o)
 		INSERT INTO events (org_id, binder_id, user_id, type, kind, payload, created_at)
-		SELECT o, b, u, t, k, p, c FROM unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
-			$17::text[], $18::bigint[]) WITH ORDINALITY AS e(o, b, u, t, k, p, c, n) ORDER BY n`, cols...)
+		SELECT o, b, u, t, k, p, c FROM unnest($16::text[], $17::text[], $18::text[], $19::text[], $20::text[],
+			$21::text[], $22::bigint[]) WITH ORDINALITY AS e(o, b, u, t, k, p, c, n) ORDER BY n`, cols...)
 	return atrium.Internal("store.appendRecords", err)
+}
+
+// chainHead is the last entry of an organisation's audit chain.
+type chainHead struct {
+	orgID string
+	seq   int64
+	hash  string
+}
+
+// chainAudits gives each audit entry its place in its organisation's
+// chain (Seq, PrevHash, Hash) and returns the chains' new heads. Each head
+// is read with a lock held until commit (PostgreSQL; SQLite has one
+// writer), taken in the order of the organisations' ids so that writers
+// on several nodes wait for each other rather than deadlock.
+func (q Queries) chainAudits(ctx context.Context, audits []*atrium.AuditEntry) ([]chainHead, error) {
+	if len(audits) == 0 {
+		return nil, nil
+	}
+	var orgs []string
+	for _, a := range audits {
+		if !slices.Contains(orgs, a.OrgID) {
+			orgs = append(orgs, a.OrgID)
+		}
+	}
+	sort.Strings(orgs)
+	heads := make(map[string]*chainHead, len(orgs))
+	for _, org := range orgs {
+		h := &chainHead{orgID: org}
+		// The no-op update locks an existing head and returns it.
+		err := q.q.QueryRowContext(ctx, `INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, '')
+			ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq RETURNING seq, hash`, org).Scan(&h.seq, &h.hash)
+		if err != nil {
+			return nil, atrium.Internal("store.chainAudits", err)
+		}
+		heads[org] = h
+	}
+	for _, a := range audits {
+		h := heads[a.OrgID]
+		a.Seq, a.PrevHash = h.seq+1, h.hash
+		a.Hash = a.ChainHash(a.PrevHash)
+		h.seq, h.hash = a.Seq, a.Hash
+	}
+	out := make([]chainHead, 0, len(orgs))
+	for _, org := range orgs {
+		out = append(out, *heads[org])
+	}
+	return out, nil
 }
 
 // CreateMessageNextSeq gives a message its binder's next sequence number

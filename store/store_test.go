@@ -403,12 +403,15 @@ func TestIdempotencyAndAudit(t *testing.T) {
 		}
 		a := &atrium.AuditEntry{ID: atrium.NewID(), OrgID: f.org.ID, ActorID: f.owner.ID, Action: "binder.create",
 			TargetType: "binder", TargetID: f.binder.ID, IP: "127.0.0.1", UserAgent: "t", Outcome: atrium.OutcomeSuccess, CreatedAt: t0}
-		if err := s.Tx(ctx, func(tx *store.Tx) error { return tx.AppendAudit(ctx, a) }); err != nil {
+		if err := s.Tx(ctx, func(tx *store.Tx) error { tx.AppendRecords([]*atrium.AuditEntry{a}, nil); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		list, err := s.ListAudit(ctx, f.org.ID, "", 10)
 		if err != nil || len(list) != 1 || list[0].Action != "binder.create" || list[0].IP != "127.0.0.1" {
 			t.Fatalf("audit: %+v %v", list, err)
+		}
+		if e := list[0]; e.Seq != 1 || e.PrevHash != "" || e.Hash != e.ChainHash("") {
+			t.Fatalf("the first entry of a chain: %+v", e)
 		}
 	})
 }
@@ -781,4 +784,63 @@ func TestOrgStoredBytesLockedTakesTurns(t *testing.T) {
 			t.Fatalf("counted %d bytes after the other upload committed, want 1000", n)
 		}
 	})
+}
+
+// Audit entries written at once by many writers, on two nodes sharing one
+// PostgreSQL database, form one unbroken chain per organisation.
+func TestAuditChainUnderConcurrency(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			cfg := storetest.NewConfig(t, dialect)
+			nodes := []*store.Store{storetest.OpenConfig(t, cfg)}
+			if dialect == "postgres" {
+				nodes = append(nodes, storetest.OpenConfig(t, cfg))
+			}
+			ctx := context.Background()
+			orgs := []string{atrium.NewID(), atrium.NewID()}
+			var wg sync.WaitGroup
+			const writers, each = 8, 10
+			for w := range writers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					s := nodes[w%len(nodes)]
+					for i := range each {
+						var batch []*atrium.AuditEntry
+						for _, org := range orgs[:1+(i+w)%2] {
+							batch = append(batch, &atrium.AuditEntry{ID: atrium.NewID(), OrgID: org, Action: "test.write",
+								Outcome: atrium.OutcomeSuccess, CreatedAt: t0})
+						}
+						if err := s.Tx(ctx, func(tx *store.Tx) error { tx.AppendRecords(batch, nil); return nil }); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			total := 0
+			for _, org := range orgs {
+				chain, err := nodes[0].AuditChain(ctx, org, 0, 1000)
+				if err != nil {
+					t.Fatal(err)
+				}
+				prev := ""
+				for i, e := range chain {
+					if e.Seq != int64(i+1) || e.PrevHash != prev || e.Hash != e.ChainHash(prev) {
+						t.Fatalf("org %d, entry %d: seq %d, links %v, hash ok %v", len(orgs), i, e.Seq, e.PrevHash == prev, e.Hash == e.ChainHash(prev))
+					}
+					prev = e.Hash
+				}
+				heads, _ := nodes[0].AuditHeads(ctx, org)
+				if len(heads) != 1 || heads[0].Seq != int64(len(chain)) || heads[0].Hash != prev {
+					t.Fatalf("head %+v after %d entries", heads, len(chain))
+				}
+				total += len(chain)
+			}
+			if want := writers * each * 3 / 2; total != want {
+				t.Fatalf("%d entries chained, want %d", total, want)
+			}
+		})
+	}
 }

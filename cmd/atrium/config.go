@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/atrium-dev/atrium/store"
@@ -17,6 +18,7 @@ type dbFlags struct {
 	databaseURL   string
 	synchronous   string
 	masterKeyFile string
+	auditKeyFile  string
 	blobURL       string
 }
 
@@ -26,8 +28,22 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.dataDir, "data", envOr("ATRIUM_DATA", "./atrium-data"), "data directory (SQLite database, keys, local files) [ATRIUM_DATA]")
 	fs.StringVar(&d.databaseURL, "database-url", os.Getenv("ATRIUM_DATABASE_URL"), "postgres:// URL; empty for the embedded SQLite database [ATRIUM_DATABASE_URL]")
 	fs.StringVar(&d.masterKeyFile, "master-key-file", os.Getenv("ATRIUM_MASTER_KEY_FILE"), "the master keyring file (default: master.keys in the data dir, created at first start); ATRIUM_MASTER_KEYS may hold the keyring's JSON instead [ATRIUM_MASTER_KEY_FILE]")
+	fs.StringVar(&d.auditKeyFile, "audit-key-file", os.Getenv("ATRIUM_AUDIT_KEY_FILE"), "the Ed25519 key that signs audit checkpoints (default: audit-signing.key beside the master keyring, created at first start) [ATRIUM_AUDIT_KEY_FILE]")
 	fs.StringVar(&d.blobURL, "blob-url", os.Getenv("ATRIUM_BLOB_URL"), "where file bodies are kept: empty for blobs/ in the data dir, or s3://BUCKET[/PREFIX]?endpoint=HOST:PORT[&region=R][&insecure=true] with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set [ATRIUM_BLOB_URL]")
 	fs.StringVar(&d.synchronous, "sqlite-synchronous", envOr("ATRIUM_SQLITE_SYNCHRONOUS", "full"), "SQLite durability: full (survives power loss) or normal (survives a crash of the process) [ATRIUM_SQLITE_SYNCHRONOUS]")
+}
+
+// auditKeyPath is where the audit signing key is kept: --audit-key-file,
+// or beside the master keyring (the data dir when the keyring comes from
+// the environment).
+func (d *dbFlags) auditKeyPath() string {
+	switch {
+	case d.auditKeyFile != "":
+		return d.auditKeyFile
+	case d.masterKeyFile != "":
+		return filepath.Join(filepath.Dir(d.masterKeyFile), "audit-signing.key")
+	}
+	return filepath.Join(d.dataDir, "audit-signing.key")
 }
 
 func (d *dbFlags) config() store.Config {

@@ -46,6 +46,8 @@ commands:
   keys list     list the master keys and how many organisation keys each wraps
   keys rotate   add a master key and re-wrap every organisation key under it, online (--resume to finish)
   keys retire   remove a master key that wraps nothing any more
+  audit checkpoint  sign a checkpoint of every audit chain that grew (the server does so hourly)
+  audit verify  check every organisation's audit chain and signed checkpoints (--org ID); exits 1 naming the first bad entry
   events        print your event stream, one JSON frame a line (ATRIUM_TOKEN, --url)
   bench         measure message posting and delivery
   version       print the version
@@ -78,6 +80,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	case "keys":
 		return cmdKeys(ctx, e, args[1:])
+	case "audit":
+		if len(args) > 1 && args[1] == "verify" {
+			return cmdAuditVerify(ctx, e, args[2:])
+		}
+		if len(args) > 1 && args[1] == "checkpoint" {
+			return cmdAuditCheckpoint(ctx, e, args[2:])
+		}
 	case "events":
 		return cmdEvents(ctx, e, args[1:])
 	case "bench":

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/atrium-dev/atrium/clamd"
 	"github.com/atrium-dev/atrium/httpapi"
 	"github.com/atrium-dev/atrium/internal/node"
+	"github.com/atrium-dev/atrium/keyring"
 	"github.com/atrium-dev/atrium/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -80,6 +83,12 @@ func serve(ctx context.Context, e env, cfg *serveConfig, st *store.Store, log *s
 	}
 	acfg := app.DefaultConfig()
 	acfg.Files = files
+	if err := os.MkdirAll(filepath.Dir(cfg.db.auditKeyPath()), 0o700); err != nil {
+		return fmt.Errorf("audit key: %w", err)
+	}
+	if acfg.AuditKey, _, err = keyring.LoadOrCreateSigningKey(cfg.db.auditKeyPath()); err != nil {
+		return err
+	}
 	proxies, _ := cfg.trustedProxies() // checked by validate
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
