@@ -236,3 +236,60 @@ func TestOrgSettingsPatchAndEditWindow(t *testing.T) {
 		t.Fatalf("an edit after the window: %v", err)
 	}
 }
+
+// owner > admin > member: an admin acts on members and on themselves, never
+// on the owner or another admin, never raises anyone above admin, and
+// cannot lock themselves out; every refusal changes nothing.
+func TestAdminRoles(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			w := newFileWorld(t, dialect, 0)
+			a := w.a
+			mk := func(email, role string) *app.CreatedUser {
+				u, err := a.CreateUser(w.owner, app.CreateUserInput{Email: email, Kind: atrium.KindInternal, Role: role, Password: pw})
+				must(t, err)
+				return u
+			}
+			admin := mk("a@acme.test", atrium.OrgRoleAdmin)
+			admin2 := mk("a2@acme.test", atrium.OrgRoleAdmin)
+			member := mk("m@acme.test", atrium.OrgRoleMember)
+			member2 := mk("m2@acme.test", atrium.OrgRoleMember)
+			owner, _, err := a.Me(w.owner)
+			must(t, err)
+			asAdmin, asMember := signedIn(t, a, "a@acme.test"), signedIn(t, a, "m@acme.test")
+			str := func(s string) *string { return &s }
+			cases := []struct {
+				name string
+				ctx  context.Context
+				user string
+				in   app.UpdateUserInput
+				code string
+			}{
+				{"admin renames the owner", asAdmin(), owner.ID, app.UpdateUserInput{Name: str("Boss")}, atrium.EForbidden},
+				{"admin demotes another admin", asAdmin(), admin2.ID, app.UpdateUserInput{Role: str(atrium.OrgRoleMember)}, atrium.EForbidden},
+				{"admin deactivates another admin", asAdmin(), admin2.ID, app.UpdateUserInput{Status: str(atrium.StatusDeactivated)}, atrium.EForbidden},
+				{"admin makes someone owner", asAdmin(), member.ID, app.UpdateUserInput{Role: str(atrium.OrgRoleOwner)}, atrium.EInvalid},
+				{"admin makes themselves owner", asAdmin(), admin.ID, app.UpdateUserInput{Role: str(atrium.OrgRoleOwner)}, atrium.EInvalid},
+				{"admin deactivates themselves", asAdmin(), admin.ID, app.UpdateUserInput{Status: str(atrium.StatusDeactivated)}, atrium.EForbidden},
+				{"member promotes themselves", asMember(), member.ID, app.UpdateUserInput{Role: str(atrium.OrgRoleAdmin)}, atrium.EForbidden},
+				{"owner deactivates themselves", w.owner, owner.ID, app.UpdateUserInput{Status: str(atrium.StatusDeactivated)}, atrium.EForbidden},
+				{"another organisation's owner", w.outside, member.ID, app.UpdateUserInput{Name: str("X")}, atrium.ENotFound},
+				{"admin promotes a member to admin", asAdmin(), member2.ID, app.UpdateUserInput{Role: str(atrium.OrgRoleAdmin)}, ""},
+				{"admin renames a member", asAdmin(), member.ID, app.UpdateUserInput{Name: str("Mia")}, ""},
+				{"owner demotes an admin", w.owner, admin2.ID, app.UpdateUserInput{Role: str(atrium.OrgRoleMember)}, ""},
+			}
+			for _, c := range cases {
+				before, _ := a.Store().GetUser(context.Background(), c.user)
+				_, err := a.UpdateUser(c.ctx, c.user, c.in)
+				if c.code == "" && err != nil || c.code != "" && atrium.ErrorCode(err) != c.code {
+					t.Fatalf("%s: %v, want %q", c.name, err, c.code)
+				}
+				after, _ := a.Store().GetUser(context.Background(), c.user)
+				if c.code != "" && before != nil && (after.Name != before.Name || after.Role != before.Role || after.Status != before.Status) {
+					t.Fatalf("%s: refused, but the user changed", c.name)
+				}
+			}
+		})
+	}
+}

@@ -346,6 +346,12 @@ func (a *App) orgUserForUpdate(w *writer, orgID, id string) (*atrium.User, error
 }
 
 func (a *App) applyUserUpdate(w *writer, by, u *atrium.User, in UpdateUserInput) error {
+	if err := canAdminister(by, u); err != nil {
+		return err
+	}
+	if u.ID == by.ID && in.Status != nil && *in.Status != u.Status {
+		return atrium.Errorf(atrium.EForbidden, "you cannot change your own status; ask another administrator")
+	}
 	if u.Role == atrium.OrgRoleOwner && (in.Role != nil && *in.Role != atrium.OrgRoleOwner || in.Status != nil && *in.Status != atrium.StatusActive) {
 		return atrium.Errorf(atrium.EForbidden, "the organisation owner cannot be demoted or deactivated")
 	}
