@@ -165,3 +165,47 @@ func TestEffectiveFeatures(t *testing.T) {
 		t.Errorf("a feature: %v", err)
 	}
 }
+
+// Every combination of the relationship policy's switches against every
+// kind of contact. The switches are, in order, clients_share_only_with_managers,
+// client_to_client_contact and clients_see_directory; each want string
+// gives the decision for the eight combinations 000, 001, … 111.
+func TestDecideContactEveryCombination(t *testing.T) {
+	staff := &User{ID: "s1", OrgID: "o1", Kind: KindInternal}
+	staff2 := &User{ID: "s2", OrgID: "o1", Kind: KindInternal}
+	client := &User{ID: "c1", OrgID: "o1", Kind: KindClient}
+	client2 := &User{ID: "c2", OrgID: "o1", Kind: KindClient}
+	stranger := &User{ID: "x1", OrgID: "o2", Kind: KindInternal}
+	const all, none = "YYYYYYYY", "NNNNNNNN"
+	cases := []struct {
+		contact  string
+		from, to *User
+		related  bool
+		want     map[string]string // action → decisions over the eight combinations
+	}{
+		{"staff to staff", staff, staff2, false, map[string]string{ContactMessage: all, ContactAddMember: all, ContactMention: all, ContactSee: all}},
+		{"staff to a client", staff, client, false, map[string]string{ContactMessage: all, ContactAddMember: all, ContactMention: all, ContactSee: all}},
+		{"a client to themselves", client, client, false, map[string]string{ContactMessage: all, ContactAddMember: all, ContactMention: all, ContactSee: all}},
+		{"a client to their manager", client, staff, true, map[string]string{ContactMessage: all, ContactAddMember: all, ContactMention: all, ContactSee: all}},
+		{"a client to other staff", client, staff, false, map[string]string{
+			ContactMessage: "YYYYNNNN", ContactAddMember: "YYYYNNNN", ContactMention: all, ContactSee: "NYNYNYNY"}},
+		{"a client to another client", client, client2, false, map[string]string{
+			ContactMessage: "NNYYNNYY", ContactAddMember: "NNYYNNYY", ContactMention: "NNYYNNYY", ContactSee: "NNYYNNYY"}},
+		{"anyone to another organisation", staff, stranger, false, map[string]string{ContactMessage: none, ContactAddMember: none, ContactMention: none, ContactSee: none}},
+	}
+	for _, c := range cases {
+		for _, action := range ContactActions {
+			for combo := range 8 {
+				s := DefaultOrgSettings()
+				s.ClientsShareOnlyWithManagers, s.ClientToClientContact, s.ClientsSeeDirectory = combo&4 != 0, combo&2 != 0, combo&1 != 0
+				d := DecideContact(s, c.from, c.to, c.related, action)
+				if want := c.want[action][combo] == 'Y'; d.Allowed != want {
+					t.Errorf("%s, %s, switches %03b: allowed %v (%s), want %v", c.contact, action, combo, d.Allowed, d.Rule, want)
+				}
+				if d.Rule == "" || d.Reason == "" {
+					t.Errorf("%s, %s, switches %03b: no rule named", c.contact, action, combo)
+				}
+			}
+		}
+	}
+}

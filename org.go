@@ -39,6 +39,15 @@ type OrgSettings struct {
 	// ClientsCanInvite lets client users add people to the binders they
 	// own (feature members.add).
 	ClientsCanInvite bool `json:"clients_can_invite"`
+	// ClientsShareOnlyWithManagers limits the internal users a client may
+	// add to binders (or start one with) to their relationship managers.
+	ClientsShareOnlyWithManagers bool `json:"clients_share_only_with_managers"`
+	// ClientToClientContact lets clients add, mention and find other
+	// clients.
+	ClientToClientContact bool `json:"client_to_client_contact"`
+	// ClientsSeeDirectory shows clients every internal user in the
+	// directory and user search, rather than only their managers.
+	ClientsSeeDirectory bool `json:"clients_see_directory"`
 	// MessageEditWindowMinutes is how long after posting a message can be
 	// edited; 0 means no limit.
 	MessageEditWindowMinutes int `json:"message_edit_window_minutes"`

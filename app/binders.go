@@ -10,7 +10,13 @@ import (
 // CreateBinderInput is a new binder.
 type CreateBinderInput struct {
 	Title string `json:"title"`
+	// Members are added with the binder, in the same transaction: all of
+	// them, or (if any is refused) no binder at all.
+	Members []AddMemberInput `json:"members,omitempty"`
 }
+
+// MaxInitialMembers bounds the members a binder is created with.
+const MaxInitialMembers = 100
 
 // CreateBinder creates a binder in the actor's organisation with the actor
 // as its owner.
@@ -22,6 +28,19 @@ func (a *App) CreateBinder(ctx context.Context, in CreateBinderInput) (*atrium.B
 	b := &atrium.Binder{BinderInfo: atrium.BinderInfo{OrgID: act.User.OrgID, Title: strings.TrimSpace(in.Title), CreatedBy: act.User.ID}}
 	if err := b.Validate(); err != nil {
 		return nil, err
+	}
+	if len(in.Members) > MaxInitialMembers {
+		return nil, atrium.Errorf(atrium.EInvalid, "a binder can be created with at most %d members", MaxInitialMembers)
+	}
+	seen := map[string]bool{act.User.ID: true}
+	for i := range in.Members {
+		if err := validMemberInput(&in.Members[i]); err != nil {
+			return nil, err
+		}
+		if seen[in.Members[i].UserID] {
+			return nil, atrium.Errorf(atrium.EInvalid, "members: each user once, and not the creator, who owns the binder already")
+		}
+		seen[in.Members[i].UserID] = true
 	}
 	if err := a.checkFeature(ctx, act, atrium.FeatureBindersCreate); err != nil {
 		return nil, a.deny(ctx, err, act.User.OrgID, "binder.create", "org", act.User.OrgID)
@@ -43,7 +62,15 @@ func (a *App) CreateBinder(ctx context.Context, in CreateBinderInput) (*atrium.B
 		if err := w.event(atrium.EventMemberAdded, b.OrgID, b.ID, act.User.ID, "member", m); err != nil {
 			return nil, err
 		}
-		return b, w.event(atrium.EventBinderCreated, b.OrgID, b.ID, act.User.ID, "binder", b.Info())
+		if err := w.event(atrium.EventBinderCreated, b.OrgID, b.ID, act.User.ID, "binder", b.Info()); err != nil {
+			return nil, err
+		}
+		for _, in := range in.Members {
+			if _, err := a.addMember(w, act, b, in); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
 	})
 	if err != nil {
 		return nil, a.deny(ctx, err, act.User.OrgID, "binder.create", "org", act.User.OrgID)

@@ -40,44 +40,68 @@ func (a *App) AddMember(ctx context.Context, binderID string, in AddMemberInput)
 	if err != nil {
 		return nil, err
 	}
-	if in.Role == "" {
-		in.Role = atrium.BinderRoleEditor
-	}
-	if !atrium.ValidBinderRole(in.Role) {
-		return nil, atrium.Errorf(atrium.EInvalid, "role must be \"owner\", \"editor\" or \"viewer\"")
+	if err := validMemberInput(&in); err != nil {
+		return nil, err
 	}
 	m, err := idempotent(a, ctx, "member.add:"+binderID, in, func(w *writer) (*atrium.Member, error) {
 		b, _, err := a.manageableBinder(w, act.User, binderID)
 		if err != nil {
 			return nil, err
 		}
-		if err := a.checkFeature(ctx, act, atrium.FeatureMembersAdd); err != nil {
-			return nil, err
-		}
-		target, err := a.orgUser(ctx, w.Queries, b.OrgID, in.UserID)
-		if atrium.ErrorCode(err) == atrium.ENotFound {
-			return nil, atrium.Errorf(atrium.EInvalid, "user_id is not a user of this organisation")
-		}
-		if err != nil {
-			return nil, err
-		}
-		if !atrium.CanAddMember(target, b) {
-			return nil, atrium.Errorf(atrium.EInvalid, "a deactivated user cannot be added")
-		}
-		m := &atrium.Member{BinderID: b.ID, UserID: target.ID, Role: in.Role, AddedBy: act.User.ID, CreatedAt: w.now,
-			User: userRef(target)}
-		if err := w.AddMember(ctx, m); err != nil {
-			return nil, err
-		}
-		if err := w.auditIn(b.OrgID, b.ID, "member.add", "user", target.ID, "as "+in.Role); err != nil {
-			return nil, err
-		}
-		return m, w.event(atrium.EventMemberAdded, b.OrgID, b.ID, target.ID, "member", m)
+		return a.addMember(w, act, b, in)
 	})
 	if err != nil {
 		return nil, a.deny(ctx, err, act.User.OrgID, "member.add", "binder", binderID)
 	}
 	return m, nil
+}
+
+// addMember adds in.UserID to binder b for act (whose right to change the
+// binder's members is checked already): the feature, the target, and the
+// organisation's relationship policy. A user the policy hides from the
+// actor is refused as if they did not exist.
+func (a *App) addMember(w *writer, act *atrium.Actor, b *atrium.Binder, in AddMemberInput) (*atrium.Member, error) {
+	if err := a.checkFeature(w.ctx, act, atrium.FeatureMembersAdd); err != nil {
+		return nil, err
+	}
+	notUser := atrium.Errorf(atrium.EInvalid, "user_id is not a user of this organisation")
+	target, err := a.orgUser(w.ctx, w.Queries, b.OrgID, in.UserID)
+	if atrium.ErrorCode(err) == atrium.ENotFound {
+		return nil, notUser
+	}
+	if err != nil {
+		return nil, err
+	}
+	hidden, err := a.mayReach(w.ctx, w.Queries, act.User, target, atrium.ContactAddMember)
+	if err != nil {
+		return nil, err
+	}
+	if hidden {
+		return nil, notUser
+	}
+	if !atrium.CanAddMember(target, b) {
+		return nil, atrium.Errorf(atrium.EInvalid, "a deactivated user cannot be added")
+	}
+	m := &atrium.Member{BinderID: b.ID, UserID: target.ID, Role: in.Role, AddedBy: act.User.ID, CreatedAt: w.now,
+		User: userRef(target)}
+	if err := w.AddMember(w.ctx, m); err != nil {
+		return nil, err
+	}
+	if err := w.auditIn(b.OrgID, b.ID, "member.add", "user", target.ID, "as "+in.Role); err != nil {
+		return nil, err
+	}
+	return m, w.event(atrium.EventMemberAdded, b.OrgID, b.ID, target.ID, "member", m)
+}
+
+// validMemberInput defaults and checks a member's role.
+func validMemberInput(in *AddMemberInput) error {
+	if in.Role == "" {
+		in.Role = atrium.BinderRoleEditor
+	}
+	if !atrium.ValidBinderRole(in.Role) {
+		return atrium.Errorf(atrium.EInvalid, "role must be \"owner\", \"editor\" or \"viewer\"")
+	}
+	return nil
 }
 
 // RemoveMember removes a member: binder owners may remove anyone, and any

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/store"
 )
 
 // PostMessageInput is a new message. ClientKey, if given, makes the post
@@ -47,6 +48,9 @@ func (a *App) PostMessage(ctx context.Context, binderID string, in PostMessageIn
 			return nil, err
 		}
 		if err := a.checkFeature(ctx, act, atrium.FeatureMessagesPost); err != nil {
+			return nil, err
+		}
+		if err := a.checkMentions(ctx, a.store.Queries, act.User, plan.mentions); err != nil {
 			return nil, err
 		}
 		return idempotent(a, ctx, "message.post:"+binderID, in, func(w *writer) (*atrium.Message, error) {
@@ -158,6 +162,9 @@ func (a *App) postMessage(w *writer, u *atrium.User, binderID string, in PostMes
 	if err != nil {
 		return nil, err
 	}
+	if err := a.checkMentions(ctx, w.Queries, u, plan.mentions); err != nil {
+		return nil, err
+	}
 	if plan.prev != nil {
 		return sameMessage(plan.prev, in)
 	}
@@ -255,6 +262,9 @@ func (a *App) EditMessage(ctx context.Context, binderID, id string, in EditMessa
 			return err
 		}
 		if msg.Mentions, err = w.MemberIDsByEmails(ctx, b.ID, atrium.MentionedEmails(in.Text)); err != nil {
+			return err
+		}
+		if err := a.checkMentions(ctx, w.Queries, act.User, msg.Mentions); err != nil {
 			return err
 		}
 		now := w.now
@@ -389,6 +399,24 @@ func (a *App) withinEditWindow(w *writer, orgID string, msg *atrium.Message) err
 	window := time.Duration(o.Settings.MessageEditWindowMinutes) * time.Minute
 	if window > 0 && w.now.Sub(msg.CreatedAt) > window {
 		return atrium.Errorf(atrium.EForbidden, "messages can be edited for %d minutes after posting", o.Settings.MessageEditWindowMinutes)
+	}
+	return nil
+}
+
+// checkMentions refuses a message by a client that mentions someone the
+// organisation's relationship policy does not let them reach.
+func (a *App) checkMentions(ctx context.Context, q store.Queries, author *atrium.User, mentions []string) error {
+	if author.Kind != atrium.KindClient {
+		return nil
+	}
+	for _, id := range mentions {
+		u, err := q.GetUser(ctx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := a.mayReach(ctx, q, author, u, atrium.ContactMention); err != nil {
+			return err
+		}
 	}
 	return nil
 }

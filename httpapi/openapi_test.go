@@ -375,7 +375,8 @@ func TestOpenAPIValidatorIsStrict(t *testing.T) {
 		`"created_at":"2025-01-02T03:04:05.678Z","updated_at":"2025-01-02T03:04:05Z"}`
 	const org = `{"id":"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c","name":"Acme","settings":{"default_locale":"en",` +
 		`"file_sharing":true,"meetings":true,"email_into_binders":true,"client_users_allowed":true,` +
-		`"clients_can_create_binders":false,"clients_can_invite":false,"message_edit_window_minutes":0,` +
+		`"clients_can_create_binders":false,"clients_can_invite":false,"clients_share_only_with_managers":false,` +
+		`"client_to_client_contact":false,"clients_see_directory":false,"message_edit_window_minutes":0,` +
 		`"session_ttl_hours":0,"max_file_mb":0,"storage_quota_mb":0},"created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:05Z"}`
 	good := `{"user":` + user + `,"org":` + org + `,"features":{"files.upload":true,"meetings":false}}`
 	if _, err := spec.checkResponse(route, req, 200, jsonHdr, []byte(good)); err != nil {
@@ -704,6 +705,7 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	w.files()
 	w.organisation()
 	w.auditLog()
+	w.relationships()
 	w.refusals()
 	w.events()
 	w.coverage()
@@ -1133,6 +1135,43 @@ func (w *oapiWorld) organisation() {
 	w.do(oapiCall{method: "PATCH", path: settings, token: w.ownerTok, body: oapiRaw(`{"meetings":false}`), ctype: "text/plain", want: 415, req: oapiReqAny})
 	w.do(oapiCall{method: "POST", path: "/api/v1/binders", token: w.clientTok, want: 403, body: app.CreateBinderInput{Title: "Another"}})
 	w.permissions()
+}
+
+// relationships assigns a relationship manager, explains a decision and
+// looks people up.
+func (w *oapiWorld) relationships() {
+	const rels, explain, rel = "/api/v1/relationships", "/api/v1/relationships/explain", "/api/v1/relationships/{id}"
+	r := oapiDecode[atrium.Relationship](w.t, w.do(oapiCall{method: "POST", path: rels, token: w.ownerTok, want: 201,
+		body: app.RelationshipInput{ClientID: w.client.ID, InternalID: w.staff.ID}}))
+	w.do(oapiCall{method: "POST", path: rels, token: w.ownerTok, want: 409, body: app.RelationshipInput{ClientID: w.client.ID, InternalID: w.staff.ID}})
+	w.do(oapiCall{method: "POST", path: rels, token: w.ownerTok, want: 400, body: app.RelationshipInput{ClientID: w.staff.ID, InternalID: w.client.ID}})
+	w.do(oapiCall{method: "POST", path: rels, token: w.ownerTok, want: 400, body: app.RelationshipInput{ClientID: w.client.ID, InternalID: w.boss.ID}})
+	w.do(oapiCall{method: "POST", path: rels, token: w.staffTok, want: 403, body: app.RelationshipInput{ClientID: w.client.ID, InternalID: w.staff.ID}})
+	w.paginate(rels, nil, w.ownerTok, 1)
+	w.do(oapiCall{method: "GET", path: rels, token: w.ownerTok, query: "client=" + w.client.ID, want: 200})
+	w.do(oapiCall{method: "GET", path: rels, token: w.clientTok, want: 403})
+	w.do(oapiCall{method: "GET", path: rels, token: w.ownerTok, query: "client=nope", want: 400, req: oapiReqInvalid})
+	d := oapiDecode[atrium.ContactDecision](w.t, w.do(oapiCall{method: "GET", path: explain, token: w.ownerTok,
+		query: "from=" + w.client.ID + "&to=" + w.staff.ID + "&action=see", want: 200}))
+	if !d.Allowed || d.Rule != "relationship_manager" {
+		w.t.Errorf("explain: %+v", d)
+	}
+	w.do(oapiCall{method: "GET", path: explain, token: w.ownerTok, query: "from=" + w.client.ID + "&to=" + w.staff.ID + "&action=wave", want: 400, req: oapiReqInvalid})
+	w.do(oapiCall{method: "GET", path: explain, token: w.ownerTok, query: "from=" + w.client.ID + "&to=" + w.boss.ID + "&action=see", want: 400})
+	w.do(oapiCall{method: "GET", path: explain, token: w.staffTok, query: "from=" + w.client.ID + "&to=" + w.staff.ID + "&action=see", want: 403})
+	people := oapiDecode[httpapi.List[atrium.UserRef]](w.t, w.do(oapiCall{method: "GET", path: "/api/v1/directory", token: w.clientTok, want: 200}))
+	ids := map[string]bool{}
+	for _, p := range people.Items {
+		ids[p.ID] = true
+	}
+	if !ids[w.client.ID] || !ids[w.staff.ID] || ids[w.owner.ID] || len(ids) != 2 {
+		w.t.Errorf("a client's directory: %+v", people.Items)
+	}
+	w.do(oapiCall{method: "GET", path: "/api/v1/directory", token: w.ownerTok, query: "q=acme", want: 200})
+	w.do(oapiCall{method: "DELETE", path: rel, args: []string{r.ID}, token: w.staffTok, want: 403})
+	w.do(oapiCall{method: "DELETE", path: rel, args: []string{r.ID}, token: w.bossTok, want: 404})
+	w.do(oapiCall{method: "DELETE", path: rel, args: []string{r.ID}, token: w.ownerTok, want: 204})
+	w.do(oapiCall{method: "DELETE", path: rel, args: []string{r.ID}, token: w.ownerTok, want: 404})
 }
 
 // auditLog searches and exports the audit log.

@@ -39,6 +39,12 @@ func (s *Server) Routes() []Route {
 		{"GET /api/v1/users/{id}/permissions", a(s.getPermissions)},
 		{"PUT /api/v1/users/{id}/permissions", a(s.setPermissions)},
 
+		{"GET /api/v1/directory", a(s.directory)},
+		{"GET /api/v1/relationships", a(s.listRelationships)},
+		{"POST /api/v1/relationships", a(s.createRelationship)},
+		{"GET /api/v1/relationships/explain", a(s.explainContact)},
+		{"DELETE /api/v1/relationships/{id}", a(s.deleteRelationship)},
+
 		{"GET /api/v1/audit", a(s.searchAudit)},
 		{"GET /api/v1/audit/export", a(s.exportAudit)},
 

@@ -46,3 +46,36 @@ func TestFeaturePermissions(t *testing.T) {
 		wantError(t, err, http.StatusBadRequest, atrium.EInvalid)
 	})
 }
+
+// TestRelationships: through the SDK, an administrator assigns Kai a
+// relationship manager; Kai finds only them in the directory, and the
+// explanation names the rule.
+func TestRelationships(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		w := newWorld(t, dialect)
+		ctx := ctxT(t)
+		bo := w.srv.CreateUser(t, w.org.ID, "bo@example.com", atrium.KindInternal, password)
+		w.srv.CreateUser(t, w.org.ID, "cy@example.com", atrium.KindInternal, password)
+		r := call(w.anaC.CreateRelationship(ctx, w.kai.ID, bo.ID)).must(t)
+		people := call(w.kaiC.Directory(ctx, "", client.ListOptions{})).must(t)
+		got := map[string]bool{}
+		for _, p := range people.Items {
+			got[p.Email] = true
+		}
+		if !got["kai@example.com"] || !got["bo@example.com"] || len(got) != 2 {
+			t.Fatalf("Kai's directory: %v", got)
+		}
+		d := call(w.anaC.ExplainContact(ctx, w.kai.ID, bo.ID, atrium.ContactSee)).must(t)
+		if !d.Allowed || d.Rule != "relationship_manager" {
+			t.Fatalf("explain: %+v", d)
+		}
+		_, err := w.kaiC.CreateRelationship(ctx, w.kai.ID, bo.ID)
+		wantError(t, err, http.StatusForbidden, atrium.EForbidden)
+		if err := w.anaC.DeleteRelationship(ctx, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if d := call(w.anaC.ExplainContact(ctx, w.kai.ID, bo.ID, atrium.ContactSee)).must(t); d.Allowed {
+			t.Fatalf("explain after the relationship ended: %+v", d)
+		}
+	})
+}
