@@ -107,16 +107,9 @@ func Parse(data []byte) (*Keyring, error) {
 // Load reads the keyring file at path. It refuses a file that others than
 // its owner may read.
 func Load(path string) (*Keyring, error) {
-	fi, err := os.Stat(path)
+	data, fi, err := readPrivate(path)
 	if err != nil {
-		return nil, fmt.Errorf("keyring: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("keyring: %s is readable by others (mode %v); make it 0600", path, fi.Mode().Perm())
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("keyring: %w", err)
+		return nil, err
 	}
 	k, err := Parse(data)
 	if err != nil {
@@ -342,4 +335,21 @@ func writeFileAtomic(path string, data []byte) error {
 		d.Close()
 	}
 	return nil
+}
+
+// readPrivate reads a key file, refusing one that others than its owner
+// may read.
+func readPrivate(path string) ([]byte, os.FileInfo, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("keyring: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, nil, fmt.Errorf("keyring: %s is readable by others (mode %v); make it 0600", path, fi.Mode().Perm())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("keyring: %w", err)
+	}
+	return data, fi, nil
 }

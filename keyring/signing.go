@@ -43,16 +43,9 @@ func signingKeyID(pub ed25519.PublicKey) string {
 
 // LoadSigningKey reads a signing key file, refusing one others may read.
 func LoadSigningKey(path string) (*SigningKey, error) {
-	fi, err := os.Stat(path)
+	data, _, err := readPrivate(path)
 	if err != nil {
-		return nil, fmt.Errorf("keyring: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("keyring: %s is readable by others (mode %v); make it 0600", path, fi.Mode().Perm())
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("keyring: %w", err)
+		return nil, err
 	}
 	var f signingFile
 	if err := json.Unmarshal(data, &f); err != nil {

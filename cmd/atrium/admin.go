@@ -48,6 +48,11 @@ func orEmpty(v []int64) []int64 {
 
 // adminApp opens and migrates the database and returns the use cases over it.
 func adminApp(ctx context.Context, e env, db dbFlags) (*app.App, *store.Store, error) {
+	return adminAppWith(ctx, e, db, app.DefaultConfig())
+}
+
+// adminAppWith is adminApp with the use cases configured by cfg.
+func adminAppWith(ctx context.Context, e env, db dbFlags, cfg app.Config) (*app.App, *store.Store, error) {
 	st, err := openStore(ctx, db.config())
 	if err != nil {
 		return nil, nil, err
@@ -57,7 +62,7 @@ func adminApp(ctx context.Context, e env, db dbFlags) (*app.App, *store.Store, e
 		return nil, nil, err
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return app.New(st, auth.NewHasher(auth.OWASPParams, 1), log, app.DefaultConfig(), nil), st, nil
+	return app.New(st, auth.NewHasher(auth.OWASPParams, 1), log, cfg, nil), st, nil
 }
 
 // readSecret reads one line from stdin: a password is never a flag, which

@@ -6,12 +6,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/atrium-dev/atrium/app"
-	"github.com/atrium-dev/atrium/auth"
 	"github.com/atrium-dev/atrium/keyring"
 )
 
@@ -33,32 +31,17 @@ func cmdAuditCheckpoint(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, closeStore, err := auditApp(ctx, e, db)
+	a, st, err := adminApp(ctx, e, db)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer st.Close()
 	a.SetAuditKey(key)
 	n, err := a.CheckpointAudit(ctx)
 	if err != nil {
 		return err
 	}
 	return json.NewEncoder(e.stdout).Encode(map[string]any{"signed": n, "key_id": key.ID})
-}
-
-// auditApp opens and migrates the database and returns the use cases
-// over it.
-func auditApp(ctx context.Context, e env, db dbFlags) (*app.App, func(), error) {
-	st, err := openStore(ctx, db.config())
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return app.New(st, auth.NewHasher(auth.OWASPParams, 1), log, app.DefaultConfig(), nil), func() { st.Close() }, nil
 }
 
 // cmdAuditVerify runs `atrium audit verify [--org ID]`: it prints one
@@ -82,11 +65,11 @@ func cmdAuditVerify(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, closeStore, err := auditApp(ctx, e, db)
+	a, st, err := adminApp(ctx, e, db)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer st.Close()
 	reports, err := a.VerifyAudit(ctx, orgID, key)
 	if err != nil {
 		return err

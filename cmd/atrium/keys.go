@@ -6,10 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 
 	"github.com/atrium-dev/atrium/app"
-	"github.com/atrium-dev/atrium/auth"
 	"github.com/atrium-dev/atrium/keyring"
 )
 
@@ -56,18 +54,13 @@ func fileApp(ctx context.Context, e env, db dbFlags) (*app.App, *keyring.Keyring
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := openStore(ctx, db.config())
+	cfg := app.DefaultConfig()
+	cfg.Files = files
+	a, st, err := adminAppWith(ctx, e, db, cfg)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if _, err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, nil, nil, err
-	}
-	cfg := app.DefaultConfig()
-	cfg.Files = files
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return app.New(st, auth.NewHasher(auth.OWASPParams, 1), log, cfg, nil), keys, func() { st.Close() }, nil
+	return a, keys, func() { st.Close() }, nil
 }
 
 // cmdOrgEraseFiles runs `atrium org erase-files --org ID --yes`: the
