@@ -13,6 +13,9 @@ type Actor struct {
 	// Features is what the user may use (EffectiveFeatures), computed at
 	// authentication; nil when not computed.
 	Features map[string]bool
+	// WipePending: the session's device was asked to wipe itself; it may
+	// only receive that command and confirm it.
+	WipePending bool
 }
 
 type ctxKey int

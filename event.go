@@ -33,6 +33,9 @@ const (
 	// recompute the features of the users concerned.
 	EventPermissionsChanged = "user.permissions_changed" // Payload: {"user_id":…}
 	EventOrgSettingsChanged = "org.settings_changed"     // Payload: {"org_id":…}
+	// EventDeviceWipe closes the event streams of the sessions named with
+	// the wipe command.
+	EventDeviceWipe = "device.wipe" // Payload: {"session_ids":[…]}
 )
 
 // Event is one change, stored in the outbox in the same transaction as the
@@ -56,7 +59,7 @@ type Event struct {
 // Control reports whether the event is for the servers only.
 func (e *Event) Control() bool {
 	switch e.Type {
-	case EventSessionRevoked, EventUserDeactivated, EventPermissionsChanged, EventOrgSettingsChanged:
+	case EventSessionRevoked, EventUserDeactivated, EventPermissionsChanged, EventOrgSettingsChanged, EventDeviceWipe:
 		return true
 	}
 	return false

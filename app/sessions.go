@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"math"
 	"strings"
@@ -30,6 +32,10 @@ type LoginResult struct {
 	Token   string          `json:"token"`
 	User    *atrium.User    `json:"user"`
 	Session *atrium.Session `json:"session"`
+	// DeviceKey (base64) is the key the device encrypts its local cache
+	// with. The server destroys it at logout and wipe; the device keeps
+	// it only in memory and asks for it again (GET /me/device-key).
+	DeviceKey string `json:"device_key"`
 }
 
 var errBadLogin = atrium.Errorf(atrium.EUnauthorized, "invalid email or password")
@@ -166,6 +172,10 @@ func (a *App) openSession(ctx context.Context, u *atrium.User, rehash bool, pass
 		u.PasswordHash = h
 	}
 	token, hash := auth.NewToken()
+	deviceKey := make([]byte, 32)
+	if _, err := rand.Read(deviceKey); err != nil {
+		return nil, atrium.Internal("app.Login", err)
+	}
 	now := a.now()
 	if device == "" {
 		device = "unnamed device"
@@ -176,7 +186,7 @@ func (a *App) openSession(ctx context.Context, u *atrium.User, rehash bool, pass
 	}
 	s := &atrium.Session{ID: atrium.NewID(), UserID: u.ID, OrgID: u.OrgID, TokenHash: hash,
 		DeviceName: device, Platform: platform, IP: ci.IP,
-		UserAgent: truncate(ci.UserAgent, 512), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(ttl)}
+		UserAgent: truncate(ci.UserAgent, 512), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(ttl), DeviceKey: deviceKey}
 	err = a.write(ctx, func(w *writer) error {
 		if rehash {
 			err := w.SetPasswordHash(ctx, u.ID, u.PasswordHash, now)
@@ -196,7 +206,7 @@ func (a *App) openSession(ctx context.Context, u *atrium.User, rehash bool, pass
 		return nil, err
 	}
 	s.Current = true
-	return &LoginResult{Token: token, User: u, Session: s}, nil
+	return &LoginResult{Token: token, User: u, Session: s, DeviceKey: base64.StdEncoding.EncodeToString(deviceKey)}, nil
 }
 
 // Authenticate resolves a bearer token to an actor. Unknown, malformed,
@@ -214,7 +224,8 @@ func (a *App) authenticate(ctx context.Context, token string, useCache bool) (*a
 	now := a.now()
 	ci := atrium.ClientInfoFrom(ctx)
 	if e, ok := a.sessions.get(string(hash), now); ok && useCache {
-		return &atrium.Actor{User: e.user, SessionID: e.session.ID, IP: ci.IP, UserAgent: ci.UserAgent, Features: e.features}, nil
+		return &atrium.Actor{User: e.user, SessionID: e.session.ID, IP: ci.IP, UserAgent: ci.UserAgent, Features: e.features,
+			WipePending: e.session.WipePending()}, nil
 	}
 	s, err := a.store.GetSessionByTokenHash(ctx, hash)
 	if atrium.ErrorCode(err) == atrium.ENotFound || (err == nil && !s.Live(now)) {
@@ -240,7 +251,7 @@ func (a *App) authenticate(ctx context.Context, token string, useCache bool) (*a
 		return nil, err
 	}
 	a.sessions.put(string(hash), cachedSession{user: u, session: s, features: features, until: now.Add(sessionCacheTTL)})
-	return &atrium.Actor{User: u, SessionID: s.ID, IP: ci.IP, UserAgent: ci.UserAgent, Features: features}, nil
+	return &atrium.Actor{User: u, SessionID: s.ID, IP: ci.IP, UserAgent: ci.UserAgent, Features: features, WipePending: s.WipePending()}, nil
 }
 
 // sessionTTL is how long an organisation's sessions live without use: its
@@ -272,9 +283,12 @@ func (a *App) touch(ctx context.Context, s *atrium.Session, now time.Time) error
 // authentication and its subscription) and now and then after, for
 // sessions that simply expired. Other errors say nothing about the
 // session.
-func (a *App) CheckSession(ctx context.Context, token string) error {
-	_, err := a.authenticate(ctx, token, false)
-	return err
+func (a *App) CheckSession(ctx context.Context, token string) (wipe bool, err error) {
+	act, err := a.authenticate(ctx, token, false)
+	if err != nil {
+		return false, err
+	}
+	return act.WipePending, nil
 }
 
 // Logout ends the actor's current session.

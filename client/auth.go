@@ -14,6 +14,9 @@ type LoginResult struct {
 	Token   string          `json:"token"`
 	User    *atrium.User    `json:"user"`
 	Session *atrium.Session `json:"session"`
+	// DeviceKey (base64) encrypts the device's local cache (see package
+	// cache). Keep it in memory only; DeviceKey fetches it again.
+	DeviceKey string `json:"device_key"`
 }
 
 // Login signs in with an e-mail address and password, naming the device

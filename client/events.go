@@ -24,7 +24,14 @@ const (
 	// CloseSessionEnded: the session was ended (logout, revocation,
 	// deactivation); reconnecting with the same token is pointless.
 	CloseSessionEnded websocket.StatusCode = 4001
+	// CloseWiped: the device was asked to wipe itself: erase its local
+	// data (Cache.Erase) and confirm (Client.ConfirmWipe).
+	CloseWiped websocket.StatusCode = 4003
 )
+
+// ErrDeviceWiped is in the chain of a stream's terminal error when the
+// server gave the device the wipe command. See Client.Wipe.
+var ErrDeviceWiped = errors.New("atrium: this device was asked to wipe itself")
 
 // ErrSessionEnded is in the chain of a stream's terminal error when the
 // server closed it with code 4001 or refused its token (401) on

@@ -221,8 +221,11 @@ func terminal(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if websocket.CloseStatus(err) == CloseSessionEnded {
+	switch websocket.CloseStatus(err) {
+	case CloseSessionEnded:
 		return fmt.Errorf("%w: %w", ErrSessionEnded, err)
+	case CloseWiped:
+		return fmt.Errorf("%w: %w", ErrDeviceWiped, err)
 	}
 	var ae *Error
 	if errors.As(err, &ae) {

@@ -26,7 +26,13 @@ const (
 const (
 	closeTooSlow      websocket.StatusCode = 4000
 	closeSessionEnded websocket.StatusCode = 4001
+	// closeWiped tells a device to erase its local data and confirm
+	// (POST /api/v1/me/wipe): the remote wipe command.
+	closeWiped websocket.StatusCode = 4003
 )
+
+// wipeReason is the close reason of the wipe command.
+const wipeReason = "device wiped: erase local data, then confirm"
 
 // CursorHeader carries, on the handshake response, the position the stream
 // starts from, so a client that sees no event can still resume from there.
@@ -57,6 +63,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	act := atrium.ActorFrom(ctx)
+	if act.WipePending {
+		s.sendWipe(w, r)
+		return
+	}
 	sub, live, err := s.broker.Subscribe(ctx, act.User.OrgID, act.User.ID, act.SessionID)
 	if errors.Is(err, realtime.ErrTooManyStreams) {
 		writeError(w, r, s.log, &atrium.Error{Code: atrium.ERateLimited, RetryAfter: 5,
@@ -99,9 +109,14 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, sub *realtime.Su
 	ctx := r.Context()
 	// A revocation between authentication and subscription would have
 	// been missed by the subscription: look once more, past the cache.
-	if err := s.app.CheckSession(ctx, ctx.Value(tokenKey{}).(string)); err != nil {
+	wipe, err := s.app.CheckSession(ctx, ctx.Value(tokenKey{}).(string))
+	if err != nil {
 		writeError(w, r, s.log, err)
 		return nil, atrium.Pos{}, err
+	}
+	if wipe {
+		s.sendWipe(w, r)
+		return nil, atrium.Pos{}, errors.New("device wiped")
 	}
 	start, err := streamStart(ctx, s, resume, since, live)
 	if err != nil {
@@ -114,6 +129,16 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, sub *realtime.Su
 		return nil, atrium.Pos{}, err // Accept has answered (e.g. 403 for a foreign origin)
 	}
 	return c, start, nil
+}
+
+// sendWipe upgrades the connection of a device asked to wipe itself only
+// to give it the wipe command, and closes it.
+func (s *Server) sendWipe(w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.AllowedOrigins})
+	if err != nil {
+		return // Accept has answered
+	}
+	c.Close(closeWiped, wipeReason)
 }
 
 // streamStart is where a stream begins: after the client's cursor when it
@@ -169,9 +194,12 @@ func (st *stream) run(ctx context.Context, resume bool, start, live atrium.Pos) 
 				return closeFor(err)
 			}
 		case <-tick.C:
-			err := st.s.app.CheckSession(ctx, ctx.Value(tokenKey{}).(string))
+			wipe, err := st.s.app.CheckSession(ctx, ctx.Value(tokenKey{}).(string))
 			if atrium.ErrorCode(err) == atrium.EUnauthorized {
 				return closeSessionEnded, "session ended"
+			}
+			if wipe {
+				return closeWiped, wipeReason
 			}
 			go st.ping(ctx)
 		}
@@ -261,6 +289,8 @@ func closeForReason(reason string) (websocket.StatusCode, string) {
 	switch reason {
 	case "session ended":
 		return closeSessionEnded, reason
+	case realtime.ReasonWiped:
+		return closeWiped, wipeReason
 	case "server shutting down":
 		return websocket.StatusGoingAway, reason
 	}

@@ -163,6 +163,9 @@ func (s *Server) authed(h http.HandlerFunc, allowCookie bool) http.HandlerFunc {
 			return
 		}
 		act, err := s.app.Authenticate(r.Context(), token)
+		if err == nil {
+			err = refuseWiped(act, r.Pattern)
+		}
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return

@@ -706,6 +706,7 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	w.organisation()
 	w.auditLog()
 	w.relationships()
+	w.devices()
 	w.refusals()
 	w.events()
 	w.coverage()
@@ -1137,6 +1138,47 @@ func (w *oapiWorld) organisation() {
 	w.permissions()
 }
 
+// devices lists, logs out and wipes a user's devices, and a wiped device
+// confirms.
+func (w *oapiWorld) devices() {
+	const key, confirm = "/api/v1/me/device-key", "/api/v1/me/wipe"
+	const devs, dev, wipe = "/api/v1/users/{id}/devices", "/api/v1/users/{id}/devices/{session_id}", "/api/v1/users/{id}/devices/{session_id}/wipe"
+	signIn := func(email string) app.LoginResult {
+		return oapiDecode[app.LoginResult](w.t, w.do(oapiCall{method: "POST", path: "/api/v1/auth/login", want: 200,
+			body: app.LoginInput{Email: email, Password: oapiPassword, DeviceName: "spare"}}))
+	}
+	w.do(oapiCall{method: "GET", path: key, token: w.clientTok, want: 200})
+	w.do(oapiCall{method: "POST", path: confirm, token: w.clientTok, want: 409})
+	w.do(oapiCall{method: "GET", path: devs, args: []string{w.client.ID}, token: w.ownerTok, want: 200})
+	w.do(oapiCall{method: "GET", path: devs, args: []string{w.client.ID}, token: w.clientTok, want: 200})
+	w.do(oapiCall{method: "GET", path: devs, args: []string{w.owner.ID}, token: w.clientTok, want: 403})
+	w.do(oapiCall{method: "GET", path: devs, args: []string{w.client.ID}, token: w.bossTok, want: 404})
+
+	spare := signIn("client@acme.test")
+	w.do(oapiCall{method: "POST", path: wipe, args: []string{w.client.ID, spare.Session.ID}, token: w.staffTok, want: 403})
+	w.do(oapiCall{method: "POST", path: wipe, args: []string{w.client.ID, atrium.NewID()}, token: w.ownerTok, want: 404})
+	s := oapiDecode[atrium.Session](w.t, w.do(oapiCall{method: "POST", path: wipe, args: []string{w.client.ID, spare.Session.ID}, token: w.ownerTok, want: 202}))
+	if s.Wipe == nil || s.Wipe.Status != atrium.WipePending {
+		w.t.Errorf("wipe asked: %+v", s.Wipe)
+	}
+	w.do(oapiCall{method: "GET", path: key, token: spare.Token, want: 401})
+	w.do(oapiCall{method: "POST", path: confirm, token: spare.Token, want: 204})
+
+	other := signIn("client@acme.test")
+	w.do(oapiCall{method: "DELETE", path: dev, args: []string{w.client.ID, other.Session.ID}, token: w.staffTok, want: 403})
+	w.do(oapiCall{method: "DELETE", path: dev, args: []string{w.client.ID, atrium.NewID()}, token: w.ownerTok, want: 404})
+	w.do(oapiCall{method: "DELETE", path: dev, args: []string{w.client.ID, other.Session.ID}, token: w.ownerTok, want: 204})
+	w.do(oapiCall{method: "DELETE", path: devs, args: []string{w.owner.ID}, token: w.staffTok, want: 403})
+	w.do(oapiCall{method: "DELETE", path: devs, args: []string{w.client.ID}, token: w.bossTok, want: 404})
+	temp := w.srv.CreateUser(w.t, w.org.ID, "temp@acme.test", atrium.KindInternal, oapiPassword)
+	signIn("temp@acme.test")
+	signIn("temp@acme.test")
+	ended := oapiDecode[httpapi.EndedSessions](w.t, w.do(oapiCall{method: "DELETE", path: devs, args: []string{temp.ID}, token: w.ownerTok, want: 200}))
+	if ended.Ended != 2 {
+		w.t.Errorf("logged out %d devices, want 2", ended.Ended)
+	}
+}
+
 // relationships assigns a relationship manager, explains a decision and
 // looks people up.
 func (w *oapiWorld) relationships() {
@@ -1495,6 +1537,7 @@ func (w *oapiWorld) coverage() {
 		"GET /api/v1/events 410":                 "a cursor older than the events kept; TestOldEventsArePrunedAndOldCursorsAreGone provokes it",
 		"GET /api/v1/events 429":                 "a session's seventeenth open stream; TestStreamsPerSessionAreLimited provokes it",
 		"POST /api/v1/files/{id}/restore 410":    "a restore after the retention period; TestFileRestoreEndsWithRetention provokes it",
+		"GET /api/v1/me/device-key 410":          "a session opened before device keys existed; logout and wipe end the session, which answers 401",
 	}
 	var missing []string
 	for path, item := range w.spec.doc.Paths.Map() {

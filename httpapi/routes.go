@@ -27,6 +27,8 @@ func (s *Server) Routes() []Route {
 		{"GET /api/v1/me/sessions", a(s.listSessions)},
 		{"DELETE /api/v1/me/sessions", a(s.endOtherSessions)},
 		{"DELETE /api/v1/me/sessions/{id}", a(s.endSession)},
+		{"GET /api/v1/me/device-key", a(s.deviceKey)},
+		{"POST /api/v1/me/wipe", a(s.confirmWipe)},
 
 		{"GET /api/v1/org", a(s.getOrg)},
 		{"PATCH /api/v1/org", a(s.updateOrg)},
@@ -38,6 +40,10 @@ func (s *Server) Routes() []Route {
 		{"PATCH /api/v1/users/{id}", a(s.updateUser)},
 		{"GET /api/v1/users/{id}/permissions", a(s.getPermissions)},
 		{"PUT /api/v1/users/{id}/permissions", a(s.setPermissions)},
+		{"GET /api/v1/users/{id}/devices", a(s.listDevices)},
+		{"DELETE /api/v1/users/{id}/devices", a(s.logoutDevices)},
+		{"DELETE /api/v1/users/{id}/devices/{session_id}", a(s.logoutDevice)},
+		{"POST /api/v1/users/{id}/devices/{session_id}/wipe", a(s.wipeDevice)},
 
 		{"GET /api/v1/directory", a(s.directory)},
 		{"GET /api/v1/relationships", a(s.listRelationships)},

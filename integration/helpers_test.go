@@ -232,6 +232,15 @@ func wantSessionEnded(t *testing.T, s *client.Stream) {
 	}
 }
 
+// wantWiped checks a stream ended with the wipe command.
+func wantWiped(t *testing.T, s *client.Stream) {
+	t.Helper()
+	err := ended(t, s)
+	if !errors.Is(err, client.ErrDeviceWiped) || websocket.CloseStatus(err) != client.CloseWiped {
+		t.Fatalf("stream ended with %v (close status %d), want the wipe command (4003)", err, websocket.CloseStatus(err))
+	}
+}
+
 // wantUnauthorized checks a request with c's token gets 401.
 func wantUnauthorized(t *testing.T, c *client.Client) {
 	t.Helper()

@@ -54,9 +54,9 @@ func TestEndingSessionsClosesStreams(t *testing.T) {
 			t.Fatalf("sessions left: %+v", list.Items)
 		}
 
-		// Deactivation ends every session.
+		// Deactivation wipes and ends every session.
 		call(w.anaC.UpdateUser(ctx, w.kai.ID, client.UpdateUserInput{Status: client.String(atrium.StatusDeactivated)})).must(t)
-		wantSessionEnded(t, laptopS)
+		wantWiped(t, laptopS)
 		wantUnauthorized(t, laptop)
 		_, err = newClient(t, w.srv.URL).Login(ctx, "kai@example.com", password, "")
 		wantError(t, err, http.StatusUnauthorized, atrium.EUnauthorized)

@@ -197,12 +197,20 @@ func (b *Broker) publish(events []*atrium.Event) {
 
 // endSessions drops the subscribers a control event ends; b.mu is held.
 func (b *Broker) endSessions(e *atrium.Event) {
+	reason := "session ended"
+	if e.Type == atrium.EventDeviceWipe {
+		reason = ReasonWiped
+	}
 	for s := range b.subs {
 		if s.orgID == e.OrgID && s.endedBy(e) {
-			b.drop(s, "session ended")
+			b.drop(s, reason)
 		}
 	}
 }
+
+// ReasonWiped is the reason a subscription ends when its device is asked
+// to wipe itself.
+const ReasonWiped = "device wiped"
 
 // Delivery is one event and its encoded frame, shared by every subscriber.
 type Delivery struct {
@@ -321,7 +329,7 @@ func (s *Subscription) endedBy(e *atrium.Event) bool {
 	switch e.Type {
 	case atrium.EventUserDeactivated:
 		return e.UserID == s.userID
-	case atrium.EventSessionRevoked:
+	case atrium.EventSessionRevoked, atrium.EventDeviceWipe:
 		return e.UserID == s.userID && containsSession(e.Payload, s.sessionID)
 	}
 	return false
