@@ -48,6 +48,11 @@ type OrgSettings struct {
 	// ClientsSeeDirectory shows clients every internal user in the
 	// directory and user search, rather than only their managers.
 	ClientsSeeDirectory bool `json:"clients_see_directory"`
+	// UserDeletion is what deleting a user does to what they wrote:
+	// "anonymise" (the default) keeps their messages and files,
+	// attributed to "Deleted user"; "erase" also erases their messages'
+	// text and deletes the files they uploaded.
+	UserDeletion string `json:"user_deletion"`
 	// MessageEditWindowMinutes is how long after posting a message can be
 	// edited; 0 means no limit.
 	MessageEditWindowMinutes int `json:"message_edit_window_minutes"`
@@ -89,10 +94,16 @@ func (s OrgSettings) Blocked(name string) string {
 	return ""
 }
 
+// What deleting a user does to their content (OrgSettings.UserDeletion).
+const (
+	UserDeletionAnonymise = "anonymise"
+	UserDeletionErase     = "erase"
+)
+
 // DefaultOrgSettings are the settings of a new organisation.
 func DefaultOrgSettings() OrgSettings {
 	return OrgSettings{DefaultLocale: "en", FileSharing: true, Meetings: true, EmailIntoBinders: true,
-		ClientUsersAllowed: true, BlockedExtensions: slices.Clone(DefaultBlockedExtensions)}
+		ClientUsersAllowed: true, UserDeletion: UserDeletionAnonymise, BlockedExtensions: slices.Clone(DefaultBlockedExtensions)}
 }
 
 // Validate checks the settings' values.
@@ -104,6 +115,9 @@ func (s OrgSettings) Validate() error {
 	}
 	if s.SessionTTLHours < 0 || s.SessionTTLHours > 24*365 {
 		return Errorf(EInvalid, "settings.session_ttl_hours must be between 0 and 8760")
+	}
+	if s.UserDeletion != UserDeletionAnonymise && s.UserDeletion != UserDeletionErase {
+		return Errorf(EInvalid, "settings.user_deletion must be \"anonymise\" or \"erase\"")
 	}
 	if s.MessageEditWindowMinutes < 0 || s.MessageEditWindowMinutes > 60*24*365 {
 		return Errorf(EInvalid, "settings.message_edit_window_minutes must be between 0 (no limit) and 525600")

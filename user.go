@@ -20,7 +20,12 @@ const (
 	StatusActive      = "active"
 	StatusDeactivated = "deactivated"
 	StatusInvited     = "invited" // created without a password; becomes active on accepting
+	StatusDeleted     = "deleted" // personal data removed; what they wrote stays, as DeletedUserName's
 )
+
+// DeletedUserName is the name a deleted user's remaining content is
+// attributed to.
+const DeletedUserName = "Deleted user"
 
 // User is a person in one organisation.
 type User struct {
@@ -58,7 +63,7 @@ func (u *User) Validate() error {
 		return Errorf(EInvalid, "a client user can only have the member role")
 	}
 	switch u.Status {
-	case StatusActive, StatusDeactivated, StatusInvited:
+	case StatusActive, StatusDeactivated, StatusInvited, StatusDeleted:
 	default:
 		return Errorf(EInvalid, "status must be \"active\", \"deactivated\" or \"invited\"")
 	}

@@ -352,6 +352,12 @@ func (a *App) applyUserUpdate(w *writer, by, u *atrium.User, in UpdateUserInput)
 	if u.ID == by.ID && in.Status != nil && *in.Status != u.Status {
 		return atrium.Errorf(atrium.EForbidden, "you cannot change your own status; ask another administrator")
 	}
+	if in.Status != nil && *in.Status == atrium.StatusDeleted {
+		return atrium.Errorf(atrium.EInvalid, "status can be set to active or deactivated; delete a user with DELETE /users/{id}")
+	}
+	if u.Status == atrium.StatusDeleted {
+		return atrium.NotFound("user")
+	}
 	if u.Role == atrium.OrgRoleOwner && (in.Role != nil && *in.Role != atrium.OrgRoleOwner || in.Status != nil && *in.Status != atrium.StatusActive) {
 		return atrium.Errorf(atrium.EForbidden, "the organisation owner cannot be demoted or deactivated")
 	}

@@ -75,3 +75,11 @@ func (s *Server) setPermissions(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, p)
 }
+
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
+	if err := s.app.DeleteUser(r.Context(), r.PathValue("id")); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

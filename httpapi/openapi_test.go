@@ -376,7 +376,7 @@ func TestOpenAPIValidatorIsStrict(t *testing.T) {
 	const org = `{"id":"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c","name":"Acme","settings":{"default_locale":"en",` +
 		`"file_sharing":true,"meetings":true,"email_into_binders":true,"client_users_allowed":true,` +
 		`"clients_can_create_binders":false,"clients_can_invite":false,"clients_share_only_with_managers":false,` +
-		`"client_to_client_contact":false,"clients_see_directory":false,"message_edit_window_minutes":0,` +
+		`"client_to_client_contact":false,"clients_see_directory":false,"user_deletion":"anonymise","message_edit_window_minutes":0,` +
 		`"session_ttl_hours":0,"max_file_mb":0,"storage_quota_mb":0},"created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:05Z"}`
 	good := `{"user":` + user + `,"org":` + org + `,"features":{"files.upload":true,"meetings":false}}`
 	if _, err := spec.checkResponse(route, req, 200, jsonHdr, []byte(good)); err != nil {
@@ -1176,6 +1176,19 @@ func (w *oapiWorld) devices() {
 	ended := oapiDecode[httpapi.EndedSessions](w.t, w.do(oapiCall{method: "DELETE", path: devs, args: []string{temp.ID}, token: w.ownerTok, want: 200}))
 	if ended.Ended != 2 {
 		w.t.Errorf("logged out %d devices, want 2", ended.Ended)
+	}
+
+	// Deleting a user.
+	const user = "/api/v1/users/{id}"
+	w.do(oapiCall{method: "DELETE", path: user, args: []string{temp.ID}, token: w.staffTok, want: 403})
+	w.do(oapiCall{method: "DELETE", path: user, args: []string{temp.ID}, token: w.bossTok, want: 404})
+	w.do(oapiCall{method: "DELETE", path: user, args: []string{temp.ID}, token: w.ownerTok, want: 204})
+	w.do(oapiCall{method: "DELETE", path: user, args: []string{temp.ID}, token: w.ownerTok, want: 404})
+	gone := oapiDecode[httpapi.List[atrium.User]](w.t, w.do(oapiCall{method: "GET", path: "/api/v1/users", token: w.ownerTok, query: "limit=200", want: 200}))
+	for _, u := range gone.Items {
+		if u.ID == temp.ID && (u.Status != atrium.StatusDeleted || u.Email == "temp@acme.test") {
+			w.t.Errorf("a deleted user listed as %+v", u)
+		}
 	}
 }
 

@@ -38,6 +38,7 @@ func (s *Server) Routes() []Route {
 		{"GET /api/v1/users", a(s.listUsers)},
 		{"POST /api/v1/users", a(s.createUser)},
 		{"PATCH /api/v1/users/{id}", a(s.updateUser)},
+		{"DELETE /api/v1/users/{id}", a(s.deleteUser)},
 		{"GET /api/v1/users/{id}/permissions", a(s.getPermissions)},
 		{"PUT /api/v1/users/{id}/permissions", a(s.setPermissions)},
 		{"GET /api/v1/users/{id}/devices", a(s.listDevices)},

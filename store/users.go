@@ -122,3 +122,13 @@ func (q Queries) UpdateUser(ctx context.Context, u *atrium.User) error {
 		u.ID, u.Name, u.Role, u.Status, u.PasswordHash, ms(u.UpdatedAt))
 	return atrium.Internal("store.UpdateUser", err)
 }
+
+// OrgOwner returns an organisation's owner; ENotFound if it has none.
+func (q Queries) OrgOwner(ctx context.Context, orgID string) (*atrium.User, error) {
+	u, err := scanUser(q.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users
+		WHERE org_id = $1 AND role = 'owner' ORDER BY id LIMIT 1`, orgID))
+	if err != nil {
+		return nil, notFound(err, "owner", "store.OrgOwner")
+	}
+	return u, nil
+}

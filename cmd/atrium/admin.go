@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/app"
 	"github.com/atrium-dev/atrium/auth"
 	"github.com/atrium-dev/atrium/store"
@@ -147,4 +148,45 @@ func cmdUserCreate(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("user create: %w", err)
 	}
 	return json.NewEncoder(e.stdout).Encode(map[string]string{"user_id": u.ID})
+}
+
+// cmdUserStatus runs `atrium user deactivate|reactivate|delete --id ID`,
+// acting with the rights of the user's organisation's owner.
+func cmdUserStatus(ctx context.Context, e env, verb string, args []string) error {
+	var db dbFlags
+	var id string
+	var yes bool
+	fs := flag.NewFlagSet("user "+verb, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	db.register(fs)
+	fs.StringVar(&id, "id", "", "the user's id (required)")
+	if verb == "delete" {
+		fs.BoolVar(&yes, "yes", false, "confirm: the user's personal data is removed for good")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if id == "" {
+		return fmt.Errorf("user %s: --id is required", verb)
+	}
+	if verb == "delete" && !yes {
+		return fmt.Errorf("user delete: this removes the user's personal data for good; add --yes to go ahead")
+	}
+	a, st, err := adminApp(ctx, e, db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch verb {
+	case "delete":
+		err = a.DeleteUserAsSystem(ctx, id)
+	case "deactivate":
+		_, err = a.SetUserStatusAsSystem(ctx, id, atrium.StatusDeactivated)
+	case "reactivate":
+		_, err = a.SetUserStatusAsSystem(ctx, id, atrium.StatusActive)
+	}
+	if err != nil {
+		return fmt.Errorf("user %s: %w", verb, err)
+	}
+	return json.NewEncoder(e.stdout).Encode(map[string]string{"user_id": id, "done": verb})
 }

@@ -42,6 +42,8 @@ commands:
   migrate       apply pending database migrations
   org create    create an organisation and its owner; prints {"org_id","owner_id"}
   user create   create a user in an organisation; prints {"user_id"}
+  user deactivate|reactivate  end or restore a user's access (--id); deactivation wipes and logs out their devices
+  user delete   delete a user: personal data removed, content kept or erased per the organisation's policy (--id --yes)
   org erase-files  destroy an organisation's key: all its files become unreadable (--org ID --yes)
   keys list     list the master keys and how many organisation keys each wraps
   keys rotate   add a master key and re-wrap every organisation key under it, online (--resume to finish)
@@ -77,6 +79,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "user":
 		if len(args) > 1 && args[1] == "create" {
 			return cmdUserCreate(ctx, e, args[2:])
+		}
+		if len(args) > 1 && (args[1] == "deactivate" || args[1] == "reactivate" || args[1] == "delete") {
+			return cmdUserStatus(ctx, e, args[1], args[2:])
 		}
 	case "keys":
 		return cmdKeys(ctx, e, args[1:])
