@@ -43,6 +43,9 @@ type Config struct {
 	// AuditKey signs the audit log's checkpoints; without it none are
 	// written.
 	AuditKey *keyring.SigningKey
+	// ExportWorker prepares requested data exports on this node (on by
+	// default); with it off, another node, or PrepareExports, does.
+	ExportWorker bool
 }
 
 // DefaultConfig returns the production defaults.
@@ -55,6 +58,7 @@ func DefaultConfig() Config {
 		AccountFailures: 10,
 		IPFailures:      50,
 		FailureWindow:   15 * time.Minute,
+		ExportWorker:    true,
 	}
 }
 
@@ -72,6 +76,7 @@ type App struct {
 	thumbs     chan thumbnailJob
 	decodeSlot chan struct{}
 	noThumb    versionSet // versions found to yield no thumbnail
+	exports    chan struct{}
 
 	acctThrottle *auth.Throttle
 	ipThrottle   *auth.Throttle
@@ -92,6 +97,7 @@ func New(s *store.Store, hasher *auth.Hasher, log *slog.Logger, cfg Config, noti
 		ipThrottle:   auth.NewThrottle(cfg.IPFailures, cfg.FailureWindow, now),
 		sessions:     newSessionCache(),
 		thumbs:       make(chan thumbnailJob, 64),
+		exports:      make(chan struct{}, 1),
 		decodeSlot:   make(chan struct{}, 1),
 	}
 }
@@ -261,6 +267,9 @@ func (a *App) Housekeep(ctx context.Context) error {
 	}
 	if err := a.expireUploads(ctx); err != nil {
 		a.log.Warn("housekeeping: forgetting expired uploads", "err", err)
+	}
+	if err := a.expireExports(ctx); err != nil {
+		a.log.Warn("housekeeping: expiring exports", "err", err)
 	}
 	return a.store.Tx(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteIdempotentBefore(ctx, now.Add(-idempotencyRetention)); err != nil {

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"context"
@@ -10,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/atrium-dev/atrium/store"
 	"image"
 	"image/png"
 	"io"
@@ -677,6 +679,7 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	cfg.AccountFailures, cfg.IPFailures = 3, 1000
 	cfg.Files.MaxFileSize = 1 << 20
 	cfg.Files.Scanner = clamdtest.Start(t, clamdtest.Options{})
+	cfg.ExportWorker = false // exports() prepares them when it wants
 	srv := testserver.New(t, "sqlite", testserver.Options{AppConfig: &cfg})
 	s := &oapiServer{t: t, spec: spec, srv: srv, seen: map[string]bool{},
 		client: &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -707,6 +710,7 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	w.auditLog()
 	w.relationships()
 	w.devices()
+	w.exports()
 	w.refusals()
 	w.events()
 	w.coverage()
@@ -1138,6 +1142,27 @@ func (w *oapiWorld) organisation() {
 	w.permissions()
 }
 
+// exports asks for an export of the owner's data and downloads it.
+func (w *oapiWorld) exports() {
+	const exports, export, content = "/api/v1/me/exports", "/api/v1/me/exports/{id}", "/api/v1/me/exports/{id}/content"
+	e := oapiDecode[store.Export](w.t, w.do(oapiCall{method: "POST", path: exports, token: w.staffTok, want: 202}))
+	w.do(oapiCall{method: "GET", path: content, args: []string{e.ID}, token: w.staffTok, want: 409})
+	w.do(oapiCall{method: "GET", path: export, args: []string{e.ID}, token: w.ownerTok, want: 404})
+	if err := w.srv.App.PrepareExports(context.Background()); err != nil {
+		w.t.Fatal(err)
+	}
+	got := oapiDecode[store.Export](w.t, w.do(oapiCall{method: "GET", path: export, args: []string{e.ID}, token: w.staffTok, want: 200}))
+	if got.Status != store.ExportReady {
+		w.t.Fatalf("export: %+v", got)
+	}
+	data := w.do(oapiCall{method: "GET", path: content, args: []string{e.ID}, token: w.staffTok, want: 200})
+	if _, err := zip.NewReader(bytes.NewReader(data), int64(len(data))); err != nil {
+		w.t.Errorf("the export is not a ZIP archive: %v", err)
+	}
+	w.do(oapiCall{method: "GET", path: content, args: []string{e.ID}, token: w.staffTok, want: 206, header: map[string]string{"Range": "bytes=0-3"}})
+	w.do(oapiCall{method: "GET", path: content, args: []string{e.ID}, token: w.clientTok, want: 404})
+}
+
 // devices lists, logs out and wipes a user's devices, and a wiped device
 // confirms.
 func (w *oapiWorld) devices() {
@@ -1546,11 +1571,12 @@ func (w *oapiWorld) refusals() {
 func (w *oapiWorld) coverage() {
 	// Answers the document rightly lists that this test cannot provoke.
 	unreached := map[string]string{
-		"POST /api/v1/binders/{id}/messages 409": "two posts with one client_key racing on PostgreSQL",
-		"GET /api/v1/events 410":                 "a cursor older than the events kept; TestOldEventsArePrunedAndOldCursorsAreGone provokes it",
-		"GET /api/v1/events 429":                 "a session's seventeenth open stream; TestStreamsPerSessionAreLimited provokes it",
-		"POST /api/v1/files/{id}/restore 410":    "a restore after the retention period; TestFileRestoreEndsWithRetention provokes it",
-		"GET /api/v1/me/device-key 410":          "a session opened before device keys existed; logout and wipe end the session, which answers 401",
+		"POST /api/v1/binders/{id}/messages 409":  "two posts with one client_key racing on PostgreSQL",
+		"GET /api/v1/events 410":                  "a cursor older than the events kept; TestOldEventsArePrunedAndOldCursorsAreGone provokes it",
+		"GET /api/v1/events 429":                  "a session's seventeenth open stream; TestStreamsPerSessionAreLimited provokes it",
+		"POST /api/v1/files/{id}/restore 410":     "a restore after the retention period; TestFileRestoreEndsWithRetention provokes it",
+		"GET /api/v1/me/exports/{id}/content 410": "an export whose preparation failed; the archive is written by the server itself",
+		"GET /api/v1/me/device-key 410":           "a session opened before device keys existed; logout and wipe end the session, which answers 401",
 	}
 	var missing []string
 	for path, item := range w.spec.doc.Paths.Map() {

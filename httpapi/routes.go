@@ -29,6 +29,9 @@ func (s *Server) Routes() []Route {
 		{"DELETE /api/v1/me/sessions/{id}", a(s.endSession)},
 		{"GET /api/v1/me/device-key", a(s.deviceKey)},
 		{"POST /api/v1/me/wipe", a(s.confirmWipe)},
+		{"POST /api/v1/me/exports", a(s.requestExport)},
+		{"GET /api/v1/me/exports/{id}", a(s.getExport)},
+		{"GET /api/v1/me/exports/{id}/content", a(s.downloadExport)},
 
 		{"GET /api/v1/org", a(s.getOrg)},
 		{"PATCH /api/v1/org", a(s.updateOrg)},

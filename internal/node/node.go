@@ -63,12 +63,15 @@ func (n *Node) Run(ctx context.Context) {
 	go func() { n.Broker.Run(ctx); close(done) }()
 	thumbs := make(chan struct{})
 	go func() { n.App.RunThumbnails(ctx); close(thumbs) }()
+	exports := make(chan struct{})
+	go func() { n.App.RunExports(ctx); close(exports) }()
 	go n.store.ListenEvents(ctx, n.cfg.DatabaseURL, n.log, n.Broker.Notify)
 	if n.cfg.Housekeeping > 0 {
 		go n.App.Maintain(ctx, n.cfg.Housekeeping)
 	}
 	<-done
 	<-thumbs
+	<-exports
 	n.API.WaitStreams()
 }
 
