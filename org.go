@@ -53,6 +53,16 @@ type OrgSettings struct {
 	// attributed to "Deleted user"; "erase" also erases their messages'
 	// text and deletes the files they uploaded.
 	UserDeletion string `json:"user_deletion"`
+	// MessageRetentionDays: messages older than this many days are erased
+	// (their text removed, their place kept); 0 keeps them.
+	MessageRetentionDays int `json:"message_retention_days"`
+	// FileRetentionDays: files not changed for this many days are deleted
+	// (then purged like any deleted file); 0 keeps them.
+	FileRetentionDays int `json:"file_retention_days"`
+	// AuditRetentionDays: audit entries older than this many days are
+	// removed, the chain's new start vouched for by a signed checkpoint; 0
+	// keeps them.
+	AuditRetentionDays int `json:"audit_retention_days"`
 	// MessageEditWindowMinutes is how long after posting a message can be
 	// edited; 0 means no limit.
 	MessageEditWindowMinutes int `json:"message_edit_window_minutes"`
@@ -118,6 +128,12 @@ func (s OrgSettings) Validate() error {
 	}
 	if s.UserDeletion != UserDeletionAnonymise && s.UserDeletion != UserDeletionErase {
 		return Errorf(EInvalid, "settings.user_deletion must be \"anonymise\" or \"erase\"")
+	}
+	for name, days := range map[string]int{"message_retention_days": s.MessageRetentionDays,
+		"file_retention_days": s.FileRetentionDays, "audit_retention_days": s.AuditRetentionDays} {
+		if days < 0 || days > 100*366 {
+			return Errorf(EInvalid, "settings.%s must be between 0 (keep) and 36600", name)
+		}
 	}
 	if s.MessageEditWindowMinutes < 0 || s.MessageEditWindowMinutes > 60*24*365 {
 		return Errorf(EInvalid, "settings.message_edit_window_minutes must be between 0 (no limit) and 525600")

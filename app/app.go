@@ -262,6 +262,9 @@ func (a *App) Housekeep(ctx context.Context) error {
 	if _, err := a.PurgeQuarantined(ctx); err != nil {
 		a.log.Warn("housekeeping: purging quarantined uploads", "err", err)
 	}
+	if err := a.ApplyRetention(ctx); err != nil {
+		a.log.Warn("housekeeping: retention", "err", err)
+	}
 	if _, err := a.CheckpointAudit(ctx); err != nil {
 		a.log.Warn("housekeeping: signing audit checkpoints", "err", err)
 	}

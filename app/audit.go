@@ -120,12 +120,25 @@ func (a *App) verifyChain(ctx context.Context, head store.AuditHead, key *keyrin
 	}
 	var seq int64
 	prev := ""
+	first := true
 	for {
 		page, err := a.store.AuditChain(ctx, head.OrgID, seq, verifyPage)
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range page {
+			if first && e.Seq > 1 {
+				// The entries before were removed by the retention: a
+				// signed checkpoint must vouch for where the chain starts.
+				c := bySeq[e.Seq-1]
+				if c == nil || c.Hash != e.PrevHash {
+					r.Problem = &AuditProblem{Seq: 1, Reason: fmt.Sprintf(
+						"entries 1 to %d are missing and no checkpoint vouches for the chain's start", e.Seq-1)}
+					return r, nil
+				}
+				seq, prev, r.LastCheckpoint = c.Seq, c.Hash, c.Seq
+			}
+			first = false
 			if p := checkEntry(e, seq, prev); p != nil {
 				r.Problem = p
 				return r, nil

@@ -378,7 +378,8 @@ func TestOpenAPIValidatorIsStrict(t *testing.T) {
 	const org = `{"id":"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c","name":"Acme","settings":{"default_locale":"en",` +
 		`"file_sharing":true,"meetings":true,"email_into_binders":true,"client_users_allowed":true,` +
 		`"clients_can_create_binders":false,"clients_can_invite":false,"clients_share_only_with_managers":false,` +
-		`"client_to_client_contact":false,"clients_see_directory":false,"user_deletion":"anonymise","message_edit_window_minutes":0,` +
+		`"client_to_client_contact":false,"clients_see_directory":false,"user_deletion":"anonymise",` +
+		`"message_retention_days":0,"file_retention_days":0,"audit_retention_days":0,"message_edit_window_minutes":0,` +
 		`"session_ttl_hours":0,"max_file_mb":0,"storage_quota_mb":0},"created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:05Z"}`
 	good := `{"user":` + user + `,"org":` + org + `,"features":{"files.upload":true,"meetings":false}}`
 	if _, err := spec.checkResponse(route, req, 200, jsonHdr, []byte(good)); err != nil {
