@@ -34,6 +34,10 @@ type Session struct {
 const (
 	WipePending   = "pending"   // asked; the device has not confirmed
 	WipeConfirmed = "confirmed" // the device erased its local data and said so
+	// WipeEnded: the session ended (logout, deactivation) before the
+	// device confirmed. It cannot confirm any more, but its key is
+	// destroyed, so its local cache cannot be read.
+	WipeEnded = "ended"
 )
 
 // DeviceWipe is the state of a remote wipe of one device.
@@ -46,7 +50,7 @@ type DeviceWipe struct {
 
 // WipePending reports whether the device was asked to wipe and has not
 // confirmed.
-func (s *Session) WipePending() bool { return s.Wipe != nil && s.Wipe.ConfirmedAt == nil }
+func (s *Session) WipePending() bool { return s.Wipe != nil && s.Wipe.Status == WipePending }
 
 // Live reports whether the session may still be used at t.
 func (s *Session) Live(t time.Time) bool {

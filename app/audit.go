@@ -84,6 +84,21 @@ func (a *App) VerifyAudit(ctx context.Context, orgID string, key *keyring.Signin
 	if err != nil {
 		return nil, err
 	}
+	// An organisation with entries or checkpoints but no head (its head
+	// row removed) is verified too, against an empty head.
+	orgs, err := a.store.AuditedOrgs(ctx, sel)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]bool{}
+	for _, h := range heads {
+		known[h.OrgID] = true
+	}
+	for _, o := range orgs {
+		if !known[o] {
+			heads = append(heads, store.AuditHead{OrgID: o, Missing: true})
+		}
+	}
 	if orgID != "" && len(heads) == 0 {
 		heads = []store.AuditHead{{OrgID: orgID}}
 	}
@@ -109,6 +124,13 @@ func (a *App) verifyChain(ctx context.Context, head store.AuditHead, key *keyrin
 	if err != nil {
 		return nil, err
 	}
+	// The head is read after the checkpoints: it only grows, so every
+	// honest checkpoint is at or before it.
+	if heads, err := a.store.AuditHeads(ctx, head.OrgID); err != nil {
+		return nil, err
+	} else if len(heads) == 1 {
+		head = heads[0]
+	}
 	r.Checkpoints = len(cps)
 	bySeq := map[int64]*atrium.AuditCheckpoint{}
 	for _, c := range cps {
@@ -122,7 +144,9 @@ func (a *App) verifyChain(ctx context.Context, head store.AuditHead, key *keyrin
 	prev := ""
 	first := true
 	for {
-		page, err := a.store.AuditChain(ctx, head.OrgID, seq, verifyPage)
+		// The walk ends at the head read first: entries appended since
+		// are not this verification's concern.
+		page, err := a.store.AuditChainUpTo(ctx, head.OrgID, seq, head.Seq, verifyPage)
 		if err != nil {
 			return nil, err
 		}
@@ -165,7 +189,10 @@ func (a *App) verifyChain(ctx context.Context, head store.AuditHead, key *keyrin
 			return r, nil
 		}
 	}
-	if head.Seq != seq || head.Hash != prev {
+	switch {
+	case head.Missing:
+		r.Problem = &AuditProblem{Seq: seq, Reason: "the chain's head is missing: it was removed from the database"}
+	case head.Seq != seq || head.Hash != prev:
 		r.Problem = &AuditProblem{Seq: seq + 1, Reason: fmt.Sprintf(
 			"the chain ends at entry %d, but its head says %d: entries at the end were removed or the head was changed", seq, head.Seq)}
 	}

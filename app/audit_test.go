@@ -104,6 +104,9 @@ func TestAuditChainVerification(t *testing.T) {
 					w.exec(`DELETE FROM audit_log WHERE org_id = $1 AND seq > 2`, w.orgID)
 					w.exec(`UPDATE audit_heads SET seq = 2, hash = (SELECT hash FROM audit_log WHERE org_id = $1 AND seq = 2) WHERE org_id = $1`, w.orgID)
 				}, func(int64, int64) int64 { return 3 }, "a checkpoint vouches"},
+				{"the head removed", func(w *auditWorld, _, _ int64) {
+					w.exec(`DELETE FROM audit_heads WHERE org_id = $1`, w.orgID)
+				}, func(_, last int64) int64 { return last }, "head is missing"},
 				{"the tail removed after the checkpoint", func(w *auditWorld, _, last int64) {
 					w.exec(`DELETE FROM audit_log WHERE org_id = $1 AND seq = $2`, w.orgID, last)
 				}, func(_, last int64) int64 { return last }, "its head says"},
@@ -120,6 +123,23 @@ func TestAuditChainVerification(t *testing.T) {
 					}
 				})
 			}
+
+			// Verifying while the server writes finds nothing wrong.
+			busy := newAuditWorld(t, dialect)
+			done := make(chan error)
+			go func() {
+				var err error
+				for i := 0; i < 30 && err == nil; i++ {
+					_, err = busy.a.PostMessage(busy.owner, busy.binder.ID, app.PostMessageInput{Text: "busy"})
+				}
+				done <- err
+			}()
+			for i := 0; i < 10; i++ {
+				if r := busy.report(t, busy.key); r.Problem != nil {
+					t.Fatalf("verifying a chain being written: %+v", r.Problem)
+				}
+			}
+			must(t, <-done)
 
 			// An attacker who rewrites an entry and every hash after it,
 			// head included, still cannot sign: the checkpoint tells.

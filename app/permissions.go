@@ -128,22 +128,27 @@ func (a *App) SetPermissions(ctx context.Context, userID string, p atrium.Permis
 		if u.ID == act.User.ID && act.User.Role != atrium.OrgRoleOwner {
 			return atrium.Errorf(atrium.EForbidden, "administrators cannot change their own permissions")
 		}
-		if act.User.Role != atrium.OrgRoleOwner {
-			for name, on := range p {
-				if on && !mine[name] {
-					return atrium.Errorf(atrium.EForbidden, "%s is off for you: you cannot switch it on for others", name)
-				}
-			}
-		}
 		old, err := w.GetPermissions(w.ctx, u.ID)
 		if err != nil {
 			return err
 		}
-		if err := w.SetPermissions(w.ctx, u.ID, p, w.now); err != nil {
-			return err
-		}
 		o, err := w.GetOrg(w.ctx, u.OrgID)
 		if err != nil {
+			return err
+		}
+		if act.User.Role != atrium.OrgRoleOwner {
+			// What the change switches on, by an override or by removing
+			// one, and any override that keeps a feature on whatever the
+			// organisation's settings, the administrator must have
+			// themselves.
+			before, after := atrium.EffectiveFeatures(o, u, old), atrium.EffectiveFeatures(o, u, p)
+			for _, name := range atrium.Features {
+				if (after[name] && !before[name] || p[name] && !old[name]) && !mine[name] {
+					return atrium.Errorf(atrium.EForbidden, "%s is off for you: you cannot switch it on for others", name)
+				}
+			}
+		}
+		if err := w.SetPermissions(w.ctx, u.ID, p, w.now); err != nil {
 			return err
 		}
 		out = &UserPermissions{UserID: u.ID, Overrides: p, Effective: atrium.EffectiveFeatures(o, u, p)}

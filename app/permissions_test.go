@@ -156,6 +156,9 @@ func TestPermissionAdministration(t *testing.T) {
 				{"an unknown feature", w.owner, member.ID, atrium.Permissions{"teleport": true}, atrium.EInvalid},
 				{"an unknown user", w.owner, atrium.NewID(), atrium.Permissions{}, atrium.ENotFound},
 				{"owner on an admin", w.owner, admin2.ID, atrium.Permissions{atrium.FeatureMeetings: false}, ""},
+				{"owner switches meetings off for a member", w.owner, member.ID, atrium.Permissions{atrium.FeatureMeetings: false}, ""},
+				{"admin lifts that override, switching meetings on", asAdmin(), member.ID, atrium.Permissions{}, atrium.EForbidden},
+				{"admin changes another feature, keeping meetings off", asAdmin(), member.ID, atrium.Permissions{atrium.FeatureMeetings: false, atrium.FeatureFilesUpload: false}, ""},
 			}
 			for _, c := range cases {
 				before, _ := a.Store().GetPermissions(context.Background(), c.user)
@@ -170,7 +173,7 @@ func TestPermissionAdministration(t *testing.T) {
 			}
 			got, err := a.GetPermissions(asMember(), member.ID)
 			must(t, err)
-			if got.Effective[atrium.FeatureFilesUpload] || got.Overrides[atrium.FeatureFilesUpload] || len(got.Overrides) != 1 {
+			if got.Effective[atrium.FeatureFilesUpload] || got.Overrides[atrium.FeatureFilesUpload] || got.Effective[atrium.FeatureMeetings] || len(got.Overrides) != 2 {
 				t.Fatalf("a member's own permissions: %+v", got)
 			}
 			if _, err := a.GetPermissions(asMember(), admin.ID); atrium.ErrorCode(err) != atrium.EForbidden {

@@ -48,20 +48,32 @@ func (a *App) quarantine(ctx context.Context, act *atrium.Actor, f *atrium.File,
 	}
 	q := &store.Quarantined{ID: atrium.NewID(), OrgID: f.OrgID, BinderID: f.BinderID, FileID: fileID, BlobID: f.BlobID,
 		Name: name, Size: f.Size, SHA256: f.SHA256, Signature: truncate(signature, 200), UploadedBy: act.User.ID}
+	kept := true
 	err := a.write(context.WithoutCancel(ctx), func(w *writer) error {
 		rec.CreatedAt, q.CreatedAt = w.now, w.now
+		org, err := w.GetOrg(w.ctx, f.OrgID)
+		if err != nil {
+			return err
+		}
+		// Quarantine counts against the quota like any stored byte; over
+		// it, the bytes are not kept, only the record of the attempt.
+		kept = withinQuota(w.ctx, lockedStorage{w.Tx}, org, rec.StoredSize) == nil
+		detail := q.Signature + " in " + truncate(name, 200)
+		if !kept {
+			return w.auditIn(f.OrgID, f.BinderID, "file.quarantine", "quarantined_file", q.ID, detail+" (not kept: the storage quota is used up)")
+		}
 		if err := w.AddBlob(w.ctx, rec); err != nil {
 			return err
 		}
 		if err := w.AddQuarantined(w.ctx, q); err != nil {
 			return err
 		}
-		return w.auditIn(f.OrgID, f.BinderID, "file.quarantine", "quarantined_file", q.ID,
-			q.Signature+" in "+truncate(name, 200))
+		return w.auditIn(f.OrgID, f.BinderID, "file.quarantine", "quarantined_file", q.ID, detail)
 	})
 	if err != nil {
 		return err
 	}
+	// (upload removes the object when it was not recorded.)
 	a.log.Warn("upload quarantined", "org", f.OrgID, "binder", f.BinderID, "quarantined", q.ID, "signature", q.Signature)
 	return atrium.Errorf(atrium.EMalware, "the file contains malware (%s); it was quarantined", q.Signature)
 }

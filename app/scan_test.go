@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -103,6 +105,25 @@ func TestUploadsAreScannedForMalware(t *testing.T) {
 			if len(w.objects(t)) != 4 {
 				t.Fatalf("objects: %d, want the clean file and three quarantined", len(w.objects(t)))
 			}
+
+			// Over the storage quota, an infected file is refused and
+			// audited, but its bytes are not kept.
+			stored, _ := a.Store().OrgStoredBytes(ctx, f.OrgID)
+			_, err = a.PatchOrgSettings(w.owner, json.RawMessage(fmt.Sprintf(`{"storage_quota_mb":%d}`, stored>>20+1)))
+			must(t, err)
+			big := append(make([]byte, 1<<20), clamdtest.Marker...)
+			if _, err := a.UploadFile(w.owner, w.binder.ID, "big.pdf", bytes.NewReader(big)); atrium.ErrorCode(err) != atrium.EMalware {
+				t.Fatalf("an infected upload over the quota: %v", err)
+			}
+			if q, _ := a.Store().ListQuarantined(ctx, f.OrgID, "", 10); len(q) != 3 || len(w.objects(t)) != 4 {
+				t.Fatalf("over the quota: %d quarantined, %d objects", len(q), len(w.objects(t)))
+			}
+			audit, _ = a.Store().ListAudit(ctx, f.OrgID, "", 200)
+			if last := audit[len(audit)-1]; last.Action != "file.quarantine" || !strings.Contains(last.Detail, "not kept") {
+				t.Fatalf("the last audit entry: %+v", last)
+			}
+			_, err = a.PatchOrgSettings(w.owner, json.RawMessage(`{"storage_quota_mb":0}`))
+			must(t, err)
 
 			// Over the scanner's limit: refused, nothing kept.
 			_, err = a.UploadFile(w.owner, w.binder.ID, "huge.bin", bytes.NewReader(make([]byte, 4<<20)))

@@ -14,6 +14,9 @@ import (
 type sessionCache struct {
 	mu      sync.Mutex
 	entries map[string]cachedSession
+	// gen counts clears: an entry read from the store before a clear is
+	// not put after it (it may predate the change that cleared).
+	gen uint64
 }
 
 type cachedSession struct {
@@ -43,9 +46,21 @@ func (c *sessionCache) get(hash string, now time.Time) (cachedSession, bool) {
 	return e, true
 }
 
-func (c *sessionCache) put(hash string, e cachedSession) {
+// generation returns the current generation, to pass to put.
+func (c *sessionCache) generation() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.gen
+}
+
+// put remembers an entry read from the store during generation gen; it is
+// dropped if the cache was cleared since.
+func (c *sessionCache) put(hash string, e cachedSession, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if len(c.entries) >= sessionCacheMax {
 		clear(c.entries)
 	}
@@ -57,4 +72,5 @@ func (c *sessionCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.entries)
+	c.gen++
 }

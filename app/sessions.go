@@ -227,6 +227,7 @@ func (a *App) authenticate(ctx context.Context, token string, useCache bool) (*a
 		return &atrium.Actor{User: e.user, SessionID: e.session.ID, IP: ci.IP, UserAgent: ci.UserAgent, Features: e.features,
 			WipePending: e.session.WipePending()}, nil
 	}
+	gen := a.sessions.generation()
 	s, err := a.store.GetSessionByTokenHash(ctx, hash)
 	if atrium.ErrorCode(err) == atrium.ENotFound || (err == nil && !s.Live(now)) {
 		return nil, atrium.Errorf(atrium.EUnauthorized, "invalid or expired token")
@@ -250,7 +251,7 @@ func (a *App) authenticate(ctx context.Context, token string, useCache bool) (*a
 	if err != nil {
 		return nil, err
 	}
-	a.sessions.put(string(hash), cachedSession{user: u, session: s, features: features, until: now.Add(sessionCacheTTL)})
+	a.sessions.put(string(hash), cachedSession{user: u, session: s, features: features, until: now.Add(sessionCacheTTL)}, gen)
 	return &atrium.Actor{User: u, SessionID: s.ID, IP: ci.IP, UserAgent: ci.UserAgent, Features: features, WipePending: s.WipePending()}, nil
 }
 

@@ -33,9 +33,16 @@ type Verdict struct {
 // Client reaches one clamd.
 type Client struct {
 	network, addr string
-	// Timeout bounds waiting for clamd's answer once a stream has ended.
+	// Timeout bounds waiting for clamd's answer once a stream has ended,
+	// and each write to it.
 	Timeout time.Duration
+	// slots bounds the streams open at once (clamd has a few threads);
+	// a stream waits for one.
+	slots chan struct{}
 }
+
+// MaxStreams is how many scans a Client runs at once by default.
+const MaxStreams = 8
 
 // New returns a client of the clamd at addr: "unix:/path/to/clamd.ctl",
 // "tcp:host:port", or "host:port".
@@ -46,14 +53,14 @@ func New(addr string) (*Client, error) {
 		if rest == "" {
 			return nil, fmt.Errorf("clamd: address %q names no socket", addr)
 		}
-		return &Client{network: "unix", addr: rest, Timeout: 2 * time.Minute}, nil
+		return &Client{network: "unix", addr: rest, Timeout: 2 * time.Minute, slots: make(chan struct{}, MaxStreams)}, nil
 	case "tcp":
 		addr = rest
 	}
 	if host, port, err := net.SplitHostPort(addr); err != nil || host == "" || port == "" {
 		return nil, fmt.Errorf("clamd: address %q is neither unix:/path nor host:port", addr)
 	}
-	return &Client{network: "tcp", addr: addr, Timeout: 2 * time.Minute}, nil
+	return &Client{network: "tcp", addr: addr, Timeout: 2 * time.Minute, slots: make(chan struct{}, MaxStreams)}, nil
 }
 
 // String names the daemon's address.
@@ -93,17 +100,38 @@ func (c *Client) Ping(ctx context.Context) error {
 // Stream starts scanning a stream: write its bytes to the Stream, then
 // call Verdict. Close releases the connection if Verdict is not called.
 func (c *Client) Stream(ctx context.Context) (*Stream, error) {
+	select {
+	case c.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("clamd: waiting for a free scan: %w", ctx.Err())
+	}
+	release := func() { <-c.slots }
 	conn, err := c.dial(ctx)
 	if err != nil {
+		release()
 		return nil, err
 	}
-	s := &Stream{conn: conn, w: bufio.NewWriterSize(conn, 64<<10), timeout: c.Timeout}
+	s := &Stream{conn: conn, w: bufio.NewWriterSize(deadlineWriter{conn, c.Timeout}, 64<<10), timeout: c.Timeout, release: release}
 	s.stop = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
-	if _, err := s.w.WriteString("zINSTREAM\x00"); err != nil {
+	if _, err := s.w.WriteString("zINSTREAM\x00"); err == nil {
+		err = s.w.Flush() // clamd's command timeout runs from the connection
+	}
+	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("clamd: %w", err)
 	}
 	return s, nil
+}
+
+// deadlineWriter bounds each write to clamd.
+type deadlineWriter struct {
+	conn    net.Conn
+	timeout time.Duration
+}
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	d.conn.SetWriteDeadline(time.Now().Add(d.timeout))
+	return d.conn.Write(p)
 }
 
 // Stream is one INSTREAM scan.
@@ -114,6 +142,7 @@ type Stream struct {
 	timeout time.Duration
 	err     error // the first failed write: clamd may have hung up early
 	closed  bool
+	release func()
 }
 
 // maxChunk is the largest chunk sent at once.
@@ -186,6 +215,7 @@ func (s *Stream) Close() error {
 	}
 	s.closed = true
 	s.stop()
+	defer s.release()
 	return s.conn.Close()
 }
 

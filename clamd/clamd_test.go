@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atrium-dev/atrium/clamd"
 	"github.com/atrium-dev/atrium/clamd/clamdtest"
@@ -83,5 +84,34 @@ func TestAddresses(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "clamd") {
 			t.Errorf("%q: error %v does not say what it is about", addr, err)
 		}
+	}
+}
+
+// At most MaxStreams scans run at once; the next waits for a free one.
+func TestStreamsAreBounded(t *testing.T) {
+	c := clamdtest.Start(t, clamdtest.Options{})
+	var open []*clamd.Stream
+	for range clamd.MaxStreams {
+		s, err := c.Stream(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, s)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.Stream(ctx); err == nil || !strings.Contains(err.Error(), "free scan") {
+		t.Fatalf("a stream beyond the bound: %v", err)
+	}
+	if _, err := open[0].Verdict(); err != nil { // frees a slot
+		t.Fatal(err)
+	}
+	s, err := c.Stream(context.Background())
+	if err != nil {
+		t.Fatalf("a stream once one is free: %v", err)
+	}
+	s.Close()
+	for _, s := range open[1:] {
+		s.Close()
 	}
 }

@@ -55,3 +55,12 @@ func TestPipelinedCopy(t *testing.T) {
 		})
 	}
 }
+
+func TestCSVSafe(t *testing.T) {
+	for in, want := range map[string]string{"=HYPERLINK(\"x\")": "'=HYPERLINK(\"x\")", "+1": "'+1", "-2": "'-2", "@a": "'@a",
+		"\tx": "'\tx", "plain": "plain", "": "", "0190a1b2-c3d4": "0190a1b2-c3d4"} {
+		if got := csvSafe(in); got != want {
+			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -97,8 +97,12 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) {
 		if format == "jsonl" {
 			return enc.Encode(e)
 		}
-		return writeCSV(bw, []string{strconv.FormatInt(e.Seq, 10), e.ID, e.CreatedAt.UTC().Format(time.RFC3339Nano), e.ActorID,
-			e.Action, e.TargetType, e.TargetID, e.BinderID, e.Outcome, csvSafe(e.Detail), e.IP, csvSafe(e.UserAgent), e.PrevHash, e.Hash})
+		row := []string{strconv.FormatInt(e.Seq, 10), e.ID, e.CreatedAt.UTC().Format(time.RFC3339Nano), e.ActorID,
+			e.Action, e.TargetType, e.TargetID, e.BinderID, e.Outcome, e.Detail, e.IP, e.UserAgent, e.PrevHash, e.Hash}
+		for i := range row {
+			row[i] = csvSafe(row[i]) // any field may hold text a request chose
+		}
+		return writeCSV(bw, row)
 	})
 	if err == nil {
 		err = start() // an empty export still has its header

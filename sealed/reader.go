@@ -110,6 +110,9 @@ func (r *Reader) Read(p []byte) (int, error) {
 	if r.off >= r.size {
 		return 0, io.EOF
 	}
+	if len(p) == 0 {
+		return 0, nil
+	}
 	i := r.off / ChunkPlainSize
 	at := r.off - i*ChunkPlainSize
 	if err := r.position(i, at); err != nil {

@@ -213,6 +213,9 @@ func TestSeeksWithinAndAcrossChunks(t *testing.T) {
 			if err := r.Open(); err != nil {
 				t.Fatalf("open at %d: %v", off, err)
 			}
+			if n, err := r.Read(nil); n != 0 || err != nil { // an empty read changes nothing
+				t.Fatalf("an empty read at %d: %d, %v", off, n, err)
+			}
 		}
 		got := make([]byte, 200)
 		if _, err := io.ReadFull(r, got); err != nil || !bytes.Equal(got, plain[off:off+200]) {

@@ -69,7 +69,7 @@ type AuditQuery struct {
 	TargetID string
 	BinderID string
 	From, To time.Time // created at or after From, before To
-	Text     string    // a substring of the detail, target or actor
+	Text     string    // a substring of the detail, the target's id or the action
 	// BeforeSeq pages newest first: entries with a smaller seq (0: from
 	// the newest).
 	BeforeSeq int64
@@ -144,6 +144,23 @@ type AuditHead struct {
 	OrgID string
 	Seq   int64
 	Hash  string
+	// Missing: the organisation has entries or checkpoints but no head.
+	Missing bool
+}
+
+// AuditedOrgs returns the organisations that have chained audit entries
+// or checkpoints (orgID "*"), or orgID if it has.
+func (q Queries) AuditedOrgs(ctx context.Context, orgID string) ([]string, error) {
+	return q.queryStrings(ctx, "store.AuditedOrgs", `SELECT DISTINCT org_id FROM (
+		SELECT org_id FROM audit_log WHERE seq > 0 AND ($1 = '*' OR org_id = $1)
+		UNION SELECT org_id FROM audit_checkpoints WHERE ($1 = '*' OR org_id = $1)) o ORDER BY org_id`, orgID)
+}
+
+// AuditChainUpTo is AuditChain for the entries up to seq upTo (all of
+// them when upTo is 0 and the head is missing: see AuditHead).
+func (q Queries) AuditChainUpTo(ctx context.Context, orgID string, after, upTo int64, limit int) ([]*atrium.AuditEntry, error) {
+	return q.queryAudit(ctx, "store.AuditChainUpTo", `SELECT `+auditCols+` FROM audit_log
+		WHERE org_id = $1 AND seq > $2 AND ($3 = 0 OR seq <= $3) ORDER BY seq LIMIT $4`, orgID, after, upTo, limit)
 }
 
 // AuditHeads returns every organisation's chain head (orgID "*"), or one.

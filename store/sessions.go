@@ -26,8 +26,11 @@ func scanSession(row interface{ Scan(...any) error }) (*atrium.Session, error) {
 	if wipeAsked.Valid {
 		s.Wipe = &atrium.DeviceWipe{Status: atrium.WipePending, RequestedAt: fromMS(wipeAsked.Int64), RequestedBy: wipeBy,
 			ConfirmedAt: fromNullMS(wipeDone)}
-		if s.Wipe.ConfirmedAt != nil {
+		switch {
+		case s.Wipe.ConfirmedAt != nil:
 			s.Wipe.Status = atrium.WipeConfirmed
+		case s.RevokedAt != nil:
+			s.Wipe.Status = atrium.WipeEnded
 		}
 	}
 	return &s, nil
