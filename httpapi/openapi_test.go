@@ -712,6 +712,7 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	w.relationships()
 	w.devices()
 	w.exports()
+	w.reports()
 	w.refusals()
 	w.events()
 	w.coverage()
@@ -1141,6 +1142,30 @@ func (w *oapiWorld) organisation() {
 	w.do(oapiCall{method: "PATCH", path: settings, token: w.ownerTok, body: oapiRaw(`{"meetings":false}`), ctype: "text/plain", want: 415, req: oapiReqAny})
 	w.do(oapiCall{method: "POST", path: "/api/v1/binders", token: w.clientTok, want: 403, body: app.CreateBinderInput{Title: "Another"}})
 	w.permissions()
+}
+
+// reports reads the usage report as JSON and CSV.
+func (w *oapiWorld) reports() {
+	const usage = "/api/v1/reports/usage"
+	if _, err := w.srv.App.AggregateUsage(context.Background()); err != nil {
+		w.t.Fatal(err)
+	}
+	today := time.Now().UTC().Format("2006-01-02")
+	tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format("2006-01-02")
+	rep := oapiDecode[app.UsageReport](w.t, w.do(oapiCall{method: "GET", path: usage, token: w.ownerTok,
+		query: "from=" + today + "&to=" + tomorrow, want: 200}))
+	if len(rep.Intervals) != 1 || rep.Total.Messages == 0 {
+		w.t.Errorf("usage today: %+v", rep.Total)
+	}
+	csvData := w.do(oapiCall{method: "GET", path: usage, token: w.ownerTok, query: "from=" + today + "&to=" + tomorrow + "&interval=week&format=csv", want: 200})
+	if !strings.HasPrefix(string(csvData), "start,active_internal_users") || !strings.Contains(string(csvData), "\ntotal,") {
+		w.t.Errorf("usage CSV: %q", csvData)
+	}
+	w.do(oapiCall{method: "GET", path: usage, token: w.staffTok, query: "from=" + today + "&to=" + tomorrow, want: 403})
+	w.do(oapiCall{method: "GET", path: usage, token: w.ownerTok, query: "from=" + tomorrow + "&to=" + today, want: 400})
+	w.do(oapiCall{method: "GET", path: usage, token: w.ownerTok, query: "from=2019-01-01&to=" + tomorrow, want: 400})
+	w.do(oapiCall{method: "GET", path: usage, token: w.ownerTok, query: "from=yesterday&to=" + tomorrow, want: 400})
+	w.do(oapiCall{method: "GET", path: usage, token: w.ownerTok, query: "from=" + today + "&to=" + tomorrow + "&interval=month", want: 400, req: oapiReqInvalid})
 }
 
 // exports asks for an export of the owner's data and downloads it.

@@ -55,6 +55,7 @@ func (s *Server) Routes() []Route {
 		{"GET /api/v1/relationships/explain", a(s.explainContact)},
 		{"DELETE /api/v1/relationships/{id}", a(s.deleteRelationship)},
 
+		{"GET /api/v1/reports/usage", a(s.usageReport)},
 		{"GET /api/v1/audit", a(s.searchAudit)},
 		{"GET /api/v1/audit/export", a(s.exportAudit)},
 

@@ -65,6 +65,8 @@ func (n *Node) Run(ctx context.Context) {
 	go func() { n.App.RunThumbnails(ctx); close(thumbs) }()
 	exports := make(chan struct{})
 	go func() { n.App.RunExports(ctx); close(exports) }()
+	usage := make(chan struct{})
+	go func() { n.App.RunUsage(ctx, nil); close(usage) }()
 	go n.store.ListenEvents(ctx, n.cfg.DatabaseURL, n.log, n.Broker.Notify)
 	if n.cfg.Housekeeping > 0 {
 		go n.App.Maintain(ctx, n.cfg.Housekeeping)
@@ -72,6 +74,7 @@ func (n *Node) Run(ctx context.Context) {
 	<-done
 	<-thumbs
 	<-exports
+	<-usage
 	n.API.WaitStreams()
 }
 
