@@ -78,13 +78,17 @@ func (a *App) AggregateUsage(ctx context.Context) (int, error) {
 			return err
 		}
 		n = len(events)
-		ag := &aggregation{w: w, a: a, deltas: map[store.UsageKey]*store.UsageDelta{}, pending: map[string]*time.Time{}, kinds: map[string]bool{}}
+		ag := &aggregation{w: w, pending: map[string]*time.Time{}, kinds: map[string]bool{},
+			periods: map[store.PeriodKey]*store.PeriodDelta{}, subjects: map[store.SubjectKey]*store.SubjectDelta{}}
 		for _, e := range events {
 			if err := ag.add(e); err != nil {
 				return err
 			}
 		}
-		if err := w.AddUsage(w.ctx, ag.deltas); err != nil {
+		if err := w.AddPeriodUsage(w.ctx, ag.periods); err != nil {
+			return err
+		}
+		if err := w.AddSubjectUsage(w.ctx, ag.subjects); err != nil {
 			return err
 		}
 		for binder, since := range ag.pending {
@@ -104,29 +108,64 @@ func (a *App) AggregateUsage(ctx context.Context) (int, error) {
 // aggregation is one step's work in progress.
 type aggregation struct {
 	w       *writer
-	a       *App
-	deltas  map[store.UsageKey]*store.UsageDelta
 	pending map[string]*time.Time // binder → earliest unanswered client message (nil: none)
 	kinds   map[string]bool       // user → is a client
+	// periods and subjects are the day and week totals, and the daily and
+	// weekly figures of users and binders, that the activity adds to.
+	periods  map[store.PeriodKey]*store.PeriodDelta
+	subjects map[store.SubjectKey]*store.SubjectDelta
 }
 
-func (ag *aggregation) delta(orgID, binderID, userID string, t time.Time) (*store.UsageDelta, error) {
+// weekOf is the day number of the Monday of a day's week.
+func weekOf(day int64) int64 { return day - (day+3)%7 } // 1970-01-01 was a Thursday
+
+// activity adds messages, files and a response (bucket, or -1) of user
+// in binder on day to the period totals and weekly figures.
+func (ag *aggregation) activity(orgID, binderID, userID string, client bool, day, messages, files int64, bucket int) {
+	for _, k := range []store.PeriodKey{{OrgID: orgID, Grain: "d", Period: day}, {OrgID: orgID, Grain: "w", Period: weekOf(day)}} {
+		p := ag.periods[k]
+		if p == nil {
+			p = &store.PeriodDelta{Subjects: map[string]bool{}, Responses: map[int]int64{}}
+			ag.periods[k] = p
+		}
+		p.Messages += messages
+		p.Files += files
+		p.Subjects["u:"+userID] = client
+		p.Subjects["b:"+binderID] = false
+		if bucket >= 0 {
+			p.Responses[bucket]++
+		}
+	}
+	for _, subject := range []string{"u:" + userID, "b:" + binderID} {
+		for _, k := range []store.SubjectKey{{OrgID: orgID, Grain: "d", Period: day, Subject: subject},
+			{OrgID: orgID, Grain: "w", Period: weekOf(day), Subject: subject}} {
+			d := ag.subjects[k]
+			if d == nil {
+				d = &store.SubjectDelta{Client: client && subject[0] == 'u', Responses: map[int]int64{}}
+				ag.subjects[k] = d
+			}
+			d.Messages += messages
+			d.Files += files
+			if bucket >= 0 {
+				d.Responses[bucket]++
+			}
+		}
+	}
+}
+
+// isClient reports whether a user is a client, reading each user once
+// per step.
+func (ag *aggregation) isClient(userID string) (bool, error) {
 	client, ok := ag.kinds[userID]
 	if !ok {
 		u, err := ag.w.GetUser(ag.w.ctx, userID)
 		if err != nil && atrium.ErrorCode(err) != atrium.ENotFound {
-			return nil, err
+			return false, err
 		}
 		client = u != nil && u.Kind == atrium.KindClient
 		ag.kinds[userID] = client
 	}
-	k := store.UsageKey{OrgID: orgID, BinderID: binderID, UserID: userID, Day: dayOf(t)}
-	d := ag.deltas[k]
-	if d == nil {
-		d = &store.UsageDelta{Client: client}
-		ag.deltas[k] = d
-	}
-	return d, nil
+	return client, nil
 }
 
 // pendingOf returns a binder's unanswered client message time, reading
@@ -152,38 +191,36 @@ func (ag *aggregation) add(e *atrium.Event) error {
 		if err := json.Unmarshal(e.Payload, &m); err != nil {
 			return nil // not ours to judge: skip what does not decode
 		}
-		d, err := ag.delta(e.OrgID, m.BinderID, m.SenderID, m.CreatedAt)
+		client, err := ag.isClient(m.SenderID)
 		if err != nil {
 			return err
 		}
-		d.Messages++
 		pending, err := ag.pendingOf(m.BinderID)
 		if err != nil {
 			return err
 		}
+		bucket := -1
 		switch {
-		case d.Client && pending == nil:
+		case client && pending == nil:
 			t := m.CreatedAt
 			ag.pending[m.BinderID] = &t
-		case !d.Client && pending != nil:
-			if d.Responses == nil {
-				d.Responses = map[int]int64{}
-			}
-			d.Responses[responseBucket(m.CreatedAt.Sub(*pending))]++
+		case !client && pending != nil:
+			bucket = responseBucket(m.CreatedAt.Sub(*pending))
 			ag.pending[m.BinderID] = nil
 		default:
 			ag.pending[m.BinderID] = pending
 		}
+		ag.activity(e.OrgID, m.BinderID, m.SenderID, client, dayOf(m.CreatedAt), 1, 0, bucket)
 	case atrium.EventFileCreated:
 		var f atrium.File
 		if err := json.Unmarshal(e.Payload, &f); err != nil {
 			return nil
 		}
-		d, err := ag.delta(e.OrgID, f.BinderID, f.CreatedBy, f.CreatedAt)
+		client, err := ag.isClient(f.CreatedBy)
 		if err != nil {
 			return err
 		}
-		d.Files++
+		ag.activity(e.OrgID, f.BinderID, f.CreatedBy, client, dayOf(f.CreatedAt), 0, 1, -1)
 	}
 	return nil
 }
@@ -236,7 +273,6 @@ type UsageByBinder struct {
 	BinderID             string   `json:"binder_id"`
 	Messages             int64    `json:"messages"`
 	FilesShared          int64    `json:"files_shared"`
-	ActiveUsers          int      `json:"active_users"`
 	Responses            int64    `json:"responses"`
 	MedianFirstResponseS *float64 `json:"median_first_response_seconds"`
 }
@@ -252,15 +288,25 @@ func newFigures() *figures {
 	return &figures{internal: map[string]bool{}, clients: map[string]bool{}, binders: map[string]bool{}, hist: map[int]int64{}}
 }
 
-func (f *figures) addRow(r store.UsageRow) {
+// addSubject adds a user's or binder's figures for a day: messages,
+// files and responses count from the user's row (the binder's repeats
+// them), and each names an active user or binder.
+func (f *figures) addSubject(r store.SubjectRow) {
+	id := r.Subject[2:]
+	if r.Subject[0] == 'b' {
+		f.binders[id] = true
+		return
+	}
+	if r.Client {
+		f.clients[id] = true
+	} else {
+		f.internal[id] = true
+	}
 	f.messages += r.Messages
 	f.files += r.Files
-	if r.Client {
-		f.clients[r.UserID] = true
-	} else {
-		f.internal[r.UserID] = true
+	for b, n := range store.ParseHistogram(r.Hist) {
+		f.hist[b] += n
 	}
-	f.binders[r.BinderID] = true
 }
 
 // median reads the median response time from the histogram.
@@ -287,8 +333,9 @@ func (f *figures) median() (int64, *float64) {
 }
 
 // Usage reports the organisation's usage from from to to (administrators
-// only), per day or week (weeks start on Monday, UTC), from the maintained
-// aggregates.
+// only), per day or week (weeks start on Monday, UTC). It reads the
+// maintained day and week totals and the weekly figures of users and
+// binders; only the days of weeks the range cuts are read finer.
 func (a *App) Usage(ctx context.Context, from, to time.Time, interval string) (*UsageReport, error) {
 	act, err := a.adminOf(ctx, "report.usage")
 	if err != nil {
@@ -304,19 +351,54 @@ func (a *App) Usage(ctx context.Context, from, to time.Time, interval string) (*
 	case to.Sub(from) > maxReportRange:
 		return nil, atrium.Errorf(atrium.EInvalid, "the range spans more than five years")
 	}
+	org := act.User.OrgID
 	first, last := dayOf(from), dayOf(to.Add(-time.Millisecond))
-	rows, resp, err := a.store.UsageBetween(ctx, act.User.OrgID, first, last)
+	// The weeks wholly inside the range, and the days around them.
+	fw0, fw1 := weekOf(first+6), weekOf(last+1)-7
+	var edges []store.SubjectRow // the daily figures of the days around whole weeks
+	addEdge := func(d0, d1 int64) error {
+		if d0 > d1 {
+			return nil
+		}
+		rows, err := a.store.SubjectsBetween(ctx, org, "d", d0, d1)
+		edges = append(edges, rows...)
+		return err
+	}
+	if fw0 > fw1 {
+		err = addEdge(first, last)
+	} else if err = addEdge(first, fw0-1); err == nil {
+		err = addEdge(fw1+7, last)
+	}
 	if err != nil {
 		return nil, err
 	}
-	start := func(day int64) int64 {
-		if interval == IntervalWeek {
-			return day - (day+3)%7 // 1970-01-01 was a Thursday; weeks start on Monday
-		}
-		return day
+
+	rep := &UsageReport{From: from, To: to, Interval: interval, Intervals: []*UsageFigures{}, Users: []*UsageByUser{}, Binders: []*UsageByBinder{}}
+	days, err := a.store.PeriodsBetween(ctx, org, "d", first, last)
+	if err != nil {
+		return nil, err
 	}
-	groups := map[int64]*figures{}
 	total := newFigures()
+	byDay := map[int64]store.PeriodRow{}
+	for _, d := range days {
+		byDay[d.Period] = d
+		total.messages += d.Messages
+		total.files += d.Files
+		for b, n := range d.Hist {
+			total.hist[b] += n
+		}
+	}
+	if interval == IntervalDay {
+		for d := first; d <= last; d++ {
+			rep.Intervals = append(rep.Intervals, periodSummary(d, byDay[d]))
+		}
+	} else if err := a.weekIntervals(ctx, rep, org, first, last, fw0, fw1, edges); err != nil {
+		return nil, err
+	}
+
+	// Who and which binders were active over the whole range, and their
+	// figures: whole weeks from the weekly figures, the days around them
+	// from the daily rows.
 	users, binders := map[string]*figures{}, map[string]*figures{}
 	clientOf := map[string]bool{}
 	get := func(m map[string]*figures, k string) *figures {
@@ -325,38 +407,35 @@ func (a *App) Usage(ctx context.Context, from, to time.Time, interval string) (*
 		}
 		return m[k]
 	}
-	for _, r := range rows {
-		s := start(r.Day)
-		if groups[s] == nil {
-			groups[s] = newFigures()
+	var subjects []store.SubjectRow
+	if fw0 <= fw1 {
+		if subjects, err = a.store.SubjectsBetween(ctx, org, "w", fw0, fw1); err != nil {
+			return nil, err
 		}
-		groups[s].addRow(r)
-		total.addRow(r)
-		get(users, r.UserID).addRow(r)
-		get(binders, r.BinderID).addRow(r)
-		clientOf[r.UserID] = r.Client
 	}
-	for _, r := range resp {
-		s := start(r.Day)
-		if groups[s] == nil {
-			groups[s] = newFigures()
+	for _, r := range append(subjects, edges...) {
+		m, id := users, r.Subject[2:]
+		if r.Subject[0] == 'b' {
+			m = binders
+		} else {
+			clientOf[id] = r.Client
 		}
-		groups[s].hist[r.Bucket] += r.N
-		total.hist[r.Bucket] += r.N
-		get(users, r.UserID).hist[r.Bucket] += r.N
-		get(binders, r.BinderID).hist[r.Bucket] += r.N
-	}
-	rep := &UsageReport{From: from, To: to, Interval: interval, Intervals: []*UsageFigures{}, Users: []*UsageByUser{}, Binders: []*UsageByBinder{}}
-	step := int64(1)
-	if interval == IntervalWeek {
-		step = 7
-	}
-	for s := start(first); s <= last; s += step {
-		f := groups[s]
-		if f == nil {
-			f = newFigures()
+		f := get(m, id)
+		f.messages += r.Messages
+		f.files += r.Files
+		for b, n := range store.ParseHistogram(r.Hist) {
+			f.hist[b] += n
 		}
-		rep.Intervals = append(rep.Intervals, f.summary(time.Unix(s*86400, 0).UTC()))
+	}
+	for id := range users {
+		if clientOf[id] {
+			total.clients[id] = true
+		} else {
+			total.internal[id] = true
+		}
+	}
+	for id := range binders {
+		total.binders[id] = true
 	}
 	rep.Total = total.summary(from)
 	for id, f := range users {
@@ -368,10 +447,54 @@ func (a *App) Usage(ctx context.Context, from, to time.Time, interval string) (*
 	for id, f := range binders {
 		n, m := f.median()
 		rep.Binders = append(rep.Binders, &UsageByBinder{BinderID: id, Messages: f.messages, FilesShared: f.files,
-			ActiveUsers: len(f.internal) + len(f.clients), Responses: n, MedianFirstResponseS: m})
+			Responses: n, MedianFirstResponseS: m})
 	}
 	sort.Slice(rep.Binders, func(i, j int) bool { return rep.Binders[i].BinderID < rep.Binders[j].BinderID })
 	return rep, nil
+}
+
+// weekIntervals adds the report's weeks: whole weeks from the week
+// totals, weeks the range cuts from the daily rows of their days in it.
+func (a *App) weekIntervals(ctx context.Context, rep *UsageReport, org string, first, last, fw0, fw1 int64,
+	edges []store.SubjectRow) error {
+	weeks, err := a.store.PeriodsBetween(ctx, org, "w", fw0, fw1)
+	if err != nil {
+		return err
+	}
+	byWeek := map[int64]store.PeriodRow{}
+	for _, w := range weeks {
+		byWeek[w.Period] = w
+	}
+	cut := map[int64]*figures{}
+	for _, r := range edges {
+		w := weekOf(r.Period)
+		if cut[w] == nil {
+			cut[w] = newFigures()
+		}
+		cut[w].addSubject(r)
+	}
+	for w := weekOf(first); w <= last; w += 7 {
+		start := time.Unix(w*86400, 0).UTC()
+		if w >= fw0 && w <= fw1 {
+			rep.Intervals = append(rep.Intervals, periodSummary(w, byWeek[w]))
+			continue
+		}
+		f := cut[w]
+		if f == nil {
+			f = newFigures()
+		}
+		rep.Intervals = append(rep.Intervals, f.summary(start))
+	}
+	return nil
+}
+
+// periodSummary is the figures of a day or week from its totals.
+func periodSummary(period int64, r store.PeriodRow) *UsageFigures {
+	f := &figures{hist: r.Hist}
+	n, m := f.median()
+	return &UsageFigures{Start: time.Unix(period*86400, 0).UTC(), ActiveInternalUsers: int(r.InternalUsers),
+		ActiveClientUsers: int(r.ClientUsers), Messages: r.Messages, FilesShared: r.Files, ActiveBinders: int(r.Binders),
+		Responses: n, MedianFirstResponseS: m}
 }
 
 func (f *figures) summary(start time.Time) *UsageFigures {

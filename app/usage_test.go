@@ -94,7 +94,7 @@ func TestUsageReport(t *testing.T) {
 			if mgr == nil || mgr.Messages != 3 || mgr.FilesShared != 1 || mgr.Responses != 2 || mgr.Client {
 				t.Fatalf("the manager's figures: %+v", mgr)
 			}
-			if len(rep.Binders) != 1 || rep.Binders[0].Messages != 6 || rep.Binders[0].ActiveUsers != 2 {
+			if len(rep.Binders) != 1 || rep.Binders[0].Messages != 6 || rep.Binders[0].FilesShared != 1 || rep.Binders[0].Responses != 2 {
 				t.Fatalf("per binder: %+v", rep.Binders)
 			}
 			week, err := a.Usage(w.owner, day0, day0.Truncate(24*time.Hour).AddDate(0, 0, 7), app.IntervalWeek)
@@ -102,6 +102,16 @@ func TestUsageReport(t *testing.T) {
 			if len(week.Intervals) != 1 || week.Intervals[0].Messages != 6 || !week.Intervals[0].Start.Equal(day0.Truncate(24*time.Hour)) {
 				b, _ := json.Marshal(week.Intervals)
 				t.Fatalf("weekly: %s", b)
+			}
+			// A whole week is read from the weekly figures: the same answers.
+			if week.Total.Messages != 6 || week.Total.ActiveClientUsers != 1 || week.Total.ActiveInternalUsers != 1 ||
+				week.Total.ActiveBinders != 1 || week.Total.Responses != 2 || len(week.Users) != 2 || len(week.Binders) != 1 {
+				t.Fatalf("weekly total: %+v, %d users, %d binders", week.Total, len(week.Users), len(week.Binders))
+			}
+			for _, u := range week.Users {
+				if u.UserID == w.manager.ID && (u.Messages != 3 || u.FilesShared != 1 || u.Responses != 2 || u.Client) {
+					t.Fatalf("the manager's week: %+v", u)
+				}
 			}
 			for name, c := range map[string]struct {
 				from, to time.Time

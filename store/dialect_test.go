@@ -20,3 +20,18 @@ func TestFullXID(t *testing.T) {
 		}
 	}
 }
+
+func TestHistogramRoundTrip(t *testing.T) {
+	h := map[int]int64{0: 3, 17: 1, 240: 12}
+	s := FormatHistogram(h)
+	if s != "0:3,17:1,240:12" {
+		t.Fatalf("formatted %q", s)
+	}
+	got := ParseHistogram(s + ",junk,5:x")
+	if len(got) != 3 || got[17] != 1 || got[240] != 12 {
+		t.Fatalf("parsed %v", got)
+	}
+	if len(ParseHistogram("")) != 0 {
+		t.Fatal("an empty histogram has entries")
+	}
+}
