@@ -96,6 +96,9 @@ func (c *CreatedUser) ForReplay() any { return &CreatedUser{User: c.User} }
 type InvitationToken struct {
 	Token     string `json:"token"`
 	ExpiresAt string `json:"expires_at"`
+	// Link is the page where the invited user chooses their password,
+	// to send them by e-mail (filled by the HTTP layer).
+	Link string `json:"link,omitempty"`
 }
 
 // CreateUser adds a user to the actor's organisation (administrators only).

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/app"
@@ -31,6 +32,9 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
+	}
+	if u.Invitation != nil {
+		u.Invitation.Link = s.baseURL(r) + "/invite?token=" + url.QueryEscape(u.Invitation.Token)
 	}
 	writeJSON(w, http.StatusCreated, u)
 }

@@ -793,6 +793,34 @@ func (w *oapiWorld) invitations() {
 	w.do(oapiCall{method: "POST", path: accept, want: 404, req: oapiReqInvalid,
 		body: app.AcceptInvitationInput{Token: "not-a-token", Password: oapiPassword}})
 	w.login("invitee@acme.test")
+
+	// The e-mailable link opens a page where the invited user chooses a
+	// password; the link works once.
+	data = w.do(oapiCall{method: "POST", path: "/api/v1/users", token: w.ownerTok, want: 201,
+		body: app.CreateUserInput{Email: "linked@acme.test", Kind: atrium.KindInternal}})
+	linked := oapiDecode[app.CreatedUser](w.t, data)
+	link := linked.Invitation.Link
+	if !strings.HasPrefix(link, w.srv.URL+"/invite?token=") {
+		w.t.Fatalf("invitation link %q", link)
+	}
+	resp, err := w.oapiServer.client.Get(link)
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" {
+		w.t.Fatalf("the invitation page: %v %v", resp, err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), linked.Invitation.Token) {
+		w.t.Fatal("the invitation page does not carry the token")
+	}
+	form := url.Values{"token": {linked.Invitation.Token}, "password": {oapiPassword}}
+	for _, want := range []int{200, 404} {
+		resp, err := w.oapiServer.client.PostForm(w.srv.URL+"/invite", form)
+		if err != nil || resp.StatusCode != want {
+			w.t.Fatalf("accepting by the page: %v %v, want %d", resp, err, want)
+		}
+		resp.Body.Close()
+	}
+	w.login("linked@acme.test")
 }
 
 func (w *oapiWorld) me() {

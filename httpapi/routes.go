@@ -111,6 +111,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
 	mux.Handle("GET /setup", s.route("GET /setup", s.setupPage))
 	mux.Handle("POST /setup", s.route("POST /setup", s.setupSubmit))
+	mux.Handle("GET /invite", s.route("GET /invite", s.invitePage))
+	mux.Handle("POST /invite", s.route("POST /invite", s.inviteSubmit))
 	mux.Handle("/api/", s.route("* /api/", s.notFound))
 	mux.Handle("GET /{$}", s.route("GET /", s.home))
 	return s.withSecurityHeaders(mux)

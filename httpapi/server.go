@@ -33,6 +33,10 @@ type Config struct {
 	// SetupToken, when set, enables the one-time setup page at
 	// /setup?token=….
 	SetupToken string
+	// PublicURL is where users reach the server (e.g.
+	// https://atrium.example.com), for links such as invitations; empty
+	// means the scheme and host of the request.
+	PublicURL string
 }
 
 // Server serves the API.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +77,7 @@ type serveConfig struct {
 	logLevel      string
 	debugListen   string
 	clamd         string
+	publicURL     string
 }
 
 func parseServe(args []string, e env) (*serveConfig, error) {
@@ -91,6 +93,7 @@ func parseServe(args []string, e env) (*serveConfig, error) {
 	fs.Var(&c.proxies, "trusted-proxy", "with --behind-proxy, an address or CIDR range of the proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (default loopback); repeatable")
 	fs.Var(&c.origins, "allowed-origin", "another origin (host pattern) that may open the event stream, e.g. app.example.com; repeatable")
 	fs.StringVar(&c.logLevel, "log-level", envOr("ATRIUM_LOG_LEVEL", "info"), "debug, info, warn or error [ATRIUM_LOG_LEVEL]")
+	fs.StringVar(&c.publicURL, "public-url", os.Getenv("ATRIUM_PUBLIC_URL"), "where users reach this server, e.g. https://atrium.example.com, for the links it makes (invitations); default: the request's own scheme and host [ATRIUM_PUBLIC_URL]")
 	fs.StringVar(&c.clamd, "clamd", os.Getenv("ATRIUM_CLAMD"), "scan every upload with ClamAV's clamd at this address (unix:/run/clamav/clamd.ctl or HOST:PORT); infected ones are quarantined [ATRIUM_CLAMD]")
 	fs.StringVar(&c.debugListen, "debug-listen", os.Getenv("ATRIUM_DEBUG_LISTEN"), "a loopback address to serve Go's profiler (/debug/pprof/) on, for diagnosis [ATRIUM_DEBUG_LISTEN]")
 	if err := fs.Parse(args); err != nil {
@@ -106,6 +109,12 @@ func (c *serveConfig) tls() bool { return c.tlsCert != "" || c.tlsSelfSigned }
 
 // validate refuses an insecure or contradictory configuration.
 func (c *serveConfig) validate() error {
+	if c.publicURL != "" {
+		u, err := url.Parse(c.publicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("--public-url must be an http or https URL such as https://atrium.example.com")
+		}
+	}
 	host, _, err := net.SplitHostPort(c.listen)
 	if err != nil {
 		return fmt.Errorf("serve: --listen %q: %v", c.listen, err)

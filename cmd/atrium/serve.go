@@ -96,7 +96,7 @@ func serve(ctx context.Context, e env, cfg *serveConfig, st *store.Store, log *s
 		App:    acfg,
 		Hasher: auth.NewHasher(auth.OWASPParams, runtime.GOMAXPROCS(0)*2),
 		HTTP: httpapi.Config{BehindProxy: cfg.behindProxy, TrustedProxies: proxies, TLS: cfg.tls(),
-			AllowedOrigins: cfg.origins, SetupToken: setupToken},
+			AllowedOrigins: cfg.origins, SetupToken: setupToken, PublicURL: cfg.publicURL},
 		Registry: reg, DatabaseURL: cfg.db.databaseURL, Housekeeping: time.Hour,
 	})
 	if err := n.App.CheckMasterKeys(ctx); err != nil {
