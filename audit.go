@@ -75,12 +75,19 @@ type AuditCheckpoint struct {
 	KeyID     string    `json:"key_id"`
 	Signature []byte    `json:"signature"`
 	CreatedAt time.Time `json:"created_at"`
+	// Prune marks the statement that the entries up to Seq were removed by
+	// the retention (a different statement, signed as such).
+	Prune bool `json:"prune,omitempty"`
 }
 
 // Message is what the checkpoint's signature covers.
 func (c *AuditCheckpoint) Message() []byte {
 	var b []byte
-	for _, s := range []string{"atrium/audit-checkpoint/v1", c.OrgID, c.Hash, c.KeyID} {
+	tag := "atrium/audit-checkpoint/v1"
+	if c.Prune {
+		tag = "atrium/audit-prune/v1"
+	}
+	for _, s := range []string{tag, c.OrgID, c.Hash, c.KeyID} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}

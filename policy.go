@@ -37,9 +37,10 @@ func CanDeleteMessage(u *User, b *Binder, m *Member, msg *Message) bool {
 }
 
 // CanAddMember reports whether target may become a member of the binder:
-// only users of the binder's organisation who are not deactivated.
+// only users of the binder's organisation who are neither deactivated nor
+// deleted.
 func CanAddMember(target *User, b *Binder) bool {
-	return target != nil && target.OrgID == b.OrgID && target.Status != StatusDeactivated
+	return target != nil && target.OrgID == b.OrgID && target.Status != StatusDeactivated && target.Status != StatusDeleted
 }
 
 // CanManageUsers reports whether u administers users of org orgID.

@@ -153,11 +153,20 @@ func (a *App) verifyChain(ctx context.Context, head store.AuditHead, key *keyrin
 		for _, e := range page {
 			if first && e.Seq > 1 {
 				// The entries before were removed by the retention: a
-				// signed checkpoint must vouch for where the chain starts.
-				c := bySeq[e.Seq-1]
-				if c == nil || c.Hash != e.PrevHash {
+				// signed prune statement must vouch for where the chain
+				// starts (a mere checkpoint does not: it says nothing of
+				// removal).
+				c, err := a.store.AuditPrune(ctx, head.OrgID, e.Seq-1)
+				if err != nil {
+					return nil, err
+				}
+				problem := ""
+				if c != nil {
+					problem = checkSignature(c, key)
+				}
+				if c == nil || c.Hash != e.PrevHash || problem != "" {
 					r.Problem = &AuditProblem{Seq: 1, Reason: fmt.Sprintf(
-						"entries 1 to %d are missing and no checkpoint vouches for the chain's start", e.Seq-1)}
+						"entries 1 to %d are missing and no signed prune statement vouches for the chain's start", e.Seq-1)}
 					return r, nil
 				}
 				seq, prev, r.LastCheckpoint = c.Seq, c.Hash, c.Seq

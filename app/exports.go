@@ -17,13 +17,17 @@ import (
 // ExportTTL is how long a finished export can be downloaded.
 const ExportTTL = 7 * 24 * time.Hour
 
+// exportInterval is how often a user may have a new export made.
+const exportInterval = 24 * time.Hour
+
 // maxExportSize bounds one export archive.
 const maxExportSize = 1 << 40
 
 // RequestExport asks for an archive of the actor's own data (GDPR Art.
-// 20): profile, memberships, the messages they sent and the files they
-// uploaded. It is prepared in the background; a request while one is
-// being prepared returns that one.
+// 20): profile, memberships, the messages they sent and the file versions
+// they uploaded. It is prepared in the background; a request while one
+// is being prepared, or within a day of the last ready one, returns that
+// one (exports are large: one a day is enough).
 func (a *App) RequestExport(ctx context.Context) (*store.Export, error) {
 	act, err := actor(ctx)
 	if err != nil {
@@ -34,7 +38,7 @@ func (a *App) RequestExport(ctx context.Context) (*store.Export, error) {
 	}
 	var e *store.Export
 	err = a.write(ctx, func(w *writer) error {
-		if e, err = w.UserPendingExport(w.ctx, act.User.ID); err != nil || e != nil {
+		if e, err = w.UserRecentExport(w.ctx, act.User.ID, w.now.Add(-exportInterval)); err != nil || e != nil {
 			return err
 		}
 		e = &store.Export{ID: atrium.NewID(), OrgID: act.User.OrgID, UserID: act.User.ID, Status: store.ExportPending,
@@ -79,10 +83,12 @@ func (a *App) OpenExport(ctx context.Context, id string) (*store.Export, *FileCo
 	if err != nil {
 		return nil, nil, err
 	}
-	switch e.Status {
-	case store.ExportPending:
+	switch {
+	case !a.now().Before(e.ExpiresAt):
+		return nil, nil, atrium.Errorf(atrium.EGone, "the export expired; ask for a new one")
+	case e.Status == store.ExportPending:
 		return nil, nil, atrium.Errorf(atrium.EConflict, "the export is still being prepared")
-	case store.ExportFailed:
+	case e.Status == store.ExportFailed:
 		return nil, nil, atrium.Errorf(atrium.EGone, "the export failed; ask for a new one")
 	}
 	c, err := a.openObject(ctx, e.OrgID, e.BlobID, e.Size)
@@ -142,6 +148,9 @@ func (a *App) prepareExport(ctx context.Context, e *store.Export) error {
 	}
 	orgKey, err := a.orgKey(ctx, fs, e.OrgID)
 	if err != nil {
+		if ctx.Err() == nil && atrium.ErrorCode(err) != atrium.EUnavailable {
+			a.failExport(ctx, e) // the organisation's files were erased, say: it will not get better
+		}
 		return err
 	}
 	obj := &atrium.File{OrgID: e.OrgID, BlobID: atrium.NewID()}
@@ -174,6 +183,19 @@ func (a *App) prepareExport(ctx context.Context, e *store.Export) error {
 		a.removeUnrecorded(ctx, fs, obj.BlobID)
 	}
 	return err
+}
+
+// failExport records an export that cannot be prepared.
+func (a *App) failExport(ctx context.Context, e *store.Export) {
+	err := a.write(ctx, func(w *writer) error {
+		if ok, err := w.FinishExport(w.ctx, e.ID, store.ExportFailed, "", 0, w.now); err != nil || !ok {
+			return err
+		}
+		return w.audit(e.OrgID, "user.export_failed", "export", e.ID, "")
+	})
+	if err != nil {
+		a.log.Warn("recording a failed export", "export", e.ID, "err", err)
+	}
 }
 
 // writeArchive writes a user's data as a ZIP archive to w.
@@ -255,42 +277,43 @@ func (a *App) archiveMessages(ctx context.Context, z *zip.Writer, userID string)
 	}
 }
 
-// archiveFiles writes the current version of every live file the user
-// uploaded under files/, with an index.
+// archiveFiles writes every version the user uploaded of a file that is
+// not deleted, under files/, with an index. Versions others uploaded,
+// even of files the user created, are theirs and stay out.
 func (a *App) archiveFiles(ctx context.Context, z *zip.Writer, userID string) error {
-	var index []*atrium.File
-	after := ""
+	index := []*atrium.FileVersion{}
+	after := int64(0)
+	afterFile := ""
 	for {
-		page, err := a.store.FilesCreatedBy(ctx, userID, after, 200)
+		page, err := a.store.VersionsUploadedBy(ctx, userID, afterFile, after, 200)
 		if err != nil {
 			return err
 		}
-		for _, f := range page {
-			if err := a.archiveFile(ctx, z, f); err != nil {
+		for _, v := range page {
+			if err := a.archiveVersion(ctx, z, v); err != nil {
 				return err
 			}
-			index = append(index, f)
+			index = append(index, &v.FileVersion)
 		}
 		if len(page) < 200 {
 			break
 		}
-		after = page[len(page)-1].ID
-	}
-	if index == nil {
-		index = []*atrium.File{}
+		afterFile, after = page[len(page)-1].FileID, page[len(page)-1].Version
 	}
 	return writeJSONEntry(z, "files.json", index)
 }
 
-func (a *App) archiveFile(ctx context.Context, z *zip.Writer, f *atrium.File) error {
-	c, err := a.openObject(ctx, f.OrgID, f.BlobID, f.Size)
+func (a *App) archiveVersion(ctx context.Context, z *zip.Writer, v *store.OrgFileVersion) error {
+	c, err := a.openObject(ctx, v.OrgID, v.BlobID, v.Size)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	// The id keeps names unique; the name is made safe to unpack.
-	name := strings.NewReplacer("/", "_", "\\", "_").Replace(path.Base(f.Name))
-	w, err := z.CreateHeader(&zip.FileHeader{Name: "files/" + f.ID + "-" + name, Method: zip.Store, Modified: f.UpdatedAt})
+	// The file's id and version keep names unique; the name is made safe
+	// to unpack.
+	name := strings.NewReplacer("/", "_", "\\", "_").Replace(path.Base(v.Name))
+	w, err := z.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("files/%s-v%d-%s", v.FileID, v.Version, name),
+		Method: zip.Store, Modified: v.CreatedAt})
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,14 @@ func TestUserDataExport(t *testing.T) {
 			f, err = a.UploadFile(w.owner, w.binder.ID, "terms.pdf", strings.NewReader("%PDF terms"))
 			must(t, err)
 
+			// A later version by someone else is theirs, not the owner's.
+			ed, err := a.CreateUser(w.owner, app.CreateUserInput{Email: "ed@acme.test", Kind: atrium.KindInternal, Password: pw})
+			must(t, err)
+			_, err = a.AddMember(w.owner, w.binder.ID, app.AddMemberInput{UserID: ed.ID, Role: atrium.BinderRoleEditor})
+			must(t, err)
+			_, err = a.UploadVersion(as(t, a, "ed@acme.test", "198.51.100.7"), f.ID, "terms.pdf", strings.NewReader("%PDF the editor's own"))
+			must(t, err)
+
 			e, err := a.RequestExport(w.owner)
 			must(t, err)
 			again, err := a.RequestExport(w.owner)
@@ -71,13 +79,22 @@ func TestUserDataExport(t *testing.T) {
 			if !strings.Contains(entries["memberships.json"], w.binder.ID) || !strings.Contains(entries["messages.jsonl"], "the terms we agreed") {
 				t.Fatalf("memberships or messages missing: %v", entries)
 			}
-			if entries["files/"+f.ID+"-terms.pdf"] != "%PDF terms" || !strings.Contains(entries["files.json"], f.ID) {
+			if entries["files/"+f.ID+"-v1-terms.pdf"] != "%PDF terms" || !strings.Contains(entries["files.json"], f.ID) {
 				t.Fatalf("files: %v", entries)
+			}
+			for name, content := range entries {
+				if strings.Contains(content, "editor's") {
+					t.Fatalf("%s holds another user's version", name)
+				}
+			}
+			// Within a day, asking again returns the same export.
+			if again, err := a.RequestExport(w.owner); err != nil || again.ID != e.ID {
+				t.Fatalf("a second request the same day: %+v %v", again, err)
 			}
 
 			// It expires with its object.
-			if n := len(w.objects(t)); n != 2 {
-				t.Fatalf("%d objects before the expiry, want the file's and the export's", n)
+			if n := len(w.objects(t)); n != 3 {
+				t.Fatalf("%d objects before the expiry, want two versions and the export", n)
 			}
 			later := time.Now().Add(app.ExportTTL + time.Hour)
 			a.SetClock(func() time.Time { return later })
@@ -85,7 +102,7 @@ func TestUserDataExport(t *testing.T) {
 			if _, err := a.GetExport(w.owner, e.ID); atrium.ErrorCode(err) != atrium.ENotFound {
 				t.Fatalf("an expired export: %v", err)
 			}
-			if objs := w.objects(t); len(objs) != 1 {
+			if objs := w.objects(t); len(objs) != 2 {
 				t.Fatalf("objects after the expiry: %v", objs)
 			}
 		})

@@ -65,8 +65,9 @@ func (a *App) addMember(w *writer, act *atrium.Actor, b *atrium.Binder, in AddMe
 		return nil, err
 	}
 	notUser := atrium.Errorf(atrium.EInvalid, "user_id is not a user of this organisation")
-	target, err := a.orgUser(w.ctx, w.Queries, b.OrgID, in.UserID)
-	if atrium.ErrorCode(err) == atrium.ENotFound {
+	// Locked, so that a deletion of the user cannot cross this.
+	target, err := a.orgUserForUpdate(w, b.OrgID, in.UserID)
+	if atrium.ErrorCode(err) == atrium.ENotFound || err == nil && target.Status == atrium.StatusDeleted {
 		return nil, notUser
 	}
 	if err != nil {

@@ -119,6 +119,9 @@ func (a *App) SetPermissions(ctx context.Context, userID string, p atrium.Permis
 	var out *UserPermissions
 	err = a.write(ctx, func(w *writer) error {
 		u, err := a.orgUserForUpdate(w, act.User.OrgID, userID)
+		if err == nil && u.Status == atrium.StatusDeleted {
+			err = atrium.NotFound("user")
+		}
 		if err != nil {
 			return err
 		}

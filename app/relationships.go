@@ -25,8 +25,8 @@ func (a *App) CreateRelationship(ctx context.Context, in RelationshipInput) (*at
 	err = a.write(ctx, func(w *writer) error {
 		for _, c := range []struct{ field, id, kind string }{
 			{"client_id", in.ClientID, atrium.KindClient}, {"internal_id", in.InternalID, atrium.KindInternal}} {
-			u, err := a.orgUser(w.ctx, w.Queries, r.OrgID, c.id)
-			if atrium.ErrorCode(err) == atrium.ENotFound {
+			u, err := a.orgUserForUpdate(w, r.OrgID, c.id)
+			if atrium.ErrorCode(err) == atrium.ENotFound || err == nil && u.Status == atrium.StatusDeleted {
 				return atrium.Errorf(atrium.EInvalid, "%s is not a user of this organisation", c.field)
 			}
 			if err != nil {

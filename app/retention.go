@@ -18,7 +18,7 @@ const retentionBatch = 1000
 func (a *App) ApplyRetention(ctx context.Context) error {
 	after := ""
 	for {
-		orgs, err := a.store.OrgsWithRetention(ctx, after, 200)
+		orgs, last, err := a.store.OrgsWithRetention(ctx, after, 200)
 		if err != nil {
 			return err
 		}
@@ -26,11 +26,11 @@ func (a *App) ApplyRetention(ctx context.Context) error {
 			if err := a.retainOrg(ctx, o); err != nil {
 				a.log.Warn("housekeeping: retention", "org", o.ID, "err", err)
 			}
-			after = o.ID
 		}
-		if len(orgs) < 200 {
+		if last == "" {
 			return nil
 		}
+		after = last
 	}
 }
 
@@ -102,10 +102,10 @@ func (a *App) pruneAudit(ctx context.Context, orgID string, t time.Time) error {
 	if err != nil || len(last) != 1 {
 		return fmt.Errorf("audit entry %d: %v", upTo, err)
 	}
-	c := &atrium.AuditCheckpoint{OrgID: orgID, Seq: upTo, Hash: last[0].Hash, KeyID: key.ID, CreatedAt: a.now().Truncate(time.Millisecond)}
+	c := &atrium.AuditCheckpoint{OrgID: orgID, Seq: upTo, Hash: last[0].Hash, KeyID: key.ID, CreatedAt: a.now().Truncate(time.Millisecond), Prune: true}
 	c.Signature = key.Sign(c.Message())
 	return a.write(ctx, func(w *writer) error {
-		if err := w.AddAuditCheckpoint(w.ctx, c); err != nil {
+		if err := w.AddAuditPrune(w.ctx, c); err != nil {
 			return err
 		}
 		n, err := w.PruneAudit(w.ctx, orgID, upTo)

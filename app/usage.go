@@ -68,8 +68,9 @@ func (a *App) RunUsage(ctx context.Context, wake <-chan struct{}) {
 func (a *App) AggregateUsage(ctx context.Context) (int, error) {
 	var n int
 	err := a.write(ctx, func(w *writer) error {
-		cur, err := w.UsageCursor(w.ctx)
-		if err != nil {
+		cur, ok, err := w.UsageCursor(w.ctx)
+		if err != nil || !ok {
+			n = 0
 			return err
 		}
 		events, err := w.EventsAfter(w.ctx, cur, usageBatch)

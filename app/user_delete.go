@@ -19,6 +19,7 @@ func (a *App) DeleteUser(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	var objects []string
 	err = a.write(ctx, func(w *writer) error {
 		u, err := a.orgUserForUpdate(w, act.User.OrgID, id)
 		if err != nil {
@@ -39,17 +40,22 @@ func (a *App) DeleteUser(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		return a.deleteUser(w, act.User, u, o.Settings.UserDeletion)
+		objects = objects[:0]
+		return a.deleteUser(w, act.User, u, o.Settings.UserDeletion, &objects)
 	})
 	if err != nil {
 		return a.deny(ctx, err, act.User.OrgID, "user.delete", "user", id)
 	}
 	a.sessions.clear()
+	for _, b := range objects {
+		a.deleteObject(ctx, b)
+	}
 	return nil
 }
 
-// deleteUser does DeleteUser's work in its transaction.
-func (a *App) deleteUser(w *writer, by, u *atrium.User, policy string) error {
+// deleteUser does DeleteUser's work in its transaction, and adds to
+// objects the stored objects to delete once it has committed.
+func (a *App) deleteUser(w *writer, by, u *atrium.User, policy string, objects *[]string) error {
 	wiped, err := w.RequestWipe(w.ctx, u.ID, "", by.ID, w.now)
 	if err != nil {
 		return err
@@ -112,6 +118,20 @@ func (a *App) deleteUser(w *writer, by, u *atrium.User, policy string) error {
 			return err
 		}
 	}
+	// Their exports go with them (the objects once the deletion commits).
+	exports, err := w.UserExports(w.ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, id := range exports {
+		blobID, err := w.DeleteExport(w.ctx, id)
+		if err != nil {
+			return err
+		}
+		if blobID != "" {
+			*objects = append(*objects, blobID)
+		}
+	}
 	if err := w.AnonymiseUser(w.ctx, u.ID, w.now); err != nil {
 		return err
 	}
@@ -136,6 +156,7 @@ func (a *App) SetUserStatusAsSystem(ctx context.Context, userID, status string) 
 // DeleteUserAsSystem deletes a user for the operator, as DeleteUser does;
 // binders the user alone owned pass to the organisation's owner.
 func (a *App) DeleteUserAsSystem(ctx context.Context, userID string) error {
+	var objects []string
 	err := a.asOwnerOf(ctx, userID, func(w *writer, owner, target *atrium.User) error {
 		switch {
 		case target.Status == atrium.StatusDeleted:
@@ -147,10 +168,14 @@ func (a *App) DeleteUserAsSystem(ctx context.Context, userID string) error {
 		if err != nil {
 			return err
 		}
-		return a.deleteUser(w, owner, target, o.Settings.UserDeletion)
+		objects = objects[:0]
+		return a.deleteUser(w, owner, target, o.Settings.UserDeletion, &objects)
 	})
 	if err == nil {
 		a.sessions.clear()
+		for _, b := range objects {
+			a.deleteObject(ctx, b)
+		}
 	}
 	return err
 }
@@ -172,4 +197,15 @@ func (a *App) asOwnerOf(ctx context.Context, userID string, fn func(w *writer, o
 		}
 		return fn(w, owner, u)
 	})
+}
+
+// deleteObject removes a stored object whose record is gone.
+func (a *App) deleteObject(ctx context.Context, blobID string) {
+	fs, err := a.files()
+	if err != nil {
+		return
+	}
+	if err := fs.Blobs.Delete(context.WithoutCancel(ctx), blobID); err != nil {
+		a.log.Warn("an object stays behind", "blob", blobID, "err", err)
+	}
 }

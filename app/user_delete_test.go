@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/app"
@@ -62,6 +63,24 @@ func TestDeleteUser(t *testing.T) {
 				}
 				if rels, _, _ := a.ListRelationships(w.owner, w.cleo.ID, "", app.Page{}); len(rels) != 0 {
 					t.Fatalf("relationships left: %d", len(rels))
+				}
+				// A deleted user cannot be given access again.
+				b2, err := a.CreateBinder(w.owner, app.CreateBinderInput{Title: "After"})
+				must(t, err)
+				if _, err := a.AddMember(w.owner, b2.ID, app.AddMemberInput{UserID: w.cleo.ID}); atrium.ErrorCode(err) != atrium.EInvalid {
+					t.Fatalf("a deleted user added to a binder: %v", err)
+				}
+				if _, err := a.CreateRelationship(w.owner, app.RelationshipInput{ClientID: w.cleo.ID, InternalID: w.manager.ID}); atrium.ErrorCode(err) != atrium.EInvalid {
+					t.Fatalf("a relationship with a deleted user: %v", err)
+				}
+				if _, err := a.SetPermissions(w.owner, w.cleo.ID, atrium.Permissions{}); atrium.ErrorCode(err) != atrium.ENotFound {
+					t.Fatalf("permissions of a deleted user: %v", err)
+				}
+				devices, _ := a.Store().ListDevices(bg, w.cleo.ID, time.Time{}, "", 10)
+				for _, d := range devices {
+					if d.DeviceName != "" || d.IP != "" || d.UserAgent != "" {
+						t.Fatalf("a deleted user's device keeps %+v", d)
+					}
 				}
 				// The binder Cleo alone owned is now the administrator's.
 				b, err := a.GetBinder(w.owner, w.binder.ID)

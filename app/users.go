@@ -45,7 +45,7 @@ func (a *App) CreateOrg(ctx context.Context, in CreateOrgInput) (*atrium.Org, *a
 		if err := w.audit(o.ID, "org.create", "org", o.ID, o.Name); err != nil {
 			return err
 		}
-		return w.audit(o.ID, "user.create", "user", u.ID, u.Email)
+		return w.audit(o.ID, "user.create", "user", u.ID, u.Kind+" "+u.Role)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -191,7 +191,7 @@ func (a *App) createUser(w *writer, orgID string, in CreateUserInput, hash strin
 	if err := w.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
-	if err := w.audit(orgID, "user.create", "user", u.ID, u.Email); err != nil {
+	if err := w.audit(orgID, "user.create", "user", u.ID, u.Kind+" "+u.Role); err != nil {
 		return nil, err
 	}
 	out := &CreatedUser{User: u}

@@ -41,8 +41,10 @@ type Client struct {
 	slots chan struct{}
 }
 
-// MaxStreams is how many scans a Client runs at once by default.
-const MaxStreams = 8
+// MaxStreams is how many scans a Client runs at once: a scan holds one of
+// clamd's threads for as long as its upload lasts, and clamd queues what
+// its threads cannot take (MaxThreads and MaxQueue in clamd.conf).
+const MaxStreams = 32
 
 // New returns a client of the clamd at addr: "unix:/path/to/clamd.ctl",
 // "tcp:host:port", or "host:port".
@@ -111,7 +113,7 @@ func (c *Client) Stream(ctx context.Context) (*Stream, error) {
 		release()
 		return nil, err
 	}
-	s := &Stream{conn: conn, w: bufio.NewWriterSize(deadlineWriter{conn, c.Timeout}, 64<<10), timeout: c.Timeout, release: release}
+	s := &Stream{conn: conn, w: bufio.NewWriterSize(deadlineWriter{ctx, conn, c.Timeout}, 64<<10), timeout: c.Timeout, release: release}
 	s.stop = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
 	if _, err := s.w.WriteString("zINSTREAM\x00"); err == nil {
 		err = s.w.Flush() // clamd's command timeout runs from the connection
@@ -123,13 +125,18 @@ func (c *Client) Stream(ctx context.Context) (*Stream, error) {
 	return s, nil
 }
 
-// deadlineWriter bounds each write to clamd.
+// deadlineWriter bounds each write to clamd, and stops writing once the
+// stream's context has ended (its deadline would otherwise be moved on).
 type deadlineWriter struct {
+	ctx     context.Context
 	conn    net.Conn
 	timeout time.Duration
 }
 
 func (d deadlineWriter) Write(p []byte) (int, error) {
+	if err := d.ctx.Err(); err != nil {
+		return 0, err
+	}
 	d.conn.SetWriteDeadline(time.Now().Add(d.timeout))
 	return d.conn.Write(p)
 }

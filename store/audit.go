@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -212,4 +214,30 @@ func (q Queries) AuditCheckpoints(ctx context.Context, orgID string) ([]*atrium.
 		out = append(out, &c)
 	}
 	return out, atrium.Internal("store.AuditCheckpoints", rows.Err())
+}
+
+// AddAuditPrune stores a signed prune statement (see audit_prunes).
+func (q Queries) AddAuditPrune(ctx context.Context, c *atrium.AuditCheckpoint) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO audit_prunes (org_id, seq, hash, key_id, signature, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id, seq) DO NOTHING`,
+		c.OrgID, c.Seq, c.Hash, c.KeyID, base64.StdEncoding.EncodeToString(c.Signature), ms(c.CreatedAt))
+	return atrium.Internal("store.AddAuditPrune", err)
+}
+
+// AuditPrune returns the prune statement at seq, or nil.
+func (q Queries) AuditPrune(ctx context.Context, orgID string, seq int64) (*atrium.AuditCheckpoint, error) {
+	c := atrium.AuditCheckpoint{OrgID: orgID, Prune: true}
+	var sig string
+	var created int64
+	err := q.q.QueryRowContext(ctx, `SELECT seq, hash, key_id, signature, created_at FROM audit_prunes
+		WHERE org_id = $1 AND seq = $2`, orgID, seq).Scan(&c.Seq, &c.Hash, &c.KeyID, &sig, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, atrium.Internal("store.AuditPrune", err)
+	}
+	c.Signature, _ = base64.StdEncoding.DecodeString(sig)
+	c.CreatedAt = fromMS(created)
+	return &c, nil
 }

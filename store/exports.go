@@ -57,14 +57,21 @@ func (q Queries) GetExport(ctx context.Context, id string) (*Export, error) {
 	return e, nil
 }
 
-// UserPendingExport returns a user's pending export, if any (nil).
-func (q Queries) UserPendingExport(ctx context.Context, userID string) (*Export, error) {
+// UserRecentExport returns a user's pending export, or else their newest
+// ready one made after since, if any (nil).
+func (q Queries) UserRecentExport(ctx context.Context, userID string, since time.Time) (*Export, error) {
 	e, err := scanExport(q.q.QueryRowContext(ctx, `SELECT `+exportCols+` FROM exports
-		WHERE user_id = $1 AND status = 'pending' ORDER BY id LIMIT 1`, userID))
+		WHERE user_id = $1 AND (status = 'pending' OR (status = 'ready' AND created_at > $2))
+		ORDER BY CASE WHEN status = 'pending' THEN 0 ELSE 1 END, created_at DESC LIMIT 1`, userID, ms(since)))
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
-	return e, atrium.Internal("store.UserPendingExport", err)
+	return e, atrium.Internal("store.UserRecentExport", err)
+}
+
+// UserExports returns the ids of a user's exports.
+func (q Queries) UserExports(ctx context.Context, userID string) ([]string, error) {
+	return q.queryStrings(ctx, "store.UserExports", `SELECT id FROM exports WHERE user_id = $1 ORDER BY id`, userID)
 }
 
 // PendingExports returns up to limit pending exports, oldest first.
@@ -147,22 +154,34 @@ func (q Queries) MessagesBySender(ctx context.Context, senderID, after string, l
 	return out, atrium.Internal("store.MessagesBySender", rows.Err())
 }
 
-// FilesCreatedBy returns up to limit live files a user created, with ids
-// after `after`, in id order.
-func (q Queries) FilesCreatedBy(ctx context.Context, userID, after string, limit int) ([]*atrium.File, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+fileCols+` FROM files WHERE created_by = $1 AND deleted_at IS NULL
-		AND id > $2 ORDER BY id LIMIT $3`, userID, after, limit)
+// OrgFileVersion is a file version with its organisation.
+type OrgFileVersion struct {
+	atrium.FileVersion
+	OrgID string
+}
+
+// VersionsUploadedBy returns up to limit versions a user uploaded of files
+// that are not deleted, after (file afterFile, version after), in that
+// order.
+func (q Queries) VersionsUploadedBy(ctx context.Context, userID, afterFile string, after int64, limit int) ([]*OrgFileVersion, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT v.file_id, v.version, v.name, v.content_type, v.size, v.sha256, v.blob_id,
+		v.uploaded_by, v.created_at, f.org_id FROM file_versions v JOIN files f ON f.id = v.file_id
+		WHERE v.uploaded_by = $1 AND f.deleted_at IS NULL AND (v.file_id > $2 OR (v.file_id = $2 AND v.version > $3))
+		ORDER BY v.file_id, v.version LIMIT $4`, userID, afterFile, after, limit)
 	if err != nil {
-		return nil, atrium.Internal("store.FilesCreatedBy", err)
+		return nil, atrium.Internal("store.VersionsUploadedBy", err)
 	}
 	defer rows.Close()
-	var out []*atrium.File
+	var out []*OrgFileVersion
 	for rows.Next() {
-		f, err := scanFile(rows)
-		if err != nil {
-			return nil, atrium.Internal("store.FilesCreatedBy", err)
+		var v OrgFileVersion
+		var created int64
+		if err := rows.Scan(&v.FileID, &v.Version, &v.Name, &v.ContentType, &v.Size, &v.SHA256, &v.BlobID,
+			&v.UploadedBy, &created, &v.OrgID); err != nil {
+			return nil, atrium.Internal("store.VersionsUploadedBy", err)
 		}
-		out = append(out, f)
+		v.CreatedAt = fromMS(created)
+		out = append(out, &v)
 	}
-	return out, atrium.Internal("store.FilesCreatedBy", rows.Err())
+	return out, atrium.Internal("store.VersionsUploadedBy", rows.Err())
 }

@@ -8,26 +8,30 @@ import (
 	"github.com/atrium-dev/atrium"
 )
 
-// OrgsWithRetention returns the organisations whose settings keep
-// messages, files or audit entries for a limited time, after id after.
-func (q Queries) OrgsWithRetention(ctx context.Context, after string, limit int) ([]*atrium.Org, error) {
+// OrgsWithRetention returns, of up to limit organisations after id after,
+// those whose settings keep messages, files or audit entries for a
+// limited time, and the last id it looked at ("" once there are no more).
+func (q Queries) OrgsWithRetention(ctx context.Context, after string, limit int) ([]*atrium.Org, string, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT id, name, settings, created_at, updated_at FROM orgs
 		WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
 	if err != nil {
-		return nil, atrium.Internal("store.OrgsWithRetention", err)
+		return nil, "", atrium.Internal("store.OrgsWithRetention", err)
 	}
 	defer rows.Close()
 	var out []*atrium.Org
+	last, n := "", 0
 	for rows.Next() {
 		var o atrium.Org
 		var settings string
 		var created, updated int64
 		if err := rows.Scan(&o.ID, &o.Name, &settings, &created, &updated); err != nil {
-			return nil, atrium.Internal("store.OrgsWithRetention", err)
+			return nil, "", atrium.Internal("store.OrgsWithRetention", err)
 		}
+		n++
+		last = o.ID
 		o.Settings = atrium.DefaultOrgSettings()
 		if err := json.Unmarshal([]byte(settings), &o.Settings); err != nil {
-			return nil, atrium.Internal("store.OrgsWithRetention", err)
+			return nil, "", atrium.Internal("store.OrgsWithRetention", err)
 		}
 		o.CreatedAt, o.UpdatedAt = fromMS(created), fromMS(updated)
 		s := o.Settings
@@ -35,7 +39,10 @@ func (q Queries) OrgsWithRetention(ctx context.Context, after string, limit int)
 			out = append(out, &o)
 		}
 	}
-	return out, atrium.Internal("store.OrgsWithRetention", rows.Err())
+	if n < limit {
+		last = ""
+	}
+	return out, last, atrium.Internal("store.OrgsWithRetention", rows.Err())
 }
 
 // ExpireMessages erases up to limit live messages of an organisation
@@ -73,7 +80,7 @@ func (q Queries) ExpireMessages(ctx context.Context, orgID string, t, now time.T
 func (q Queries) ExpireFiles(ctx context.Context, orgID string, t, now time.Time, limit int) ([]Ref, error) {
 	return q.queryRefs(ctx, "store.ExpireFiles", `UPDATE files SET deleted_at = $3, updated_at = $3
 		WHERE id IN (SELECT id FROM files WHERE org_id = $1 AND deleted_at IS NULL AND updated_at < $2 ORDER BY updated_at LIMIT $4)
-		RETURNING binder_id, id`, orgID, ms(t), ms(now), limit)
+		AND deleted_at IS NULL RETURNING binder_id, id`, orgID, ms(t), ms(now), limit)
 }
 
 // PruneAudit removes an organisation's chained audit entries up to and

@@ -10,15 +10,19 @@ import (
 )
 
 // UsageCursor returns how far the usage aggregates have read the outbox,
-// locking the cursor on PostgreSQL so that one node at a time advances it.
-func (q Queries) UsageCursor(ctx context.Context) (atrium.Pos, error) {
+// locking the cursor on PostgreSQL so that one node at a time advances it;
+// ok is false when another node holds it (this one then leaves the work
+// to it rather than wait, which would hold up its other writes).
+func (q Queries) UsageCursor(ctx context.Context) (p atrium.Pos, ok bool, err error) {
 	lock := ""
 	if q.d.name() == "postgres" {
-		lock = " FOR UPDATE"
+		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	var p atrium.Pos
-	err := q.q.QueryRowContext(ctx, `SELECT tx, eid FROM usage_cursor WHERE id = 1`+lock).Scan(&p.Tx, &p.ID)
-	return p, atrium.Internal("store.UsageCursor", err)
+	err = q.q.QueryRowContext(ctx, `SELECT tx, eid FROM usage_cursor WHERE id = 1`+lock).Scan(&p.Tx, &p.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, false, nil
+	}
+	return p, err == nil, atrium.Internal("store.UsageCursor", err)
 }
 
 // SetUsageCursor records how far the aggregates have read.

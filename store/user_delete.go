@@ -37,6 +37,8 @@ func (q Queries) RemoveUserEverywhere(ctx context.Context, id string) ([]string,
 		`DELETE FROM relationships WHERE client_id = $1 OR internal_id = $1`,
 		`DELETE FROM user_permissions WHERE user_id = $1`,
 		`DELETE FROM invitations WHERE user_id = $1`,
+		// The devices' names and addresses are personal data too.
+		`UPDATE sessions SET device_name = '', platform = '', ip = '', user_agent = '', device_key = NULL WHERE user_id = $1`,
 	} {
 		if _, err := q.q.ExecContext(ctx, stmt, id); err != nil {
 			return nil, atrium.Internal("store.RemoveUserEverywhere", err)
@@ -86,11 +88,14 @@ func (q Queries) EraseMessagesBy(ctx context.Context, senderID string, now time.
 	return out, atrium.Internal("store.EraseMessagesBy", rows.Err())
 }
 
-// DeleteFilesBy soft-deletes every live file a user created (purged after
-// the retention like any deleted file) and returns them.
+// DeleteFilesBy soft-deletes every live file a user created whose every
+// version is theirs (purged after the retention like any deleted file)
+// and returns them; a file others added versions to stays theirs too.
 func (q Queries) DeleteFilesBy(ctx context.Context, userID string, now time.Time) ([]Ref, error) {
 	return q.queryRefs(ctx, "store.DeleteFilesBy", `UPDATE files SET deleted_at = $2, updated_at = $2
-		WHERE created_by = $1 AND deleted_at IS NULL RETURNING binder_id, id`, userID, ms(now))
+		WHERE created_by = $1 AND deleted_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM file_versions v WHERE v.file_id = files.id AND v.uploaded_by <> $1)
+		RETURNING binder_id, id`, userID, ms(now))
 }
 
 func (q Queries) queryRefs(ctx context.Context, op, query string, args ...any) ([]Ref, error) {

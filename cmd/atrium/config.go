@@ -111,7 +111,7 @@ func (c *serveConfig) tls() bool { return c.tlsCert != "" || c.tlsSelfSigned }
 func (c *serveConfig) validate() error {
 	if c.publicURL != "" {
 		u, err := url.Parse(c.publicURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 			return fmt.Errorf("--public-url must be an http or https URL such as https://atrium.example.com")
 		}
 	}
