@@ -44,6 +44,9 @@ func (a *App) retainOrg(ctx context.Context, o *atrium.Org) error {
 			if err != nil || len(msgs) == 0 {
 				return err
 			}
+			if err := w.ScrubMessagesBefore(w.ctx, o.ID, days(s.MessageRetentionDays)); err != nil {
+				return err
+			}
 			for _, m := range msgs {
 				if err := w.event(atrium.EventMessageDeleted, o.ID, m.BinderID, "", "message", m); err != nil {
 					return err

@@ -56,6 +56,13 @@ func TestRetention(t *testing.T) {
 					}
 				}
 			}
+			events, err := a.Store().EventsAfter(bg, atrium.Pos{}, 10000)
+			must(t, err)
+			for _, e := range events {
+				if strings.Contains(string(e.Payload), "old news") {
+					t.Fatalf("the outbox still holds an expired message: %s", e.Payload)
+				}
+			}
 			if _, err := a.GetFile(w.owner, oldFile.ID); atrium.ErrorCode(err) != atrium.ENotFound {
 				t.Fatalf("an expired file: %v", err)
 			}

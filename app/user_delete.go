@@ -84,9 +84,15 @@ func (a *App) deleteUser(w *writer, by, u *atrium.User, policy string, objects *
 			return err
 		}
 	}
+	if err := w.ScrubMemberEvents(w.ctx, u.OrgID, u.ID); err != nil {
+		return err
+	}
 	if policy == atrium.UserDeletionErase {
 		msgs, err := w.EraseMessagesBy(w.ctx, u.ID, w.now)
 		if err != nil {
+			return err
+		}
+		if err := w.ScrubMessagesBy(w.ctx, u.OrgID, u.ID); err != nil {
 			return err
 		}
 		for _, m := range msgs {

@@ -113,3 +113,30 @@ func TestDeleteUser(t *testing.T) {
 		}
 	}
 }
+
+// Erasing a user's content erases its copies in the event outbox, so that
+// a stream resumed from before cannot bring it back, and their name and
+// address leave the member events.
+func TestErasureReachesTheOutbox(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			w := newRelWorld(t, dialect)
+			a, bg := w.a, context.Background()
+			_, err := a.PatchOrgSettings(w.owner, json.RawMessage(`{"user_deletion":"erase"}`))
+			must(t, err)
+			_, err = a.PostMessage(w.asCleo(), w.binder.ID, app.PostMessageInput{Text: "my secret address"})
+			must(t, err)
+			_, err = a.AddMember(w.asCleo(), w.binder.ID, app.AddMemberInput{UserID: w.manager.ID})
+			must(t, err)
+			must(t, a.DeleteUser(w.owner, w.cleo.ID))
+			events, err := a.Store().EventsAfter(bg, atrium.Pos{}, 10000)
+			must(t, err)
+			for _, e := range events {
+				if strings.Contains(string(e.Payload), "secret address") || strings.Contains(string(e.Payload), "cle@client.test") {
+					t.Fatalf("%s still holds erased data: %s", e.Type, e.Payload)
+				}
+			}
+		})
+	}
+}
