@@ -274,6 +274,9 @@ func (a *App) Housekeep(ctx context.Context) error {
 	if err := a.expireExports(ctx); err != nil {
 		a.log.Warn("housekeeping: expiring exports", "err", err)
 	}
+	if err := a.expireNonces(ctx); err != nil {
+		a.log.Warn("housekeeping: forgetting sign-in nonces", "err", err)
+	}
 	return a.store.Tx(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteIdempotentBefore(ctx, now.Add(-idempotencyRetention)); err != nil {
 			return err

@@ -42,6 +42,13 @@ func newFileWorld(t *testing.T, dialect string, maxSize int64) *fileWorld {
 // configure.
 func newFileWorldWith(t *testing.T, dialect string, configure func(*app.FileStorage)) *fileWorld {
 	t.Helper()
+	return newFileWorldConfig(t, dialect, func(c *app.Config) { configure(&c.Files) })
+}
+
+// newFileWorldConfig is newFileWorld with the app's configuration set up
+// by configure.
+func newFileWorldConfig(t *testing.T, dialect string, configure func(*app.Config)) *fileWorld {
+	t.Helper()
 	dir := t.TempDir()
 	blobs, err := blob.NewLocal(filepath.Join(dir, "blobs"))
 	must(t, err)
@@ -49,7 +56,7 @@ func newFileWorldWith(t *testing.T, dialect string, configure func(*app.FileStor
 	must(t, err)
 	cfg := app.DefaultConfig()
 	cfg.Files = app.FileStorage{Blobs: blobs, Keys: keys}
-	configure(&cfg.Files)
+	configure(&cfg)
 	a := app.New(storetest.Open(t, dialect), auth.NewHasher(auth.TestParams, 2), slog.New(slog.NewTextHandler(io.Discard, nil)), cfg, nil)
 	bg := context.Background()
 	_, _, err = a.CreateOrg(bg, app.CreateOrgInput{Name: "Acme", OwnerEmail: "o@acme.test", OwnerPassword: pw})

@@ -158,6 +158,13 @@ func (a *App) hashIfGiven(ctx context.Context, password string) (string, error) 
 }
 
 func (a *App) createUser(w *writer, orgID string, in CreateUserInput, hash string) (*CreatedUser, error) {
+	return a.createUserWith(w, orgID, in, hash, true)
+}
+
+// createUserWith makes a user; without a password hash, they are invited
+// when invite is set, and otherwise active with no password (they sign in
+// another way, through an app's signature, say).
+func (a *App) createUserWith(w *writer, orgID string, in CreateUserInput, hash string, invite bool) (*CreatedUser, error) {
 	ctx := w.ctx
 	name := in.Name
 	if strings.TrimSpace(name) == "" {
@@ -172,7 +179,7 @@ func (a *App) createUser(w *writer, orgID string, in CreateUserInput, hash strin
 	}
 	u := &atrium.User{ID: atrium.NewID(), OrgID: orgID, Email: in.Email, Name: strings.TrimSpace(name), Kind: in.Kind,
 		Role: role, Status: atrium.StatusActive, CreatedAt: w.now, UpdatedAt: w.now}
-	if hash == "" {
+	if hash == "" && invite {
 		u.Status = atrium.StatusInvited
 	}
 	u.PasswordHash = hash
@@ -195,7 +202,7 @@ func (a *App) createUser(w *writer, orgID string, in CreateUserInput, hash strin
 		return nil, err
 	}
 	out := &CreatedUser{User: u}
-	if hash == "" {
+	if hash == "" && invite {
 		token, hash := auth.NewToken()
 		inv := &store.Invitation{TokenHash: hash, UserID: u.ID, CreatedBy: w.actorID(), CreatedAt: w.now,
 			ExpiresAt: w.now.Add(a.cfg.InvitationTTL)}

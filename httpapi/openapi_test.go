@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -711,6 +712,7 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	w.auditLog()
 	w.relationships()
 	w.devices()
+	w.signatureSSO()
 	w.exports()
 	w.reports()
 	w.refusals()
@@ -1196,6 +1198,43 @@ func (w *oapiWorld) reports() {
 	w.do(oapiCall{method: "GET", path: usage, token: w.ownerTok, query: "from=" + today + "&to=" + tomorrow + "&interval=month", want: 400, req: oapiReqInvalid})
 }
 
+// signatureSSO registers an app and signs a user in with its signature.
+func (w *oapiWorld) signatureSSO() {
+	const clients, client, sso = "/api/v1/api-clients", "/api/v1/api-clients/{id}", "/api/v1/auth/sso/signature"
+	c := oapiDecode[app.CreatedAPIClient](w.t, w.do(oapiCall{method: "POST", path: clients, token: w.ownerTok, want: 201,
+		body: app.CreateAPIClientInput{Name: "Portal", Provision: app.ProvisionClient}}))
+	w.do(oapiCall{method: "POST", path: clients, token: w.staffTok, want: 403, body: app.CreateAPIClientInput{Name: "X", Provision: "none"}})
+	w.do(oapiCall{method: "POST", path: clients, token: w.ownerTok, want: 400, req: oapiReqInvalid, body: app.CreateAPIClientInput{Name: "X", Provision: "all"}})
+	w.paginate(clients, nil, w.ownerTok, 1)
+	w.do(oapiCall{method: "GET", path: clients, token: w.clientTok, want: 403})
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	key, _ := hex.DecodeString(c.Secret)
+	signed := func(unique, nonce string) app.SignatureLoginInput {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(c.ID + "\n" + unique + "\n" + ts + "\n" + nonce))
+		return app.SignatureLoginInput{ClientID: c.ID, UniqueID: unique, Timestamp: ts, Nonce: nonce,
+			Signature: hex.EncodeToString(m.Sum(nil)), Email: "portal-" + nonce + "@acme.test"}
+	}
+	res := oapiDecode[app.LoginResult](w.t, w.do(oapiCall{method: "POST", path: sso, want: 200, body: signed("u-1", "a")}))
+	if res.Token == "" || res.User.Kind != atrium.KindClient {
+		w.t.Errorf("signature sign-in: %+v", res.User)
+	}
+	w.do(oapiCall{method: "POST", path: sso, want: 401, body: signed("u-1", "a")})
+	bad := signed("u-2", "b")
+	bad.Signature = strings.Repeat("0", 64)
+	w.do(oapiCall{method: "POST", path: sso, want: 401, body: bad})
+	w.do(oapiCall{method: "POST", path: sso, want: 400, req: oapiReqInvalid, body: map[string]string{"client_id": c.ID}})
+	none := oapiDecode[app.CreatedAPIClient](w.t, w.do(oapiCall{method: "POST", path: clients, token: w.ownerTok, want: 201,
+		body: app.CreateAPIClientInput{Name: "Strict", Provision: app.ProvisionNone}}))
+	m := hmac.New(sha256.New, func() []byte { k, _ := hex.DecodeString(none.Secret); return k }())
+	m.Write([]byte(none.ID + "\nu-9\n" + ts + "\nz"))
+	w.do(oapiCall{method: "POST", path: sso, want: 403, body: app.SignatureLoginInput{ClientID: none.ID, UniqueID: "u-9", Timestamp: ts,
+		Nonce: "z", Signature: hex.EncodeToString(m.Sum(nil))}})
+	w.do(oapiCall{method: "DELETE", path: client, args: []string{c.ID}, token: w.staffTok, want: 403})
+	w.do(oapiCall{method: "DELETE", path: client, args: []string{c.ID}, token: w.ownerTok, want: 204})
+	w.do(oapiCall{method: "DELETE", path: client, args: []string{c.ID}, token: w.ownerTok, want: 404})
+}
+
 // exports asks for an export of the owner's data and downloads it.
 func (w *oapiWorld) exports() {
 	const exports, export, content = "/api/v1/me/exports", "/api/v1/me/exports/{id}", "/api/v1/me/exports/{id}/content"
@@ -1630,6 +1669,7 @@ func (w *oapiWorld) coverage() {
 		"GET /api/v1/events 429":                  "a session's seventeenth open stream; TestStreamsPerSessionAreLimited provokes it",
 		"POST /api/v1/files/{id}/restore 410":     "a restore after the retention period; TestFileRestoreEndsWithRetention provokes it",
 		"GET /api/v1/me/exports/{id}/content 410": "an export whose preparation failed; the archive is written by the server itself",
+		"POST /api/v1/auth/sso/signature 429":     "the per-address throttle of failed sign-ins; TestSignatureSSOThrottled provokes it",
 		"GET /api/v1/me/device-key 410":           "a session opened before device keys existed; logout and wipe end the session, which answers 401",
 	}
 	var missing []string

@@ -21,6 +21,10 @@ func (s *Server) Routes() []Route {
 		{"POST /api/v1/auth/login", s.login},
 		{"POST /api/v1/auth/logout", a(s.logout)},
 		{"POST /api/v1/auth/accept-invitation", s.acceptInvitation},
+		{"POST /api/v1/auth/sso/signature", s.signatureLogin},
+		{"GET /api/v1/api-clients", a(s.listAPIClients)},
+		{"POST /api/v1/api-clients", a(s.createAPIClient)},
+		{"DELETE /api/v1/api-clients/{id}", a(s.revokeAPIClient)},
 
 		{"GET /api/v1/me", a(s.me)},
 		{"POST /api/v1/me/password", a(s.changePassword)},

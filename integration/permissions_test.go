@@ -2,7 +2,9 @@ package integration_test
 
 import (
 	"net/http"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/client"
@@ -77,5 +79,31 @@ func TestRelationships(t *testing.T) {
 		if d := call(w.anaC.ExplainContact(ctx, w.kai.ID, bo.ID, atrium.ContactSee)).must(t); d.Allowed {
 			t.Fatalf("explain after the relationship ended: %+v", d)
 		}
+	})
+}
+
+// TestSignatureSSO: an app's backend signs with the SDK's SignSSO; the
+// SDK signs its user in, and the same string signed with openssl's
+// algorithm (HMAC-SHA256, hex) is what the server expects.
+func TestSignatureSSO(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		w := newWorld(t, dialect)
+		ctx := ctxT(t)
+		created := call(w.anaC.CreateAPIClient(ctx, "Portal", "client")).must(t)
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		sig, err := client.SignSSO(created.Secret, created.ID, "cust-7", ts, "nonce-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sdk := newClient(t, w.srv.URL)
+		res := call(sdk.LoginWithSignature(ctx, client.SignatureLogin{ClientID: created.ID, UniqueID: "cust-7",
+			Timestamp: ts, Nonce: "nonce-1", Signature: sig, Email: "cust7@portal.example"})).must(t)
+		if res.User.Email != "cust7@portal.example" || sdk.Token() == "" {
+			t.Fatalf("signed in as %+v", res.User)
+		}
+		call(sdk.Me(ctx)).must(t)
+		_, err = newClient(t, w.srv.URL).LoginWithSignature(ctx, client.SignatureLogin{ClientID: created.ID, UniqueID: "cust-7",
+			Timestamp: ts, Nonce: "nonce-1", Signature: sig})
+		wantError(t, err, http.StatusUnauthorized, atrium.EUnauthorized)
 	})
 }

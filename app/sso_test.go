@@ -1,0 +1,118 @@
+package app_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/app"
+	"github.com/atrium-dev/atrium/store/storetest"
+)
+
+func sign(secret, clientID, uniqueID, ts, nonce string) string {
+	key, _ := hex.DecodeString(secret)
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(app.SSOStringToSign(clientID, uniqueID, ts, nonce)))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// An app signs its users in with a signature: the first sign-in makes the
+// user, later ones find them; every kind of bad request is refused.
+func TestSignatureSSO(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			w := newFileWorld(t, dialect, 0)
+			a, bg := w.a, context.Background()
+			c, err := a.CreateAPIClient(w.owner, app.CreateAPIClientInput{Name: "Portal", Provision: app.ProvisionClient})
+			must(t, err)
+			if len(c.Secret) != 64 || c.ID == "" {
+				t.Fatalf("the new app: %+v", c)
+			}
+			list, _, err := a.ListAPIClients(w.owner, app.Page{})
+			must(t, err)
+			if len(list) != 1 || len(list[0].SecretWrapped) == 0 {
+				t.Fatalf("apps listed: %+v", list)
+			}
+			now := strconv.FormatInt(time.Now().Unix(), 10)
+			req := func(unique, ts, nonce string) app.SignatureLoginInput {
+				return app.SignatureLoginInput{ClientID: c.ID, UniqueID: unique, Timestamp: ts, Nonce: nonce,
+					Signature: sign(c.Secret, c.ID, unique, ts, nonce), Email: "kim@portal.test", Name: "Kim"}
+			}
+			first, err := a.LoginWithSignature(bg, req("cust-42", now, "n1"))
+			must(t, err)
+			if first.User.Kind != atrium.KindClient || first.User.Email != "kim@portal.test" || first.Token == "" {
+				t.Fatalf("the first sign-in: %+v", first.User)
+			}
+			again, err := a.LoginWithSignature(bg, req("cust-42", now, "n2"))
+			must(t, err)
+			if again.User.ID != first.User.ID {
+				t.Fatal("the second sign-in found another user")
+			}
+			if _, err := a.Login(bg, app.LoginInput{Email: "kim@portal.test", Password: "anything at all"}); atrium.ErrorCode(err) != atrium.EUnauthorized {
+				t.Fatalf("a password login of a signature-only user: %v", err)
+			}
+
+			tampered := req("cust-42", now, "n3")
+			tampered.UniqueID = "cust-43"
+			old := strconv.FormatInt(time.Now().Add(-6*time.Minute).Unix(), 10)
+			future := strconv.FormatInt(time.Now().Add(6*time.Minute).Unix(), 10)
+			upper := req("cust-42", now, "n4")
+			upper.Signature = "A" + upper.Signature[1:]
+			other, err := a.CreateAPIClient(w.owner, app.CreateAPIClientInput{Name: "Other", Provision: app.ProvisionNone})
+			must(t, err)
+			unknownToOther := app.SignatureLoginInput{ClientID: other.ID, UniqueID: "x", Timestamp: now, Nonce: "n5",
+				Signature: sign(other.Secret, other.ID, "x", now, "n5")}
+			newline := req("cust\n42", now, "n6")
+			for name, c := range map[string]struct {
+				in   app.SignatureLoginInput
+				code string
+			}{
+				"a replayed nonce":                 {req("cust-42", now, "n1"), atrium.EUnauthorized},
+				"a changed field":                  {tampered, atrium.EUnauthorized},
+				"a timestamp 6 minutes old":        {req("cust-42", old, "n7"), atrium.EUnauthorized},
+				"a timestamp 6 minutes ahead":      {req("cust-42", future, "n8"), atrium.EUnauthorized},
+				"an uppercase signature":           {upper, atrium.EInvalid},
+				"a newline in a field":             {newline, atrium.EInvalid},
+				"an unknown user, no provisioning": {unknownToOther, atrium.EForbidden},
+			} {
+				if _, err := a.LoginWithSignature(bg, c.in); atrium.ErrorCode(err) != c.code {
+					t.Fatalf("%s: %v, want %s", name, err, c.code)
+				}
+			}
+			must(t, a.RevokeAPIClient(w.owner, c.ID))
+			if _, err := a.LoginWithSignature(bg, req("cust-42", now, "n9")); atrium.ErrorCode(err) != atrium.EUnauthorized {
+				t.Fatalf("a revoked app: %v", err)
+			}
+			if _, err := a.CreateAPIClient(w.viewer, app.CreateAPIClientInput{Name: "Mine", Provision: app.ProvisionNone}); atrium.ErrorCode(err) != atrium.EForbidden {
+				t.Fatalf("a client registering an app: %v", err)
+			}
+			if _, err := a.CreateAPIClient(w.owner, app.CreateAPIClientInput{Name: "Bad", Provision: "admin"}); atrium.ErrorCode(err) != atrium.EInvalid {
+				t.Fatalf("an unknown provisioning: %v", err)
+			}
+		})
+	}
+}
+
+// Failed signature sign-ins are throttled per address, like logins.
+func TestSignatureSSOThrottled(t *testing.T) {
+	w := newFileWorldConfig(t, "sqlite", func(c *app.Config) { c.IPFailures = 2 })
+	c, err := w.a.CreateAPIClient(w.owner, app.CreateAPIClientInput{Name: "Portal", Provision: app.ProvisionClient})
+	must(t, err)
+	ctx := atrium.WithClientInfo(context.Background(), atrium.ClientInfo{IP: "203.0.113.9"})
+	bad := app.SignatureLoginInput{ClientID: c.ID, UniqueID: "x", Timestamp: strconv.FormatInt(time.Now().Unix(), 10),
+		Nonce: "n", Signature: sign(c.Secret, c.ID, "y", "0", "n")}
+	for i := range 2 {
+		if _, err := w.a.LoginWithSignature(ctx, bad); atrium.ErrorCode(err) != atrium.EUnauthorized {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+	}
+	if _, err := w.a.LoginWithSignature(ctx, bad); atrium.ErrorCode(err) != atrium.ERateLimited {
+		t.Fatalf("after two failures: %v", err)
+	}
+}
