@@ -1220,6 +1220,9 @@ func (w *oapiWorld) signatureSSO() {
 		w.t.Errorf("signature sign-in: %+v", res.User)
 	}
 	w.do(oapiCall{method: "POST", path: sso, want: 401, body: signed("u-1", "a")})
+	taken := signed("u-3", "c")
+	taken.Email = "client@acme.test" // an existing user's address
+	w.do(oapiCall{method: "POST", path: sso, want: 409, body: taken})
 	bad := signed("u-2", "b")
 	bad.Signature = strings.Repeat("0", 64)
 	w.do(oapiCall{method: "POST", path: sso, want: 401, body: bad})
