@@ -277,6 +277,9 @@ func (a *App) Housekeep(ctx context.Context) error {
 	if err := a.expireNonces(ctx); err != nil {
 		a.log.Warn("housekeeping: forgetting sign-in nonces", "err", err)
 	}
+	if err := a.store.Tx(ctx, func(tx *store.Tx) error { return tx.DeleteChallenge(ctx, "", now) }); err != nil {
+		a.log.Warn("housekeeping: forgetting expired sign-in challenges", "err", err)
+	}
 	return a.store.Tx(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteIdempotentBefore(ctx, now.Add(-idempotencyRetention)); err != nil {
 			return err

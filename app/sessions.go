@@ -29,13 +29,18 @@ type LoginInput struct {
 // LoginResult is a new session and the token that proves it. The token is
 // shown only here.
 type LoginResult struct {
-	Token   string          `json:"token"`
-	User    *atrium.User    `json:"user"`
-	Session *atrium.Session `json:"session"`
+	Token   string          `json:"token,omitempty"`
+	User    *atrium.User    `json:"user,omitempty"`
+	Session *atrium.Session `json:"session,omitempty"`
 	// DeviceKey (base64) is the key the device encrypts its local cache
 	// with. The server destroys it at logout and wipe; the device keeps
 	// it only in memory and asks for it again (GET /me/device-key).
-	DeviceKey string `json:"device_key"`
+	DeviceKey string `json:"device_key,omitempty"`
+	// MFARequired: the password was right, and the account asks for a
+	// second factor: send MFAToken with a code to /auth/mfa. Token,
+	// User, Session and DeviceKey are then empty.
+	MFARequired bool   `json:"mfa_required,omitempty"`
+	MFAToken    string `json:"mfa_token,omitempty"`
 }
 
 var errBadLogin = atrium.Errorf(atrium.EUnauthorized, "invalid email or password")
@@ -63,7 +68,15 @@ func (a *App) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
 	}
 	undoAcct()
 	undoIP()
-	return a.openSession(ctx, u, rehash, in.Password, strings.TrimSpace(in.DeviceName), strings.TrimSpace(in.Platform))
+	device, platform := strings.TrimSpace(in.DeviceName), strings.TrimSpace(in.Platform)
+	mfa, err := a.hasMFA(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if mfa {
+		return a.mfaChallenge(ctx, u, rehash, in.Password, device, platform)
+	}
+	return a.openSession(ctx, u, rehash, in.Password, device, platform)
 }
 
 // validateLogin checks the sizes and characters of a sign-in's fields.

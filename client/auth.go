@@ -17,10 +17,16 @@ type LoginResult struct {
 	// DeviceKey (base64) encrypts the device's local cache (see package
 	// cache). Keep it in memory only; DeviceKey fetches it again.
 	DeviceKey string `json:"device_key"`
+	// MFARequired: the account asks for a second factor; finish with
+	// CompleteMFA and MFAToken. There is no session yet.
+	MFARequired bool   `json:"mfa_required"`
+	MFAToken    string `json:"mfa_token"`
 }
 
 // Login signs in with an e-mail address and password, naming the device
 // the session is for, and makes the client use the new session's token.
+// For an account with two-factor authentication the result has
+// MFARequired set and no session: finish with CompleteMFA.
 // A wrong address or password gets an *Error with status 401, a
 // deactivated account 403, and too many failures 429.
 func (c *Client) Login(ctx context.Context, email, password, deviceName string) (*LoginResult, error) {
@@ -37,6 +43,27 @@ func (c *Client) LoginTo(ctx context.Context, orgID, email, password, deviceName
 	var out LoginResult
 	err := c.do(ctx, &request{method: http.MethodPost, path: "/api/v1/auth/login", body: in}, &out)
 	if err != nil {
+		return nil, err
+	}
+	if !out.MFARequired {
+		c.SetToken(out.Token)
+	}
+	return &out, nil
+}
+
+// CompleteMFA finishes a sign-in that asked for a second factor, with a
+// code from the authenticator (or, code empty, a recovery code), and
+// makes the client use the new session's token. A wrong code gets 401;
+// after five, or five minutes, sign in again.
+func (c *Client) CompleteMFA(ctx context.Context, mfaToken, code, recoveryCode string) (*LoginResult, error) {
+	in := map[string]string{"mfa_token": mfaToken}
+	if code != "" {
+		in["code"] = code
+	} else {
+		in["recovery_code"] = recoveryCode
+	}
+	var out LoginResult
+	if err := c.do(ctx, &request{method: http.MethodPost, path: "/api/v1/auth/mfa", body: in}, &out); err != nil {
 		return nil, err
 	}
 	c.SetToken(out.Token)

@@ -19,9 +19,78 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: res.Token, Path: "/api/v1/events",
-		Expires: res.Session.ExpiresAt, HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteStrictMode})
+	s.signedIn(w, r, res)
+}
+
+// signedIn answers a sign-in: the session, and its token in a cookie for
+// browsers' event streams; or the second factor it still needs.
+func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, res *app.LoginResult) {
+	w.Header().Set("Cache-Control", "no-store")
+	if res.Session != nil {
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: res.Token, Path: "/api/v1/events",
+			Expires: res.Session.ExpiresAt, HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteStrictMode})
+	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) completeMFA(w http.ResponseWriter, r *http.Request) {
+	var in app.CompleteMFAInput
+	if err := decode(r, maxBody, &in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	res, err := s.app.CompleteMFA(r.Context(), in)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	s.signedIn(w, r, res)
+}
+
+// RecoveryCodes are one-time codes for when the authenticator is lost,
+// shown only once.
+type RecoveryCodes struct {
+	RecoveryCodes []string `json:"recovery_codes"`
+}
+
+func (s *Server) startTOTP(w http.ResponseWriter, r *http.Request) {
+	e, err := s.app.StartTOTP(r.Context())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, e)
+}
+
+func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Code string `json:"code"`
+	}
+	if err := decode(r, maxBody, &in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	codes, err := s.app.ConfirmTOTP(r.Context(), in.Code)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, RecoveryCodes{RecoveryCodes: codes})
+}
+
+func (s *Server) disableMFA(w http.ResponseWriter, r *http.Request) {
+	var in app.DisableMFAInput
+	if err := decode(r, maxBody, &in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err := s.app.DisableMFA(r.Context(), in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

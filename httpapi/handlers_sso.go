@@ -54,6 +54,5 @@ func (s *Server) signatureLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, res)
+	s.signedIn(w, r, res)
 }

@@ -35,6 +35,8 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/pquerna/otp/totp"
+
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/app"
 	"github.com/atrium-dev/atrium/clamd/clamdtest"
@@ -713,6 +715,7 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	w.relationships()
 	w.devices()
 	w.signatureSSO()
+	w.mfa()
 	w.exports()
 	w.reports()
 	w.refusals()
@@ -1196,6 +1199,34 @@ func (w *oapiWorld) reports() {
 	w.do(oapiCall{method: "GET", path: usage, token: w.ownerTok, query: "from=2019-01-01&to=" + tomorrow, want: 400})
 	w.do(oapiCall{method: "GET", path: usage, token: w.ownerTok, query: "from=yesterday&to=" + tomorrow, want: 400})
 	w.do(oapiCall{method: "GET", path: usage, token: w.ownerTok, query: "from=" + today + "&to=" + tomorrow + "&interval=month", want: 400, req: oapiReqInvalid})
+}
+
+// mfa turns TOTP on for a user, signs in with it, and turns it off.
+func (w *oapiWorld) mfa() {
+	const start, confirm, disable, complete = "/api/v1/me/mfa/totp", "/api/v1/me/mfa/totp/confirm", "/api/v1/me/mfa/disable", "/api/v1/auth/mfa"
+	w.srv.CreateUser(w.t, w.org.ID, "mfa@acme.test", atrium.KindInternal, oapiPassword)
+	tok := w.login("mfa@acme.test")
+	w.do(oapiCall{method: "POST", path: confirm, token: tok, want: 409, body: map[string]string{"code": "123456"}})
+	e := oapiDecode[app.TOTPEnrolment](w.t, w.do(oapiCall{method: "POST", path: start, token: tok, want: 201}))
+	w.do(oapiCall{method: "POST", path: confirm, token: tok, want: 400, body: map[string]string{"code": "000000"}})
+	now := time.Now()
+	code, _ := totp.GenerateCode(e.Secret, now)
+	codes := oapiDecode[httpapi.RecoveryCodes](w.t, w.do(oapiCall{method: "POST", path: confirm, token: tok, want: 200, body: map[string]string{"code": code}}))
+	if len(codes.RecoveryCodes) != 10 {
+		w.t.Errorf("recovery codes: %+v", codes)
+	}
+	w.do(oapiCall{method: "POST", path: start, token: tok, want: 409})
+	res := oapiDecode[app.LoginResult](w.t, w.do(oapiCall{method: "POST", path: "/api/v1/auth/login", want: 200,
+		body: app.LoginInput{Email: "mfa@acme.test", Password: oapiPassword}}))
+	if !res.MFARequired || res.Token != "" {
+		w.t.Fatalf("a sign-in with TOTP on: %+v", res)
+	}
+	w.do(oapiCall{method: "POST", path: complete, want: 401, body: app.CompleteMFAInput{MFAToken: res.MFAToken, Code: "000000"}})
+	w.do(oapiCall{method: "POST", path: complete, want: 400, req: oapiReqAny, body: app.CompleteMFAInput{MFAToken: res.MFAToken}})
+	done := oapiDecode[app.LoginResult](w.t, w.do(oapiCall{method: "POST", path: complete, want: 200,
+		body: app.CompleteMFAInput{MFAToken: res.MFAToken, RecoveryCode: codes.RecoveryCodes[0]}}))
+	w.do(oapiCall{method: "POST", path: disable, token: done.Token, want: 403, body: app.DisableMFAInput{Password: "not it"}})
+	w.do(oapiCall{method: "POST", path: disable, token: done.Token, want: 204, body: app.DisableMFAInput{Password: oapiPassword}})
 }
 
 // signatureSSO registers an app and signs a user in with its signature.

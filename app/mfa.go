@@ -1,0 +1,322 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/auth"
+	"github.com/atrium-dev/atrium/sealed"
+	"github.com/atrium-dev/atrium/store"
+)
+
+// Two-factor authentication with TOTP (RFC 6238: 6 digits, 30-second
+// steps, SHA-1, as authenticator apps expect) and one-time recovery codes.
+const (
+	totpPeriod       = 30
+	mfaChallengeTTL  = 5 * time.Minute
+	mfaMaxAttempts   = 5
+	recoveryCodes    = 10
+	recoveryCodeSize = 10 // bytes: 16 base32 characters
+)
+
+// mfaSecretAD binds a wrapped TOTP secret to its user.
+func mfaSecretAD(userID string) string { return "atrium/totp-secret/v1/" + userID }
+
+// TOTPEnrolment is a new TOTP secret to put in an authenticator app.
+type TOTPEnrolment struct {
+	Secret string `json:"secret"`      // base32
+	URL    string `json:"otpauth_url"` // otpauth://totp/…, for a QR code
+}
+
+// StartTOTP makes a new TOTP secret for the actor, to confirm with a code
+// (ConfirmTOTP) before it counts. The secret is kept wrapped under the
+// organisation's key.
+func (a *App) StartTOTP(ctx context.Context) (*TOTPEnrolment, error) {
+	act, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o, err := a.store.GetOrg(ctx, act.User.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: "Atrium (" + o.Name + ")", AccountName: act.User.Email,
+		Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		return nil, atrium.Internal("app.StartTOTP", err)
+	}
+	fs, err := a.files()
+	if err != nil {
+		return nil, err
+	}
+	orgKey, err := a.orgKey(ctx, fs, act.User.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	wrapped, err := sealed.Wrap(orgKey, []byte(key.Secret()), mfaSecretAD(act.User.ID))
+	if err != nil {
+		return nil, atrium.Internal("app.StartTOTP", err)
+	}
+	err = a.write(ctx, func(w *writer) error {
+		if err := w.StartMFA(w.ctx, act.User.ID, wrapped, w.now); err != nil {
+			return err
+		}
+		return w.audit(act.User.OrgID, "user.mfa_start", "user", act.User.ID, "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &TOTPEnrolment{Secret: key.Secret(), URL: key.URL()}, nil
+}
+
+// ConfirmTOTP turns two-factor authentication on with a first code from
+// the authenticator, and returns one-time recovery codes, shown only now.
+func (a *App) ConfirmTOTP(ctx context.Context, code string) ([]string, error) {
+	act, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := a.store.GetMFA(ctx, act.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, atrium.Errorf(atrium.EConflict, "start with POST /me/mfa/totp")
+	}
+	if m.ConfirmedAt != nil {
+		return nil, atrium.Errorf(atrium.EConflict, "two-factor authentication is on already")
+	}
+	step, ok, err := a.totpStep(ctx, act.User, m, code)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, atrium.Errorf(atrium.EInvalid, "the code is not the authenticator's current one")
+	}
+	codes, hashes, err := newRecoveryCodes()
+	if err != nil {
+		return nil, err
+	}
+	err = a.write(ctx, func(w *writer) error {
+		if ok, err := w.AcceptStep(w.ctx, act.User.ID, step, w.now); err != nil || !ok {
+			if err == nil {
+				err = atrium.Errorf(atrium.EInvalid, "this code was used already; wait for the next")
+			}
+			return err
+		}
+		if err := w.SetRecoveryCodes(w.ctx, act.User.ID, hashes); err != nil {
+			return err
+		}
+		return w.audit(act.User.OrgID, "user.mfa_enable", "user", act.User.ID, "totp")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// DisableMFAInput turns two-factor authentication off: the password
+// proves it is the user.
+type DisableMFAInput struct {
+	Password string `json:"password"`
+}
+
+// DisableMFA turns the actor's two-factor authentication off.
+func (a *App) DisableMFA(ctx context.Context, in DisableMFAInput) error {
+	act, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	u, err := a.store.GetUser(ctx, act.User.ID)
+	if err != nil {
+		return err
+	}
+	if u.PasswordHash == "" {
+		return atrium.Errorf(atrium.EForbidden, "this account has no password to confirm the change with")
+	}
+	if _, err := a.hasher.Verify(ctx, in.Password, u.PasswordHash); err != nil {
+		return atrium.Errorf(atrium.EForbidden, "the password is wrong")
+	}
+	return a.write(ctx, func(w *writer) error {
+		if err := w.DeleteMFA(w.ctx, u.ID); err != nil {
+			return err
+		}
+		return w.audit(u.OrgID, "user.mfa_disable", "user", u.ID, "")
+	})
+}
+
+// totpStep checks a code against the user's secret and returns the time
+// step it belongs to (the current one, or one either side, for clocks a
+// little off).
+func (a *App) totpStep(ctx context.Context, u *atrium.User, m *store.MFA, code string) (int64, bool, error) {
+	code = strings.TrimSpace(code)
+	if len(code) != 6 {
+		return 0, false, nil
+	}
+	fs, err := a.files()
+	if err != nil {
+		return 0, false, err
+	}
+	orgKey, err := a.orgKey(ctx, fs, u.OrgID)
+	if err != nil {
+		return 0, false, err
+	}
+	secret, err := sealed.Unwrap(orgKey, m.SecretWrapped, mfaSecretAD(u.ID))
+	if err != nil {
+		return 0, false, atrium.Internal("app.totpStep", err)
+	}
+	now := a.now()
+	for _, d := range []time.Duration{0, -totpPeriod * time.Second, totpPeriod * time.Second} {
+		t := now.Add(d)
+		ok, err := totp.ValidateCustom(code, string(secret), t, totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err == nil && ok {
+			return t.Unix() / totpPeriod, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// newRecoveryCodes makes recovery codes and their hashes.
+func newRecoveryCodes() (codes, hashes []string, err error) {
+	enc := base32.StdEncoding.WithPadding(base32.NoPadding)
+	for range recoveryCodes {
+		b := make([]byte, recoveryCodeSize)
+		if _, err := rand.Read(b); err != nil {
+			return nil, nil, atrium.Internal("app.newRecoveryCodes", err)
+		}
+		c := strings.ToLower(enc.EncodeToString(b))
+		codes = append(codes, c[:8]+"-"+c[8:])
+		hashes = append(hashes, recoveryHash(c))
+	}
+	return codes, hashes, nil
+}
+
+// recoveryHash is what is kept of a recovery code: the codes carry 80
+// random bits, so a plain SHA-256 is enough.
+func recoveryHash(code string) string {
+	c := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(code), "-", ""))
+	sum := sha256.Sum256([]byte("atrium/recovery/v1/" + c))
+	return hex.EncodeToString(sum[:])
+}
+
+// mfaChallenge starts the second step of a password sign-in for a user
+// with two-factor authentication, and returns its token.
+func (a *App) mfaChallenge(ctx context.Context, u *atrium.User, rehash bool, password, device, platform string) (*LoginResult, error) {
+	if rehash {
+		h, err := a.hasher.Hash(ctx, password)
+		if err != nil {
+			return nil, atrium.Internal("app.Login", err)
+		}
+		u.PasswordHash = h
+	}
+	token, hash := auth.NewToken()
+	err := a.write(ctx, func(w *writer) error {
+		if rehash {
+			if err := w.SetPasswordHash(w.ctx, u.ID, u.PasswordHash, w.now); err != nil && atrium.ErrorCode(err) != atrium.ENotFound {
+				return err
+			}
+		}
+		return w.AddChallenge(w.ctx, &store.MFAChallenge{TokenHash: hex.EncodeToString(hash), UserID: u.ID, DeviceName: device,
+			Platform: platform, ExpiresAt: w.now.Add(mfaChallengeTTL)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.auditLogin(ctx, u.OrgID, u.ID, u.Email, atrium.OutcomeSuccess, "password accepted; second factor asked")
+	return &LoginResult{MFARequired: true, MFAToken: token}, nil
+}
+
+// CompleteMFAInput is the second step of a sign-in: the challenge's token
+// and a code from the authenticator, or a recovery code.
+type CompleteMFAInput struct {
+	MFAToken     string `json:"mfa_token"`
+	Code         string `json:"code,omitempty"`
+	RecoveryCode string `json:"recovery_code,omitempty"`
+}
+
+var errBadSecondFactor = atrium.Errorf(atrium.EUnauthorized, "the code is wrong, or the sign-in expired; sign in again")
+
+// CompleteMFA checks the second factor of a sign-in and opens its
+// session. A challenge takes at most five attempts and lives five
+// minutes; a code is accepted once, a recovery code once.
+func (a *App) CompleteMFA(ctx context.Context, in CompleteMFAInput) (*LoginResult, error) {
+	if !auth.ValidTokenShape(in.MFAToken) || (in.Code == "") == (in.RecoveryCode == "") || len(in.Code) > 16 || len(in.RecoveryCode) > 64 {
+		return nil, atrium.Errorf(atrium.EInvalid, "send mfa_token and either code or recovery_code")
+	}
+	hash := hex.EncodeToString(auth.HashToken(in.MFAToken))
+	var c *store.MFAChallenge
+	var u *atrium.User
+	var failed bool
+	err := a.write(ctx, func(w *writer) (err error) {
+		failed = false
+		// The attempt is counted whatever follows: a wrong code must not
+		// undo the count (it is reported after the commit).
+		if c, err = w.TakeAttempt(w.ctx, hash, w.now, mfaMaxAttempts); err != nil {
+			return err
+		}
+		if u, err = w.GetUser(w.ctx, c.UserID); err != nil {
+			return err
+		}
+		m, err := w.GetMFA(w.ctx, u.ID)
+		if err != nil || m == nil || m.ConfirmedAt == nil {
+			failed = err == nil
+			return err
+		}
+		ok := false
+		if in.RecoveryCode != "" {
+			ok, err = w.UseRecoveryCode(w.ctx, u.ID, recoveryHash(in.RecoveryCode), w.now)
+		} else {
+			var step int64
+			if step, ok, err = a.totpStep(w.ctx, u, m, in.Code); err == nil && ok {
+				ok, err = w.AcceptStep(w.ctx, u.ID, step, w.now)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if !ok {
+			failed = true
+			return nil
+		}
+		return w.DeleteChallenge(w.ctx, hash, w.now)
+	})
+	if atrium.ErrorCode(err) == atrium.ENotFound || err == nil && failed {
+		orgID, userID := "", ""
+		if u != nil {
+			orgID, userID = u.OrgID, u.ID
+		}
+		a.auditLogin(ctx, orgID, userID, "", atrium.OutcomeFailure, "second factor refused")
+		return nil, errBadSecondFactor
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Status != atrium.StatusActive {
+		return nil, errBadSecondFactor
+	}
+	how := "totp"
+	if in.RecoveryCode != "" {
+		how = "recovery code"
+	}
+	res, err := a.openSession(ctx, u, false, "", c.DeviceName, c.Platform)
+	if err != nil {
+		return nil, err
+	}
+	a.auditLogin(ctx, u.OrgID, u.ID, u.Email, atrium.OutcomeSuccess, "second factor: "+how)
+	return res, nil
+}
+
+// hasMFA reports whether a user's sign-ins need a second factor.
+func (a *App) hasMFA(ctx context.Context, userID string) (bool, error) {
+	m, err := a.store.GetMFA(ctx, userID)
+	return m != nil && m.ConfirmedAt != nil, err
+}
