@@ -253,52 +253,67 @@ func (a *App) CompleteMFA(ctx context.Context, in CompleteMFAInput) (*LoginResul
 		return nil, atrium.Errorf(atrium.EInvalid, "send mfa_token and either code or recovery_code")
 	}
 	hash := hex.EncodeToString(auth.HashToken(in.MFAToken))
+	// The attempt is counted in a transaction of its own, so that a wrong
+	// code cannot undo the count.
 	var c *store.MFAChallenge
-	var u *atrium.User
-	var failed bool
 	err := a.write(ctx, func(w *writer) (err error) {
-		failed = false
-		// The attempt is counted whatever follows: a wrong code must not
-		// undo the count (it is reported after the commit).
-		if c, err = w.TakeAttempt(w.ctx, hash, w.now, mfaMaxAttempts); err != nil {
-			return err
-		}
-		if u, err = w.GetUser(w.ctx, c.UserID); err != nil {
-			return err
-		}
-		m, err := w.GetMFA(w.ctx, u.ID)
-		if err != nil || m == nil || m.ConfirmedAt == nil {
-			failed = err == nil
-			return err
-		}
-		ok := false
-		if in.RecoveryCode != "" {
-			ok, err = w.UseRecoveryCode(w.ctx, u.ID, recoveryHash(in.RecoveryCode), w.now)
-		} else {
-			var step int64
-			if step, ok, err = a.totpStep(w.ctx, u, m, in.Code); err == nil && ok {
-				ok, err = w.AcceptStep(w.ctx, u.ID, step, w.now)
-			}
-		}
-		if err != nil {
-			return err
-		}
-		if !ok {
-			failed = true
-			return nil
-		}
-		return w.DeleteChallenge(w.ctx, hash, w.now)
+		c, err = w.TakeAttempt(w.ctx, hash, w.now, mfaMaxAttempts)
+		return err
 	})
-	if atrium.ErrorCode(err) == atrium.ENotFound || err == nil && failed {
+	refuse := func(u *atrium.User) error {
 		orgID, userID := "", ""
 		if u != nil {
 			orgID, userID = u.OrgID, u.ID
 		}
 		a.auditLogin(ctx, orgID, userID, "", atrium.OutcomeFailure, "second factor refused")
-		return nil, errBadSecondFactor
+		return errBadSecondFactor
+	}
+	if atrium.ErrorCode(err) == atrium.ENotFound {
+		return nil, refuse(nil)
 	}
 	if err != nil {
 		return nil, err
+	}
+	u, err := a.store.GetUser(ctx, c.UserID)
+	if err != nil {
+		return nil, err
+	}
+	m, err := a.store.GetMFA(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil || m.ConfirmedAt == nil {
+		return nil, refuse(u)
+	}
+	var step int64
+	if in.Code != "" {
+		ok := false
+		if step, ok, err = a.totpStep(ctx, u, m, in.Code); err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, refuse(u)
+		}
+	}
+	// The code (once) or the recovery code (once) is spent with the
+	// challenge, so that two attempts at once cannot both pass.
+	ok := false
+	err = a.write(ctx, func(w *writer) (err error) {
+		if in.RecoveryCode != "" {
+			ok, err = w.UseRecoveryCode(w.ctx, u.ID, recoveryHash(in.RecoveryCode), w.now)
+		} else {
+			ok, err = w.AcceptStep(w.ctx, u.ID, step, w.now)
+		}
+		if err != nil || !ok {
+			return err
+		}
+		return w.DeleteChallenge(w.ctx, hash, w.now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, refuse(u)
 	}
 	if u.Status != atrium.StatusActive {
 		return nil, errBadSecondFactor
