@@ -53,6 +53,15 @@ type OrgSettings struct {
 	// attributed to "Deleted user"; "erase" also erases their messages'
 	// text and deletes the files they uploaded.
 	UserDeletion string `json:"user_deletion"`
+	// MFARequired says whose password sign-ins need a second factor:
+	// "none" (the default), "internal", "client" or "all". A user it
+	// covers who has none sets one up before their first session.
+	MFARequired string `json:"mfa_required"`
+	// LoginMethodsInternal and LoginMethodsClient are the ways internal
+	// and client users may sign in: "password" and "signature" (an app's
+	// signed request). Empty means every way.
+	LoginMethodsInternal []string `json:"login_methods_internal"`
+	LoginMethodsClient   []string `json:"login_methods_client"`
 	// MessageRetentionDays: messages older than this many days are erased
 	// (their text removed, their place kept); 0 keeps them.
 	MessageRetentionDays int `json:"message_retention_days"`
@@ -104,6 +113,37 @@ func (s OrgSettings) Blocked(name string) string {
 	return ""
 }
 
+// Whose sign-ins need a second factor (OrgSettings.MFARequired), besides
+// the user kinds.
+const (
+	MFANone = "none"
+	MFAAll  = "all"
+)
+
+// Ways of signing in (OrgSettings.LoginMethods*).
+const (
+	LoginPassword  = "password"
+	LoginSignature = "signature"
+)
+
+// LoginMethods lists the ways of signing in.
+var LoginMethods = []string{LoginPassword, LoginSignature}
+
+// MFARequiredFor reports whether the settings require a second factor of
+// users of kind kind.
+func (s OrgSettings) MFARequiredFor(kind string) bool {
+	return s.MFARequired == MFAAll || s.MFARequired == kind
+}
+
+// LoginAllowed reports whether users of kind kind may sign in by method.
+func (s OrgSettings) LoginAllowed(kind, method string) bool {
+	list := s.LoginMethodsInternal
+	if kind == KindClient {
+		list = s.LoginMethodsClient
+	}
+	return len(list) == 0 || slices.Contains(list, method)
+}
+
 // What deleting a user does to their content (OrgSettings.UserDeletion).
 const (
 	UserDeletionAnonymise = "anonymise"
@@ -113,7 +153,7 @@ const (
 // DefaultOrgSettings are the settings of a new organisation.
 func DefaultOrgSettings() OrgSettings {
 	return OrgSettings{DefaultLocale: "en", FileSharing: true, Meetings: true, EmailIntoBinders: true,
-		ClientUsersAllowed: true, UserDeletion: UserDeletionAnonymise, BlockedExtensions: slices.Clone(DefaultBlockedExtensions)}
+		ClientUsersAllowed: true, UserDeletion: UserDeletionAnonymise, MFARequired: MFANone, BlockedExtensions: slices.Clone(DefaultBlockedExtensions)}
 }
 
 // Validate checks the settings' values.
@@ -125,6 +165,18 @@ func (s OrgSettings) Validate() error {
 	}
 	if s.SessionTTLHours < 0 || s.SessionTTLHours > 24*365 {
 		return Errorf(EInvalid, "settings.session_ttl_hours must be between 0 and 8760")
+	}
+	switch s.MFARequired {
+	case MFANone, KindInternal, KindClient, MFAAll:
+	default:
+		return Errorf(EInvalid, "settings.mfa_required must be \"none\", \"internal\", \"client\" or \"all\"")
+	}
+	for _, list := range [][]string{s.LoginMethodsInternal, s.LoginMethodsClient} {
+		for _, m := range list {
+			if !slices.Contains(LoginMethods, m) {
+				return Errorf(EInvalid, "settings.login_methods_*: %q is not one of %v", m, LoginMethods)
+			}
+		}
 	}
 	if s.UserDeletion != UserDeletionAnonymise && s.UserDeletion != UserDeletionErase {
 		return Errorf(EInvalid, "settings.user_deletion must be \"anonymise\" or \"erase\"")

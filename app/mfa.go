@@ -45,11 +45,16 @@ func (a *App) StartTOTP(ctx context.Context) (*TOTPEnrolment, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := a.store.GetOrg(ctx, act.User.OrgID)
+	return a.startTOTP(ctx, act.User)
+}
+
+// startTOTP makes and records a new unconfirmed TOTP secret for u.
+func (a *App) startTOTP(ctx context.Context, u *atrium.User) (*TOTPEnrolment, error) {
+	o, err := a.store.GetOrg(ctx, u.OrgID)
 	if err != nil {
 		return nil, err
 	}
-	key, err := totp.Generate(totp.GenerateOpts{Issuer: "Atrium (" + o.Name + ")", AccountName: act.User.Email,
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: "Atrium (" + o.Name + ")", AccountName: u.Email,
 		Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 	if err != nil {
 		return nil, atrium.Internal("app.StartTOTP", err)
@@ -58,19 +63,19 @@ func (a *App) StartTOTP(ctx context.Context) (*TOTPEnrolment, error) {
 	if err != nil {
 		return nil, err
 	}
-	orgKey, err := a.orgKey(ctx, fs, act.User.OrgID)
+	orgKey, err := a.orgKey(ctx, fs, u.OrgID)
 	if err != nil {
 		return nil, err
 	}
-	wrapped, err := sealed.Wrap(orgKey, []byte(key.Secret()), mfaSecretAD(act.User.ID))
+	wrapped, err := sealed.Wrap(orgKey, []byte(key.Secret()), mfaSecretAD(u.ID))
 	if err != nil {
 		return nil, atrium.Internal("app.StartTOTP", err)
 	}
 	err = a.write(ctx, func(w *writer) error {
-		if err := w.StartMFA(w.ctx, act.User.ID, wrapped, w.now); err != nil {
+		if err := w.StartMFA(w.ctx, u.ID, wrapped, w.now); err != nil {
 			return err
 		}
-		return w.audit(act.User.OrgID, "user.mfa_start", "user", act.User.ID, "")
+		return w.audit(u.OrgID, "user.mfa_start", "user", u.ID, "")
 	})
 	if err != nil {
 		return nil, err
@@ -235,6 +240,33 @@ func (a *App) mfaChallenge(ctx context.Context, u *atrium.User, rehash bool, pas
 	return &LoginResult{MFARequired: true, MFAToken: token}, nil
 }
 
+// EnrollMFA sets up TOTP during a sign-in that the organisation requires
+// a second factor for, with the sign-in's challenge token: the answer is
+// the secret for an authenticator, whose first code then completes the
+// sign-in (CompleteMFA). It counts as an attempt of the challenge.
+func (a *App) EnrollMFA(ctx context.Context, mfaToken string) (*TOTPEnrolment, error) {
+	if !auth.ValidTokenShape(mfaToken) {
+		return nil, atrium.Errorf(atrium.EInvalid, "mfa_token is not a sign-in token")
+	}
+	hash := hex.EncodeToString(auth.HashToken(mfaToken))
+	var c *store.MFAChallenge
+	err := a.write(ctx, func(w *writer) (err error) {
+		c, err = w.TakeAttempt(w.ctx, hash, w.now, mfaMaxAttempts)
+		return err
+	})
+	if atrium.ErrorCode(err) == atrium.ENotFound {
+		return nil, errBadSecondFactor
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.store.GetUser(ctx, c.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return a.startTOTP(ctx, u)
+}
+
 // CompleteMFAInput is the second step of a sign-in: the challenge's token
 // and a code from the authenticator, or a recovery code.
 type CompleteMFAInput struct {
@@ -282,8 +314,15 @@ func (a *App) CompleteMFA(ctx context.Context, in CompleteMFAInput) (*LoginResul
 	if err != nil {
 		return nil, err
 	}
-	if m == nil || m.ConfirmedAt == nil {
+	if m == nil || m.ConfirmedAt == nil && in.Code == "" {
 		return nil, refuse(u)
+	}
+	enrolling := m.ConfirmedAt == nil // the first code of a set-up the sign-in asked for
+	var codes, hashes []string
+	if enrolling {
+		if codes, hashes, err = newRecoveryCodes(); err != nil {
+			return nil, err
+		}
 	}
 	var step int64
 	if in.Code != "" {
@@ -307,6 +346,14 @@ func (a *App) CompleteMFA(ctx context.Context, in CompleteMFAInput) (*LoginResul
 		if err != nil || !ok {
 			return err
 		}
+		if enrolling {
+			if err := w.SetRecoveryCodes(w.ctx, u.ID, hashes); err != nil {
+				return err
+			}
+			if err := w.audit(u.OrgID, "user.mfa_enable", "user", u.ID, "totp, at sign-in"); err != nil {
+				return err
+			}
+		}
 		return w.DeleteChallenge(w.ctx, hash, w.now)
 	})
 	if err != nil {
@@ -327,6 +374,7 @@ func (a *App) CompleteMFA(ctx context.Context, in CompleteMFAInput) (*LoginResul
 		return nil, err
 	}
 	a.auditLogin(ctx, u.OrgID, u.ID, u.Email, atrium.OutcomeSuccess, "second factor: "+how)
+	res.RecoveryCodes = codes
 	return res, nil
 }
 

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -103,6 +104,53 @@ func TestTOTP(t *testing.T) {
 			must(t, a.DisableMFA(w.owner, app.DisableMFAInput{Password: pw}))
 			if res, err := a.Login(bg, app.LoginInput{Email: "o@acme.test", Password: pw}); err != nil || res.MFARequired || res.Token == "" {
 				t.Fatalf("a sign-in with MFA off: %+v %v", res, err)
+			}
+		})
+	}
+}
+
+// The organisation's login policy: a second factor required of internal
+// users (set up at the first sign-in), and the ways each kind may sign in.
+func TestLoginPolicy(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			w := newFileWorld(t, dialect, 0)
+			a, bg := w.a, context.Background()
+			_, err := a.PatchOrgSettings(w.owner, json.RawMessage(`{"mfa_required":"internal","login_methods_client":["signature"]}`))
+			must(t, err)
+			if _, err := a.PatchOrgSettings(w.owner, json.RawMessage(`{"mfa_required":"sometimes"}`)); atrium.ErrorCode(err) != atrium.EInvalid {
+				t.Fatalf("an unknown MFA requirement: %v", err)
+			}
+			if _, err := a.PatchOrgSettings(w.owner, json.RawMessage(`{"login_methods_internal":["carrier pigeon"]}`)); atrium.ErrorCode(err) != atrium.EInvalid {
+				t.Fatalf("an unknown login method: %v", err)
+			}
+			// The owner has no second factor yet: the sign-in sets one up.
+			res, err := a.Login(bg, app.LoginInput{Email: "o@acme.test", Password: pw})
+			must(t, err)
+			if !res.MFARequired || !res.MFAEnrollment || res.Token != "" {
+				t.Fatalf("a required second factor, not set up: %+v", res)
+			}
+			e, err := a.EnrollMFA(bg, res.MFAToken)
+			must(t, err)
+			code, _ := totp.GenerateCode(e.Secret, time.Now())
+			done, err := a.CompleteMFA(bg, app.CompleteMFAInput{MFAToken: res.MFAToken, Code: code})
+			must(t, err)
+			if done.Token == "" || len(done.RecoveryCodes) != 10 {
+				t.Fatalf("the sign-in that set it up: %+v", done)
+			}
+			res, err = a.Login(bg, app.LoginInput{Email: "o@acme.test", Password: pw})
+			must(t, err)
+			if !res.MFARequired || res.MFAEnrollment {
+				t.Fatalf("the next sign-in: %+v", res)
+			}
+			// Clients may sign in through an app only: a right password is
+			// refused, a wrong one as ever.
+			if _, err := a.Login(bg, app.LoginInput{Email: "v@acme.test", Password: pw}); atrium.ErrorCode(err) != atrium.EForbidden {
+				t.Fatalf("a client's password sign-in: %v", err)
+			}
+			if _, err := a.Login(bg, app.LoginInput{Email: "v@acme.test", Password: "wrong password!"}); atrium.ErrorCode(err) != atrium.EUnauthorized {
+				t.Fatalf("a client's wrong password: %v", err)
 			}
 		})
 	}

@@ -41,6 +41,13 @@ type LoginResult struct {
 	// User, Session and DeviceKey are then empty.
 	MFARequired bool   `json:"mfa_required,omitempty"`
 	MFAToken    string `json:"mfa_token,omitempty"`
+	// MFAEnrollment: the organisation requires a second factor and the
+	// account has none yet: set one up with MFAToken (POST
+	// /auth/mfa/enroll), then complete the sign-in with a code.
+	MFAEnrollment bool `json:"mfa_enrollment,omitempty"`
+	// RecoveryCodes are given once, when a sign-in set up the second
+	// factor.
+	RecoveryCodes []string `json:"recovery_codes,omitempty"`
 }
 
 var errBadLogin = atrium.Errorf(atrium.EUnauthorized, "invalid email or password")
@@ -69,12 +76,24 @@ func (a *App) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
 	undoAcct()
 	undoIP()
 	device, platform := strings.TrimSpace(in.DeviceName), strings.TrimSpace(in.Platform)
+	o, err := a.store.GetOrg(ctx, u.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	if !o.Settings.LoginAllowed(u.Kind, atrium.LoginPassword) {
+		a.auditLogin(ctx, u.OrgID, u.ID, email, atrium.OutcomeDenied, "password sign-in not allowed for this user")
+		return nil, atrium.Errorf(atrium.EForbidden, "this organisation does not let you sign in with a password")
+	}
 	mfa, err := a.hasMFA(ctx, u.ID)
 	if err != nil {
 		return nil, err
 	}
-	if mfa {
-		return a.mfaChallenge(ctx, u, rehash, in.Password, device, platform)
+	if mfa || o.Settings.MFARequiredFor(u.Kind) {
+		res, err := a.mfaChallenge(ctx, u, rehash, in.Password, device, platform)
+		if res != nil {
+			res.MFAEnrollment = !mfa
+		}
+		return res, err
 	}
 	return a.openSession(ctx, u, rehash, in.Password, device, platform)
 }

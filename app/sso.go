@@ -179,6 +179,12 @@ func (a *App) LoginWithSignature(ctx context.Context, in SignatureLoginInput) (*
 		return nil, err
 	}
 	undoIP()
+	if o, err := a.store.GetOrg(ctx, u.OrgID); err != nil {
+		return nil, err
+	} else if !o.Settings.LoginAllowed(u.Kind, atrium.LoginSignature) {
+		a.auditLogin(ctx, u.OrgID, u.ID, "client "+c.ID, atrium.OutcomeDenied, "signature sign-in not allowed for this user")
+		return nil, atrium.Errorf(atrium.EForbidden, "this organisation does not let this user sign in through an app")
+	}
 	if u.Status != atrium.StatusActive {
 		a.auditLogin(ctx, u.OrgID, u.ID, "client "+c.ID, atrium.OutcomeDenied, "account not active")
 		return nil, atrium.Errorf(atrium.EForbidden, "this account is deactivated")

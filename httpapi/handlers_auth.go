@@ -188,3 +188,20 @@ func (s *Server) endOtherSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, EndedSessions{Ended: n})
 }
+
+func (s *Server) enrollMFA(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		MFAToken string `json:"mfa_token"`
+	}
+	if err := decode(r, maxBody, &in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	e, err := s.app.EnrollMFA(r.Context(), in.MFAToken)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, e)
+}

@@ -381,7 +381,7 @@ func TestOpenAPIValidatorIsStrict(t *testing.T) {
 	const org = `{"id":"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c","name":"Acme","settings":{"default_locale":"en",` +
 		`"file_sharing":true,"meetings":true,"email_into_binders":true,"client_users_allowed":true,` +
 		`"clients_can_create_binders":false,"clients_can_invite":false,"clients_share_only_with_managers":false,` +
-		`"client_to_client_contact":false,"clients_see_directory":false,"user_deletion":"anonymise",` +
+		`"client_to_client_contact":false,"clients_see_directory":false,"user_deletion":"anonymise","mfa_required":"none",` +
 		`"message_retention_days":0,"file_retention_days":0,"audit_retention_days":0,"message_edit_window_minutes":0,` +
 		`"session_ttl_hours":0,"max_file_mb":0,"storage_quota_mb":0},"created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:05Z"}`
 	good := `{"user":` + user + `,"org":` + org + `,"features":{"files.upload":true,"meetings":false}}`
@@ -1225,8 +1225,30 @@ func (w *oapiWorld) mfa() {
 	w.do(oapiCall{method: "POST", path: complete, want: 400, req: oapiReqAny, body: app.CompleteMFAInput{MFAToken: res.MFAToken}})
 	done := oapiDecode[app.LoginResult](w.t, w.do(oapiCall{method: "POST", path: complete, want: 200,
 		body: app.CompleteMFAInput{MFAToken: res.MFAToken, RecoveryCode: codes.RecoveryCodes[0]}}))
+	w.do(oapiCall{method: "POST", path: "/api/v1/auth/mfa/enroll", want: 401, body: map[string]string{"mfa_token": res.MFAToken}})
+	w.do(oapiCall{method: "POST", path: "/api/v1/auth/mfa/enroll", want: 400, req: oapiReqAny, body: map[string]string{"mfa_token": "x"}})
 	w.do(oapiCall{method: "POST", path: disable, token: done.Token, want: 403, body: app.DisableMFAInput{Password: "not it"}})
 	w.do(oapiCall{method: "POST", path: disable, token: done.Token, want: 204, body: app.DisableMFAInput{Password: oapiPassword}})
+
+	// The organisation's login policy.
+	const settings, login, enroll = "/api/v1/org/settings", "/api/v1/auth/login", "/api/v1/auth/mfa/enroll"
+	w.do(oapiCall{method: "PATCH", path: settings, token: w.ownerTok, want: 200,
+		body: map[string]any{"mfa_required": "internal", "login_methods_client": []string{"signature"}}})
+	w.do(oapiCall{method: "POST", path: login, want: 403, body: app.LoginInput{Email: "client@acme.test", Password: oapiPassword}})
+	w.srv.CreateUser(w.t, w.org.ID, "enrol@acme.test", atrium.KindInternal, oapiPassword)
+	first := oapiDecode[app.LoginResult](w.t, w.do(oapiCall{method: "POST", path: login, want: 200,
+		body: app.LoginInput{Email: "enrol@acme.test", Password: oapiPassword}}))
+	if !first.MFAEnrollment {
+		w.t.Fatalf("a required second factor not set up: %+v", first)
+	}
+	en := oapiDecode[app.TOTPEnrolment](w.t, w.do(oapiCall{method: "POST", path: enroll, want: 201, body: map[string]string{"mfa_token": first.MFAToken}}))
+	c, _ := totp.GenerateCode(en.Secret, time.Now())
+	w.do(oapiCall{method: "POST", path: complete, want: 200, body: app.CompleteMFAInput{MFAToken: first.MFAToken, Code: c}})
+	next := oapiDecode[app.LoginResult](w.t, w.do(oapiCall{method: "POST", path: login, want: 200,
+		body: app.LoginInput{Email: "enrol@acme.test", Password: oapiPassword}}))
+	w.do(oapiCall{method: "POST", path: enroll, want: 409, body: map[string]string{"mfa_token": next.MFAToken}})
+	w.do(oapiCall{method: "PATCH", path: settings, token: w.ownerTok, want: 200,
+		body: map[string]any{"mfa_required": "none", "login_methods_client": nil}})
 }
 
 // signatureSSO registers an app and signs a user in with its signature.

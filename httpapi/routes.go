@@ -23,6 +23,7 @@ func (s *Server) Routes() []Route {
 		{"POST /api/v1/auth/accept-invitation", s.acceptInvitation},
 		{"POST /api/v1/auth/sso/signature", s.signatureLogin},
 		{"POST /api/v1/auth/mfa", s.completeMFA},
+		{"POST /api/v1/auth/mfa/enroll", s.enrollMFA},
 		{"GET /api/v1/api-clients", a(s.listAPIClients)},
 		{"POST /api/v1/api-clients", a(s.createAPIClient)},
 		{"DELETE /api/v1/api-clients/{id}", a(s.revokeAPIClient)},
