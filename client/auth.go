@@ -21,6 +21,27 @@ type LoginResult struct {
 	// CompleteMFA and MFAToken. There is no session yet.
 	MFARequired bool   `json:"mfa_required"`
 	MFAToken    string `json:"mfa_token"`
+	// MFAEnrollment: the organisation requires a second factor the account
+	// has not set up: call EnrollMFA, then CompleteMFA with its first
+	// code; RecoveryCodes then come with the session, once.
+	MFAEnrollment bool     `json:"mfa_enrollment"`
+	RecoveryCodes []string `json:"recovery_codes"`
+}
+
+// TOTPEnrolment is a TOTP secret for an authenticator app.
+type TOTPEnrolment struct {
+	Secret string `json:"secret"`
+	URL    string `json:"otpauth_url"`
+}
+
+// EnrollMFA sets up TOTP during a sign-in that answered MFAEnrollment.
+func (c *Client) EnrollMFA(ctx context.Context, mfaToken string) (*TOTPEnrolment, error) {
+	var out TOTPEnrolment
+	err := c.do(ctx, &request{method: http.MethodPost, path: "/api/v1/auth/mfa/enroll", body: map[string]string{"mfa_token": mfaToken}}, &out)
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // Login signs in with an e-mail address and password, naming the device
