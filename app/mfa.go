@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
+	"math"
 	"strings"
 	"time"
 
@@ -112,7 +113,7 @@ func (a *App) ConfirmTOTP(ctx context.Context, code string) ([]string, error) {
 		return nil, err
 	}
 	err = a.write(ctx, func(w *writer) error {
-		if ok, err := w.AcceptStep(w.ctx, act.User.ID, step, w.now); err != nil || !ok {
+		if ok, err := w.AcceptStep(w.ctx, act.User.ID, m.SecretWrapped, step, w.now); err != nil || !ok {
 			if err == nil {
 				err = atrium.Errorf(atrium.EInvalid, "this code was used already; wait for the next")
 			}
@@ -148,9 +149,22 @@ func (a *App) DisableMFA(ctx context.Context, in DisableMFAInput) error {
 	if u.PasswordHash == "" {
 		return atrium.Errorf(atrium.EForbidden, "this account has no password to confirm the change with")
 	}
+	if len(in.Password) > atrium.MaxPasswordLen {
+		return atrium.Errorf(atrium.EInvalid, "password is too long")
+	}
+	// A stolen session must not be able to guess the password here faster
+	// than at sign-in: the attempt counts against the same throttles.
+	undoAcct, undoIP, err := a.reserveLogin(u.Email, atrium.ClientInfoFrom(ctx).IP)
+	if err != nil {
+		a.auditLogin(ctx, u.OrgID, u.ID, u.Email, atrium.OutcomeDenied, "turning two-factor authentication off: throttled")
+		return err
+	}
 	if _, err := a.hasher.Verify(ctx, in.Password, u.PasswordHash); err != nil {
+		a.auditLogin(ctx, u.OrgID, u.ID, u.Email, atrium.OutcomeFailure, "turning two-factor authentication off: wrong password")
 		return atrium.Errorf(atrium.EForbidden, "the password is wrong")
 	}
+	undoAcct()
+	undoIP()
 	return a.write(ctx, func(w *writer) error {
 		if err := w.DeleteMFA(w.ctx, u.ID); err != nil {
 			return err
@@ -310,6 +324,16 @@ func (a *App) CompleteMFA(ctx context.Context, in CompleteMFAInput) (*LoginResul
 	if err != nil {
 		return nil, err
 	}
+	// Each challenge takes five attempts, but whoever has the password can
+	// open challenges at will: the account's throttle bounds the codes
+	// tried across all of them. A success takes its count back.
+	wait, undo := a.acctThrottle.Reserve(mfaThrottleKey(u.ID))
+	if wait > 0 {
+		undo()
+		a.auditLogin(ctx, u.OrgID, u.ID, "", atrium.OutcomeDenied, "second factor throttled")
+		return nil, &atrium.Error{Code: atrium.ERateLimited, Message: "too many wrong codes; try again later",
+			RetryAfter: int(math.Ceil(wait.Seconds()))}
+	}
 	m, err := a.store.GetMFA(ctx, u.ID)
 	if err != nil {
 		return nil, err
@@ -341,7 +365,7 @@ func (a *App) CompleteMFA(ctx context.Context, in CompleteMFAInput) (*LoginResul
 		if in.RecoveryCode != "" {
 			ok, err = w.UseRecoveryCode(w.ctx, u.ID, recoveryHash(in.RecoveryCode), w.now)
 		} else {
-			ok, err = w.AcceptStep(w.ctx, u.ID, step, w.now)
+			ok, err = w.AcceptStep(w.ctx, u.ID, m.SecretWrapped, step, w.now)
 		}
 		if err != nil || !ok {
 			return err
@@ -362,6 +386,7 @@ func (a *App) CompleteMFA(ctx context.Context, in CompleteMFAInput) (*LoginResul
 	if !ok {
 		return nil, refuse(u)
 	}
+	undo()
 	if u.Status != atrium.StatusActive {
 		return nil, errBadSecondFactor
 	}
@@ -377,6 +402,10 @@ func (a *App) CompleteMFA(ctx context.Context, in CompleteMFAInput) (*LoginResul
 	res.RecoveryCodes = codes
 	return res, nil
 }
+
+// mfaThrottleKey is the account throttle's key for a user's second-factor
+// attempts (apart from their password's, which is keyed by address).
+func mfaThrottleKey(userID string) string { return "mfa:" + userID }
 
 // hasMFA reports whether a user's sign-ins need a second factor.
 func (a *App) hasMFA(ctx context.Context, userID string) (bool, error) {

@@ -109,6 +109,42 @@ func TestTOTP(t *testing.T) {
 	}
 }
 
+// Wrong second factors are throttled per user across challenges (each
+// new one needs only the password), and so are wrong passwords when
+// turning two-factor authentication off.
+func TestSecondFactorThrottled(t *testing.T) {
+	w := newFileWorldConfig(t, "sqlite", func(c *app.Config) { c.AccountFailures = 3 })
+	a, bg := w.a, context.Background()
+	e, err := a.StartTOTP(w.owner)
+	must(t, err)
+	first, _ := totp.GenerateCode(e.Secret, time.Now())
+	_, err = a.ConfirmTOTP(w.owner, first)
+	must(t, err)
+	challenge := func() string {
+		res, err := a.Login(bg, app.LoginInput{Email: "o@acme.test", Password: pw})
+		must(t, err)
+		return res.MFAToken
+	}
+	tok := challenge()
+	for i := range 3 {
+		if _, err := a.CompleteMFA(bg, app.CompleteMFAInput{MFAToken: tok, Code: "000000"}); atrium.ErrorCode(err) != atrium.EUnauthorized {
+			t.Fatalf("wrong code %d: %v", i, err)
+		}
+	}
+	// A fresh challenge does not start the count again.
+	if _, err := a.CompleteMFA(bg, app.CompleteMFAInput{MFAToken: challenge(), Code: "000000"}); atrium.ErrorCode(err) != atrium.ERateLimited {
+		t.Fatalf("a fourth wrong code, in a new challenge: %v", err)
+	}
+	for i := range 3 {
+		if err := a.DisableMFA(w.owner, app.DisableMFAInput{Password: "wrong " + string(rune('a'+i))}); atrium.ErrorCode(err) != atrium.EForbidden {
+			t.Fatalf("wrong password %d: %v", i, err)
+		}
+	}
+	if err := a.DisableMFA(w.owner, app.DisableMFAInput{Password: pw}); atrium.ErrorCode(err) != atrium.ERateLimited {
+		t.Fatalf("turning MFA off after three wrong passwords: %v", err)
+	}
+}
+
 // The organisation's login policy: a second factor required of internal
 // users (set up at the first sign-in), and the ways each kind may sign in.
 func TestLoginPolicy(t *testing.T) {

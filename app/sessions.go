@@ -73,17 +73,19 @@ func (a *App) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	undoAcct()
-	undoIP()
 	device, platform := strings.TrimSpace(in.DeviceName), strings.TrimSpace(in.Platform)
 	o, err := a.store.GetOrg(ctx, u.OrgID)
 	if err != nil {
 		return nil, err
 	}
 	if !o.Settings.LoginAllowed(u.Kind, atrium.LoginPassword) {
+		// The attempt keeps its count: this answer tells that the password
+		// was right, so it must not come faster than a wrong one's.
 		a.auditLogin(ctx, u.OrgID, u.ID, email, atrium.OutcomeDenied, "password sign-in not allowed for this user")
 		return nil, atrium.Errorf(atrium.EForbidden, "this organisation does not let you sign in with a password")
 	}
+	undoAcct()
+	undoIP()
 	mfa, err := a.hasMFA(ctx, u.ID)
 	if err != nil {
 		return nil, err

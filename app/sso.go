@@ -130,8 +130,9 @@ func (a *App) RevokeAPIClient(ctx context.Context, id string) error {
 
 // SignatureLoginInput is an app's signed request to sign one of its users
 // in. Signature is the lowercase hex HMAC-SHA256, under the app's secret,
-// of ClientID + "\n" + UniqueID + "\n" + Timestamp + "\n" + Nonce. Email and
-// Name are used only when the user is made (provisioned) on first sign-in.
+// of the string StringToSign returns. Email and Name are used only when
+// the user is made (provisioned) on first sign-in; when either is sent it
+// is signed too.
 type SignatureLoginInput struct {
 	ClientID   string `json:"client_id"`
 	UniqueID   string `json:"unique_id"`
@@ -144,9 +145,21 @@ type SignatureLoginInput struct {
 	Platform   string `json:"platform,omitempty"`
 }
 
-// SSOStringToSign is the string an app signs.
-func SSOStringToSign(clientID, uniqueID, timestamp, nonce string) string {
-	return clientID + "\n" + uniqueID + "\n" + timestamp + "\n" + nonce
+// SSOStringToSign is the string an app signs: the four fields joined by
+// line feeds, and when a profile (email, name) is sent, those two after
+// them. No field holds a line feed, so four-field and six-field strings
+// never meet.
+func SSOStringToSign(clientID, uniqueID, timestamp, nonce, email, name string) string {
+	s := clientID + "\n" + uniqueID + "\n" + timestamp + "\n" + nonce
+	if email != "" || name != "" {
+		s += "\n" + email + "\n" + name
+	}
+	return s
+}
+
+// StringToSign is the string the request's signature is over.
+func (in SignatureLoginInput) StringToSign() string {
+	return SSOStringToSign(in.ClientID, in.UniqueID, in.Timestamp, in.Nonce, in.Email, in.Name)
 }
 
 var errBadSignature = atrium.Errorf(atrium.EUnauthorized, "the signed sign-in request is not valid")
@@ -219,8 +232,23 @@ func (in SignatureLoginInput) validate() error {
 	if _, err := strconv.ParseInt(in.Timestamp, 10, 64); err != nil {
 		return atrium.Errorf(atrium.EInvalid, "timestamp must be Unix seconds")
 	}
-	if len(in.Email) > atrium.MaxEmailLen || len(in.Name) > atrium.MaxNameLen || len(in.DeviceName) > atrium.MaxNameLen || len(in.Platform) > 64 {
-		return atrium.Errorf(atrium.EInvalid, "email, name, device_name or platform is too long")
+	if len(in.Email) > atrium.MaxEmailLen || strings.ContainsAny(in.Email, "\n\r") {
+		return atrium.Errorf(atrium.EInvalid, "email is at most %d bytes, without a line break", atrium.MaxEmailLen)
+	}
+	if in.Name != "" {
+		if err := atrium.CheckText("name", in.Name, atrium.MaxNameLen); err != nil {
+			return err
+		}
+	}
+	if in.DeviceName != "" {
+		if err := atrium.CheckText("device_name", in.DeviceName, atrium.MaxDeviceNameLen); err != nil {
+			return err
+		}
+	}
+	if in.Platform != "" {
+		if err := atrium.CheckText("platform", in.Platform, atrium.MaxPlatformLen); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -251,7 +279,7 @@ func (a *App) checkSignature(ctx context.Context, in SignatureLoginInput) (*stor
 		return c, nil, atrium.Internal("app.checkSignature", err)
 	}
 	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(SSOStringToSign(in.ClientID, in.UniqueID, in.Timestamp, in.Nonce)))
+	mac.Write([]byte(in.StringToSign()))
 	got, _ := hex.DecodeString(in.Signature)
 	if !hmac.Equal(mac.Sum(nil), got) {
 		return c, nil, errBadSignature
@@ -261,17 +289,22 @@ func (a *App) checkSignature(ctx context.Context, in SignatureLoginInput) (*stor
 	if d := now.Sub(time.Unix(ts, 0)); d > SSOClockSkew || d < -SSOClockSkew {
 		return c, nil, errBadSignature
 	}
+	// The nonce is spent in a transaction of its own, whatever follows, so
+	// that a request refused later (say, an address already taken) cannot
+	// be played again.
+	fresh := false
+	err = a.write(ctx, func(w *writer) (err error) {
+		fresh, err = w.UseNonce(w.ctx, c.ID, in.Nonce, w.now.Add(2*SSOClockSkew))
+		return err
+	})
+	if err != nil {
+		return c, nil, err
+	}
+	if !fresh {
+		return c, nil, errBadSignature
+	}
 	var u *atrium.User
-	err = a.write(ctx, func(w *writer) error {
-		// The nonce is spent whatever follows, so the request cannot be
-		// played again.
-		fresh, err := w.UseNonce(w.ctx, c.ID, in.Nonce, w.now.Add(2*SSOClockSkew))
-		if err != nil {
-			return err
-		}
-		if !fresh {
-			return errBadSignature
-		}
+	err = a.write(ctx, func(w *writer) (err error) {
 		u, err = a.ssoUser(w, c, in)
 		return err
 	})
@@ -293,6 +326,14 @@ func (a *App) ssoUser(w *writer, c *store.APIClient, in SignatureLoginInput) (*a
 	}
 	if in.Email == "" {
 		return nil, atrium.Errorf(atrium.EInvalid, "email is required to create the user on first sign-in")
+	}
+	// A user the login policy would refuse is not made either.
+	o, err := w.GetOrg(w.ctx, c.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	if !o.Settings.LoginAllowed(c.Provision, atrium.LoginSignature) {
+		return nil, atrium.Errorf(atrium.EForbidden, "this organisation does not let this kind of user sign in through an app")
 	}
 	created, err := a.createUserWith(w, c.OrgID, CreateUserInput{Email: in.Email, Name: in.Name, Kind: c.Provision}, "", false)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"strconv"
 	"testing"
 	"time"
@@ -15,9 +16,14 @@ import (
 )
 
 func sign(secret, clientID, uniqueID, ts, nonce string) string {
+	return signIn(secret, app.SignatureLoginInput{ClientID: clientID, UniqueID: uniqueID, Timestamp: ts, Nonce: nonce})
+}
+
+// signIn returns in's signature under secret.
+func signIn(secret string, in app.SignatureLoginInput) string {
 	key, _ := hex.DecodeString(secret)
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte(app.SSOStringToSign(clientID, uniqueID, ts, nonce)))
+	m.Write([]byte(in.StringToSign()))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
@@ -41,8 +47,10 @@ func TestSignatureSSO(t *testing.T) {
 			}
 			now := strconv.FormatInt(time.Now().Unix(), 10)
 			req := func(unique, ts, nonce string) app.SignatureLoginInput {
-				return app.SignatureLoginInput{ClientID: c.ID, UniqueID: unique, Timestamp: ts, Nonce: nonce,
-					Signature: sign(c.Secret, c.ID, unique, ts, nonce), Email: "kim@portal.test", Name: "Kim"}
+				in := app.SignatureLoginInput{ClientID: c.ID, UniqueID: unique, Timestamp: ts, Nonce: nonce,
+					Email: "kim@portal.test", Name: "Kim"}
+				in.Signature = signIn(c.Secret, in)
+				return in
 			}
 			first, err := a.LoginWithSignature(bg, req("cust-42", now, "n1"))
 			must(t, err)
@@ -69,6 +77,10 @@ func TestSignatureSSO(t *testing.T) {
 			unknownToOther := app.SignatureLoginInput{ClientID: other.ID, UniqueID: "x", Timestamp: now, Nonce: "n5",
 				Signature: sign(other.Secret, other.ID, "x", now, "n5")}
 			newline := req("cust\n42", now, "n6")
+			otherEmail := req("cust-44", now, "n10")
+			otherEmail.Email = "mallory@evil.test"
+			unsignedProfile := req("cust-45", now, "n11")
+			unsignedProfile.Signature = sign(c.Secret, c.ID, "cust-45", now, "n11")
 			for name, c := range map[string]struct {
 				in   app.SignatureLoginInput
 				code string
@@ -79,11 +91,36 @@ func TestSignatureSSO(t *testing.T) {
 				"a timestamp 6 minutes ahead":      {req("cust-42", future, "n8"), atrium.EUnauthorized},
 				"an uppercase signature":           {upper, atrium.EInvalid},
 				"a newline in a field":             {newline, atrium.EInvalid},
+				"an email changed after signing":   {otherEmail, atrium.EUnauthorized},
+				"an email not signed":              {unsignedProfile, atrium.EUnauthorized},
 				"an unknown user, no provisioning": {unknownToOther, atrium.EForbidden},
 			} {
 				if _, err := a.LoginWithSignature(bg, c.in); atrium.ErrorCode(err) != c.code {
 					t.Fatalf("%s: %v, want %s", name, err, c.code)
 				}
+			}
+			// A request refused after its signature was checked (the address
+			// is someone's already) has spent its nonce all the same.
+			taken := app.SignatureLoginInput{ClientID: c.ID, UniqueID: "cust-46", Timestamp: now, Nonce: "n12", Email: "v@acme.test"}
+			taken.Signature = signIn(c.Secret, taken)
+			if _, err := a.LoginWithSignature(bg, taken); atrium.ErrorCode(err) != atrium.EConflict {
+				t.Fatalf("provisioning an address already taken: %v", err)
+			}
+			if _, err := a.LoginWithSignature(bg, taken); atrium.ErrorCode(err) != atrium.EUnauthorized {
+				t.Fatalf("the refused request played again: %v", err)
+			}
+			// A policy that does not let clients in through apps makes no user.
+			_, err = a.PatchOrgSettings(w.owner, json.RawMessage(`{"login_methods_client":["password"]}`))
+			must(t, err)
+			before, _, err := a.ListUsers(w.owner, app.Page{Limit: 100})
+			must(t, err)
+			if _, err := a.LoginWithSignature(bg, req("cust-47", now, "n13")); atrium.ErrorCode(err) != atrium.EForbidden {
+				t.Fatalf("provisioning a client the policy refuses: %v", err)
+			}
+			after, _, err := a.ListUsers(w.owner, app.Page{Limit: 100})
+			must(t, err)
+			if len(after) != len(before) {
+				t.Fatalf("a refused sign-in made a user: %d users, then %d", len(before), len(after))
 			}
 			must(t, a.RevokeAPIClient(w.owner, c.ID))
 			if _, err := a.LoginWithSignature(bg, req("cust-42", now, "n9")); atrium.ErrorCode(err) != atrium.EUnauthorized {

@@ -10,7 +10,8 @@ import (
 )
 
 // SignatureLogin is an app's signed request to sign one of its users in
-// (POST /api/v1/auth/sso/signature); build its Signature with SignSSO.
+// (POST /api/v1/auth/sso/signature); fill it in and call Sign on the
+// backend, which holds the secret.
 type SignatureLogin struct {
 	ClientID   string `json:"client_id"`
 	UniqueID   string `json:"unique_id"`
@@ -20,19 +21,47 @@ type SignatureLogin struct {
 	Email      string `json:"email,omitempty"`
 	Name       string `json:"name,omitempty"`
 	DeviceName string `json:"device_name,omitempty"`
+	Platform   string `json:"platform,omitempty"`
 }
 
-// SignSSO returns the signature an app's backend sends: the lowercase hex
-// HMAC-SHA256, under the client secret (64 hex digits), of
+// Sign sets Signature: the lowercase hex HMAC-SHA256, under the client
+// secret (64 hex digits), of the string StringToSign returns.
+func (s *SignatureLogin) Sign(secret string) error {
+	sig, err := hmacHex(secret, s.StringToSign())
+	if err != nil {
+		return err
+	}
+	s.Signature = sig
+	return nil
+}
+
+// StringToSign is ClientID + "\n" + UniqueID + "\n" + Timestamp + "\n" +
+// Nonce, followed by "\n" + Email + "\n" + Name when either of those two is
+// set (they are signed too, so that no one can change who is provisioned).
+func (s *SignatureLogin) StringToSign() string {
+	str := s.ClientID + "\n" + s.UniqueID + "\n" + s.Timestamp + "\n" + s.Nonce
+	if s.Email != "" || s.Name != "" {
+		str += "\n" + s.Email + "\n" + s.Name
+	}
+	return str
+}
+
+// SignSSO returns the signature of a request without email or name: the
+// lowercase hex HMAC-SHA256, under the client secret (64 hex digits), of
 // clientID + "\n" + uniqueID + "\n" + timestamp + "\n" + nonce. Keep the
 // secret on the backend; never ship it in an app.
 func SignSSO(secret, clientID, uniqueID, timestamp, nonce string) (string, error) {
+	return hmacHex(secret, clientID+"\n"+uniqueID+"\n"+timestamp+"\n"+nonce)
+}
+
+// hmacHex is the lowercase hex HMAC-SHA256 of msg under a hex key.
+func hmacHex(secret, msg string) (string, error) {
 	key, err := hex.DecodeString(secret)
 	if err != nil || len(key) != 32 {
 		return "", errors.New("atrium: the client secret is 64 hex digits")
 	}
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte(clientID + "\n" + uniqueID + "\n" + timestamp + "\n" + nonce))
+	m.Write([]byte(msg))
 	return hex.EncodeToString(m.Sum(nil)), nil
 }
 

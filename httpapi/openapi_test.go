@@ -1262,19 +1262,22 @@ func (w *oapiWorld) signatureSSO() {
 	w.do(oapiCall{method: "GET", path: clients, token: w.clientTok, want: 403})
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	key, _ := hex.DecodeString(c.Secret)
-	signed := func(unique, nonce string) app.SignatureLoginInput {
+	signedAs := func(unique, nonce, email string) app.SignatureLoginInput {
+		in := app.SignatureLoginInput{ClientID: c.ID, UniqueID: unique, Timestamp: ts, Nonce: nonce, Email: email}
 		m := hmac.New(sha256.New, key)
-		m.Write([]byte(c.ID + "\n" + unique + "\n" + ts + "\n" + nonce))
-		return app.SignatureLoginInput{ClientID: c.ID, UniqueID: unique, Timestamp: ts, Nonce: nonce,
-			Signature: hex.EncodeToString(m.Sum(nil)), Email: "portal-" + nonce + "@acme.test"}
+		m.Write([]byte(c.ID + "\n" + unique + "\n" + ts + "\n" + nonce + "\n" + email + "\n"))
+		in.Signature = hex.EncodeToString(m.Sum(nil))
+		return in
+	}
+	signed := func(unique, nonce string) app.SignatureLoginInput {
+		return signedAs(unique, nonce, "portal-"+nonce+"@acme.test")
 	}
 	res := oapiDecode[app.LoginResult](w.t, w.do(oapiCall{method: "POST", path: sso, want: 200, body: signed("u-1", "a")}))
 	if res.Token == "" || res.User.Kind != atrium.KindClient {
 		w.t.Errorf("signature sign-in: %+v", res.User)
 	}
 	w.do(oapiCall{method: "POST", path: sso, want: 401, body: signed("u-1", "a")})
-	taken := signed("u-3", "c")
-	taken.Email = "client@acme.test" // an existing user's address
+	taken := signedAs("u-3", "c", "client@acme.test") // an existing user's address
 	w.do(oapiCall{method: "POST", path: sso, want: 409, body: taken})
 	bad := signed("u-2", "b")
 	bad.Signature = strings.Repeat("0", 64)

@@ -91,19 +91,29 @@ func TestSignatureSSO(t *testing.T) {
 		ctx := ctxT(t)
 		created := call(w.anaC.CreateAPIClient(ctx, "Portal", "client")).must(t)
 		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		sig, err := client.SignSSO(created.Secret, created.ID, "cust-7", ts, "nonce-1")
-		if err != nil {
+		req := client.SignatureLogin{ClientID: created.ID, UniqueID: "cust-7", Timestamp: ts, Nonce: "nonce-1",
+			Email: "cust7@portal.example", Platform: "ios"}
+		if err := req.Sign(created.Secret); err != nil {
 			t.Fatal(err)
 		}
 		sdk := newClient(t, w.srv.URL)
-		res := call(sdk.LoginWithSignature(ctx, client.SignatureLogin{ClientID: created.ID, UniqueID: "cust-7",
-			Timestamp: ts, Nonce: "nonce-1", Signature: sig, Email: "cust7@portal.example"})).must(t)
+		res := call(sdk.LoginWithSignature(ctx, req)).must(t)
 		if res.User.Email != "cust7@portal.example" || sdk.Token() == "" {
 			t.Fatalf("signed in as %+v", res.User)
 		}
 		call(sdk.Me(ctx)).must(t)
-		_, err = newClient(t, w.srv.URL).LoginWithSignature(ctx, client.SignatureLogin{ClientID: created.ID, UniqueID: "cust-7",
-			Timestamp: ts, Nonce: "nonce-1", Signature: sig})
+		_, err := newClient(t, w.srv.URL).LoginWithSignature(ctx, req)
 		wantError(t, err, http.StatusUnauthorized, atrium.EUnauthorized)
+		// A request without a profile signs the four fields alone, as
+		// client.SignSSO does (and openssl in the README).
+		sig, err := client.SignSSO(created.Secret, created.ID, "cust-7", ts, "nonce-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		again := call(newClient(t, w.srv.URL).LoginWithSignature(ctx, client.SignatureLogin{ClientID: created.ID, UniqueID: "cust-7",
+			Timestamp: ts, Nonce: "nonce-2", Signature: sig})).must(t)
+		if again.User.ID != res.User.ID {
+			t.Fatal("the second sign-in found another user")
+		}
 	})
 }

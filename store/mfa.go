@@ -52,12 +52,13 @@ func (q Queries) StartMFA(ctx context.Context, userID string, wrapped []byte, no
 	return nil
 }
 
-// AcceptStep records that a code of time step step was accepted, and
-// confirms the enrolment; false if a code of that step or a later one was
-// accepted before (a replay).
-func (q Queries) AcceptStep(ctx context.Context, userID string, step int64, now time.Time) (bool, error) {
+// AcceptStep records that a code of time step step was accepted for the
+// secret wrapped as wrapped, and confirms the enrolment; false if a code
+// of that step or a later one was accepted before (a replay), or if the
+// secret was replaced since the code was checked.
+func (q Queries) AcceptStep(ctx context.Context, userID string, wrapped []byte, step int64, now time.Time) (bool, error) {
 	res, err := q.q.ExecContext(ctx, `UPDATE user_mfa SET last_step = $2, confirmed_at = COALESCE(confirmed_at, $3)
-		WHERE user_id = $1 AND last_step < $2`, userID, step, ms(now))
+		WHERE user_id = $1 AND last_step < $2 AND secret_wrapped = $4`, userID, step, ms(now), base64.StdEncoding.EncodeToString(wrapped))
 	if err != nil {
 		return false, atrium.Internal("store.AcceptStep", err)
 	}

@@ -37,6 +37,11 @@ func (q Queries) RemoveUserEverywhere(ctx context.Context, id string) ([]string,
 		`DELETE FROM relationships WHERE client_id = $1 OR internal_id = $1`,
 		`DELETE FROM user_permissions WHERE user_id = $1`,
 		`DELETE FROM invitations WHERE user_id = $1`,
+		// Second factors and the apps' ids for the user go with the user.
+		`DELETE FROM mfa_challenges WHERE user_id = $1`,
+		`DELETE FROM mfa_recovery WHERE user_id = $1`,
+		`DELETE FROM user_mfa WHERE user_id = $1`,
+		`DELETE FROM external_identities WHERE user_id = $1`,
 		// The devices' names and addresses are personal data too.
 		`UPDATE sessions SET device_name = '', platform = '', ip = '', user_agent = '', device_key = NULL WHERE user_id = $1`,
 	} {
