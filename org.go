@@ -124,10 +124,11 @@ const (
 const (
 	LoginPassword  = "password"
 	LoginSignature = "signature"
+	LoginOIDC      = "oidc"
 )
 
 // LoginMethods lists the ways of signing in.
-var LoginMethods = []string{LoginPassword, LoginSignature}
+var LoginMethods = []string{LoginPassword, LoginSignature, LoginOIDC}
 
 // MFARequiredFor reports whether the settings require a second factor of
 // users of kind kind.

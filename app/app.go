@@ -12,6 +12,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 	"unicode/utf8"
 
@@ -46,6 +47,9 @@ type Config struct {
 	// ExportWorker prepares requested data exports on this node (on by
 	// default); with it off, another node, or PrepareExports, does.
 	ExportWorker bool
+	// IdPClient talks to identity providers (discovery, tokens, keys);
+	// nil means a client bounded in time and response size.
+	IdPClient *http.Client
 }
 
 // DefaultConfig returns the production defaults.
@@ -81,6 +85,7 @@ type App struct {
 	acctThrottle *auth.Throttle
 	ipThrottle   *auth.Throttle
 	sessions     *sessionCache
+	idps         *idpCache
 }
 
 // New returns the use cases over s. notify is called after every commit
@@ -96,6 +101,7 @@ func New(s *store.Store, hasher *auth.Hasher, log *slog.Logger, cfg Config, noti
 		acctThrottle: auth.NewThrottle(cfg.AccountFailures, cfg.FailureWindow, now),
 		ipThrottle:   auth.NewThrottle(cfg.IPFailures, cfg.FailureWindow, now),
 		sessions:     newSessionCache(),
+		idps:         newIdPCache(cfg.IdPClient),
 		thumbs:       make(chan thumbnailJob, 64),
 		exports:      make(chan struct{}, 1),
 		decodeSlot:   make(chan struct{}, 1),
@@ -279,6 +285,9 @@ func (a *App) Housekeep(ctx context.Context) error {
 	}
 	if err := a.store.Tx(ctx, func(tx *store.Tx) error { return tx.DeleteChallenge(ctx, "", now) }); err != nil {
 		a.log.Warn("housekeeping: forgetting expired sign-in challenges", "err", err)
+	}
+	if err := a.store.Tx(ctx, func(tx *store.Tx) error { return tx.DeleteLoginFlowsBefore(ctx, now) }); err != nil {
+		a.log.Warn("housekeeping: forgetting expired provider sign-ins", "err", err)
 	}
 	return a.store.Tx(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteIdempotentBefore(ctx, now.Add(-idempotencyRetention)); err != nil {

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/atrium-dev/atrium/store"
 	"image"
 	"image/png"
 	"io"
@@ -42,6 +41,7 @@ import (
 	"github.com/atrium-dev/atrium/clamd/clamdtest"
 	"github.com/atrium-dev/atrium/httpapi"
 	"github.com/atrium-dev/atrium/internal/testserver"
+	"github.com/atrium-dev/atrium/store"
 )
 
 // The tests in this file keep the OpenAPI document (openapi.json) honest:
@@ -520,6 +520,8 @@ type oapiServer struct {
 	client *http.Client
 	// seen holds "METHOD path response-key" for every answer checked.
 	seen map[string]bool
+	// header is the last answer's header.
+	header http.Header
 }
 
 // oapiFill puts args into a path template, returning the path and the
@@ -595,6 +597,7 @@ func (s *oapiServer) do(c oapiCall) []byte {
 	if err != nil {
 		s.t.Fatalf("%s: %v", label, err)
 	}
+	s.header = resp.Header
 	var data []byte
 	if resp.StatusCode != http.StatusSwitchingProtocols { // else the body is the upgraded connection
 		data, err = io.ReadAll(resp.Body)
@@ -715,6 +718,7 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	w.relationships()
 	w.devices()
 	w.signatureSSO()
+	w.identityProviders()
 	w.mfa()
 	w.exports()
 	w.reports()

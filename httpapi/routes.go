@@ -27,6 +27,12 @@ func (s *Server) Routes() []Route {
 		{"GET /api/v1/api-clients", a(s.listAPIClients)},
 		{"POST /api/v1/api-clients", a(s.createAPIClient)},
 		{"DELETE /api/v1/api-clients/{id}", a(s.revokeAPIClient)},
+		{"GET /api/v1/identity-providers", a(s.listIdentityProviders)},
+		{"POST /api/v1/identity-providers", a(s.createIdentityProvider)},
+		{"DELETE /api/v1/identity-providers/{id}", a(s.disableIdentityProvider)},
+		{"GET /api/v1/auth/oidc/{id}/start", s.startOIDC},
+		{"GET /api/v1/auth/oidc/callback", s.oidcCallback},
+		{"POST /api/v1/auth/login-code", s.exchangeLoginCode},
 
 		{"GET /api/v1/me", a(s.me)},
 		{"POST /api/v1/me/password", a(s.changePassword)},

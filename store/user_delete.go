@@ -42,6 +42,8 @@ func (q Queries) RemoveUserEverywhere(ctx context.Context, id string) ([]string,
 		`DELETE FROM mfa_recovery WHERE user_id = $1`,
 		`DELETE FROM user_mfa WHERE user_id = $1`,
 		`DELETE FROM external_identities WHERE user_id = $1`,
+		`DELETE FROM idp_identities WHERE user_id = $1`,
+		`DELETE FROM login_codes WHERE user_id = $1`,
 		// The devices' names and addresses are personal data too.
 		`UPDATE sessions SET device_name = '', platform = '', ip = '', user_agent = '', device_key = NULL WHERE user_id = $1`,
 	} {

@@ -1,0 +1,324 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/auth"
+	"github.com/atrium-dev/atrium/auth/oidclogin"
+	"github.com/atrium-dev/atrium/store"
+)
+
+// A sign-in through an organisation's identity provider: the browser is
+// sent to the provider (StartProviderLogin), comes back to the callback
+// (FinishProviderLogin), which hands a one-time login code to the app that
+// started it; the app trades the code for a session (ExchangeLoginCode).
+// No session token ever travels in a URL.
+const (
+	loginFlowTTL  = 10 * time.Minute
+	loginCodeTTL  = time.Minute
+	maxReturnTo   = 2048
+	maxStateParam = 512
+	maxSubject    = 255 // OpenID Connect Core §2
+)
+
+// ProviderLogin is a sign-in sent to a provider: where the browser goes,
+// and the state to bind to the browser (the HTTP layer sets it as a
+// cookie and hands it back at the callback).
+type ProviderLogin struct {
+	AuthURL string
+	State   string
+}
+
+// stateHash is what is kept of a sign-in's state.
+func stateHash(state string) string {
+	sum := sha256.Sum256([]byte("atrium/login-state/v1/" + state))
+	return hex.EncodeToString(sum[:])
+}
+
+// StartProviderLogin begins a sign-in through an enabled provider.
+// redirectURL is this server's callback; returnTo is where the browser
+// goes with the login code (checked by the HTTP layer).
+func (a *App) StartProviderLogin(ctx context.Context, providerID, redirectURL, returnTo string) (*ProviderLogin, error) {
+	if !atrium.ValidID(providerID) {
+		return nil, atrium.NotFound("identity provider")
+	}
+	if len(returnTo) > maxReturnTo {
+		return nil, atrium.Errorf(atrium.EInvalid, "return_to is at most %d bytes", maxReturnTo)
+	}
+	p, err := a.store.GetIdentityProvider(ctx, providerID)
+	if err != nil {
+		return nil, err
+	}
+	if p.DisabledAt != nil {
+		return nil, atrium.NotFound("identity provider")
+	}
+	d, err := a.idps.get(ctx, a, p, redirectURL)
+	if err != nil {
+		return nil, err
+	}
+	req, err := oidclogin.NewRequest()
+	if err != nil {
+		return nil, atrium.Internal("app.StartProviderLogin", err)
+	}
+	err = a.write(ctx, func(w *writer) error {
+		return w.AddLoginFlow(w.ctx, &store.LoginFlow{StateHash: stateHash(req.State), ProviderID: p.ID, Nonce: req.Nonce,
+			Verifier: req.Verifier, RedirectURI: redirectURL, ReturnTo: returnTo, ExpiresAt: w.now.Add(loginFlowTTL)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ProviderLogin{AuthURL: d.AuthURL(req), State: req.State}, nil
+}
+
+// ProviderCallback is what the provider sends the browser back with, and
+// the state the browser kept.
+type ProviderCallback struct {
+	State        string
+	Code         string
+	Error        string // the provider's refusal (e.g. access_denied)
+	BrowserState string
+}
+
+// ProviderLoginDone is a finished sign-in: where to send the browser, and
+// the one-time code to give the app there.
+type ProviderLoginDone struct {
+	ReturnTo  string
+	LoginCode string
+}
+
+var errSignInExpired = atrium.Errorf(atrium.EUnauthorized, "this sign-in expired or was finished already; start again")
+
+// FinishProviderLogin checks what the provider sent back: the state must
+// be one this server issued, unused and unexpired, and the one the browser
+// kept (so that no one can sign a victim in as themselves); the code is
+// exchanged with the sign-in's PKCE verifier, and the ID token must carry
+// its nonce. The user is then found, linked or made, as the provider is
+// configured. Every refusal is audited.
+func (a *App) FinishProviderLogin(ctx context.Context, in ProviderCallback) (*ProviderLoginDone, error) {
+	if in.State == "" || len(in.State) > maxStateParam || len(in.Code) > 4096 || len(in.Error) > 256 {
+		return nil, atrium.Errorf(atrium.EInvalid, "state is missing, or a parameter is too long")
+	}
+	if subtle.ConstantTimeCompare([]byte(in.State), []byte(in.BrowserState)) != 1 {
+		a.auditLogin(ctx, "", "", "", atrium.OutcomeFailure, "provider sign-in: state not this browser's")
+		return nil, atrium.Errorf(atrium.EUnauthorized, "this sign-in was not started in this browser; start again")
+	}
+	var f *store.LoginFlow
+	err := a.write(ctx, func(w *writer) (err error) {
+		f, err = w.TakeLoginFlow(w.ctx, stateHash(in.State), w.now)
+		return err
+	})
+	if atrium.ErrorCode(err) == atrium.ENotFound {
+		a.auditLogin(ctx, "", "", "", atrium.OutcomeFailure, "provider sign-in: unknown, used or expired state")
+		return nil, errSignInExpired
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := a.store.GetIdentityProvider(ctx, f.ProviderID)
+	if err != nil {
+		return nil, err
+	}
+	refuse := func(userID, detail string, err error) (*ProviderLoginDone, error) {
+		a.auditLogin(ctx, p.OrgID, userID, "provider "+p.ID, atrium.OutcomeFailure, "provider sign-in: "+detail)
+		return nil, err
+	}
+	if p.DisabledAt != nil {
+		return refuse("", "provider disabled", errSignInExpired)
+	}
+	if in.Error != "" {
+		return refuse("", "the provider answered "+in.Error,
+			atrium.Errorf(atrium.EUnauthorized, "the identity provider did not sign you in (%s)", in.Error))
+	}
+	if in.Code == "" {
+		return refuse("", "no code", atrium.Errorf(atrium.EInvalid, "code is missing"))
+	}
+	d, err := a.idps.get(ctx, a, p, f.RedirectURI)
+	if err != nil {
+		return nil, err
+	}
+	id, err := d.Exchange(ctx, in.Code, oidclogin.Request{State: in.State, Nonce: f.Nonce, Verifier: f.Verifier})
+	if errors.Is(err, oidclogin.ErrRefused) {
+		return refuse("", err.Error(), atrium.Errorf(atrium.EUnauthorized, "the identity provider did not confirm the sign-in"))
+	}
+	if err != nil {
+		a.log.Warn("identity provider unreachable", "provider", p.ID, "err", err)
+		return nil, atrium.Errorf(atrium.EUnavailable, "the identity provider cannot be reached; try again later")
+	}
+	u, err := a.providerUser(ctx, p, id)
+	if err != nil {
+		return refuse("", "no user: "+err.Error(), err)
+	}
+	if o, err := a.store.GetOrg(ctx, u.OrgID); err != nil {
+		return nil, err
+	} else if !o.Settings.LoginAllowed(u.Kind, atrium.LoginOIDC) {
+		a.auditLogin(ctx, u.OrgID, u.ID, "provider "+p.ID, atrium.OutcomeDenied, "OpenID Connect sign-in not allowed for this user")
+		return nil, atrium.Errorf(atrium.EForbidden, "this organisation does not let you sign in through this provider")
+	}
+	if u.Status != atrium.StatusActive {
+		a.auditLogin(ctx, u.OrgID, u.ID, "provider "+p.ID, atrium.OutcomeDenied, "account not active")
+		return nil, atrium.Errorf(atrium.EForbidden, "this account is deactivated")
+	}
+	code, hash := auth.NewToken()
+	err = a.write(ctx, func(w *writer) error {
+		return w.AddLoginCode(w.ctx, &store.LoginCode{CodeHash: hex.EncodeToString(hash), UserID: u.ID, Method: atrium.LoginOIDC,
+			Detail: "provider " + p.ID, ExpiresAt: w.now.Add(loginCodeTTL)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ProviderLoginDone{ReturnTo: f.ReturnTo, LoginCode: code}, nil
+}
+
+// providerUser returns the user a provider's identity signs in: the one
+// its subject was mapped to, or else (on a first sign-in) the
+// organisation's user with the verified address when the provider links
+// by address, or else a user made now when the provider provisions.
+func (a *App) providerUser(ctx context.Context, p *store.IdentityProvider, id *oidclogin.Identity) (*atrium.User, error) {
+	if id.Subject == "" || len(id.Subject) > maxSubject {
+		return nil, atrium.Errorf(atrium.EUnauthorized, "the identity provider's subject is not valid")
+	}
+	var u *atrium.User
+	err := a.write(ctx, func(w *writer) error {
+		uid, err := w.IdPUser(w.ctx, p.ID, id.Subject)
+		if err != nil {
+			return err
+		}
+		if uid != "" {
+			u, err = w.GetUser(w.ctx, uid)
+			return err
+		}
+		u, err = a.firstProviderSignIn(w, p, id)
+		return err
+	})
+	return u, err
+}
+
+// firstProviderSignIn links or makes the user of a subject seen for the
+// first time.
+func (a *App) firstProviderSignIn(w *writer, p *store.IdentityProvider, id *oidclogin.Identity) (*atrium.User, error) {
+	m := p.Settings.Claims
+	rawEmail := claimString(id.Claims, m.Email)
+	if rawEmail == "" {
+		return nil, atrium.Errorf(atrium.EForbidden, "the identity provider gave no address (claim %q)", m.Email)
+	}
+	email, err := atrium.NormalizeEmail(rawEmail)
+	if err != nil {
+		return nil, atrium.Errorf(atrium.EForbidden, "the identity provider's address is not valid")
+	}
+	verified, said := id.Claims["email_verified"].(bool)
+	if said && !verified {
+		return nil, atrium.Errorf(atrium.EForbidden, "the identity provider has not verified this address")
+	}
+	if p.Settings.LinkByEmail && verified {
+		existing, err := w.GetOrgUserByEmail(w.ctx, p.OrgID, email)
+		if err == nil {
+			if err := w.AddIdPIdentity(w.ctx, p.ID, id.Subject, existing.ID, w.now); err != nil {
+				return nil, err
+			}
+			return existing, w.audit(p.OrgID, "user.link", "user", existing.ID, "to provider "+p.ID+" by verified address")
+		}
+		if atrium.ErrorCode(err) != atrium.ENotFound {
+			return nil, err
+		}
+	}
+	if p.Provision == ProvisionNone {
+		return nil, atrium.Errorf(atrium.EForbidden, "this provider does not create users, and this identity signs in no one yet")
+	}
+	kind := p.Provision
+	if m.Kind != "" {
+		switch k := claimString(id.Claims, m.Kind); k {
+		case atrium.KindClient, atrium.KindInternal:
+			kind = k
+		case "":
+		default:
+			return nil, atrium.Errorf(atrium.EForbidden, "the identity provider's kind %q is neither internal nor client", truncate(k, 64))
+		}
+	}
+	role := atrium.OrgRoleMember
+	if m.Role != "" && claimString(id.Claims, m.Role) == atrium.OrgRoleAdmin && kind == atrium.KindInternal {
+		role = atrium.OrgRoleAdmin
+	}
+	o, err := w.GetOrg(w.ctx, p.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	if !o.Settings.LoginAllowed(kind, atrium.LoginOIDC) {
+		return nil, atrium.Errorf(atrium.EForbidden, "this organisation does not let this kind of user sign in through this provider")
+	}
+	name := claimString(id.Claims, m.Name)
+	if atrium.CheckText("name", name, atrium.MaxNameLen) != nil {
+		name = ""
+	}
+	created, err := a.createUserWith(w, p.OrgID, CreateUserInput{Email: email, Name: name, Kind: kind, Role: role}, "", false)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.AddIdPIdentity(w.ctx, p.ID, id.Subject, created.ID, w.now); err != nil {
+		return nil, err
+	}
+	if err := w.audit(p.OrgID, "user.provision", "user", created.ID, "by provider "+p.ID+", role "+role); err != nil {
+		return nil, err
+	}
+	return created.User, nil
+}
+
+// claimString returns a claim's value when it is a string.
+func claimString(claims map[string]any, name string) string {
+	if name == "" {
+		return ""
+	}
+	s, _ := claims[name].(string)
+	return strings.TrimSpace(s)
+}
+
+// LoginCodeInput trades a login code for a session.
+type LoginCodeInput struct {
+	Code       string `json:"code"`
+	DeviceName string `json:"device_name,omitempty"`
+	Platform   string `json:"platform,omitempty"`
+}
+
+// ExchangeLoginCode opens the session of a finished provider sign-in. A
+// code is accepted once, within a minute.
+func (a *App) ExchangeLoginCode(ctx context.Context, in LoginCodeInput) (*LoginResult, error) {
+	if !auth.ValidTokenShape(in.Code) {
+		return nil, atrium.Errorf(atrium.EInvalid, "code is not a login code")
+	}
+	device, platform := strings.TrimSpace(in.DeviceName), strings.TrimSpace(in.Platform)
+	if err := validateLogin("", LoginInput{DeviceName: device, Platform: platform}); err != nil {
+		return nil, err
+	}
+	var c *store.LoginCode
+	err := a.write(ctx, func(w *writer) (err error) {
+		c, err = w.TakeLoginCode(w.ctx, hex.EncodeToString(auth.HashToken(in.Code)), w.now)
+		return err
+	})
+	if atrium.ErrorCode(err) == atrium.ENotFound {
+		a.auditLogin(ctx, "", "", "", atrium.OutcomeFailure, "login code unknown, used or expired")
+		return nil, atrium.Errorf(atrium.EUnauthorized, "the login code is not valid, or was used, or expired")
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.store.GetUser(ctx, c.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Status != atrium.StatusActive {
+		a.auditLogin(ctx, u.OrgID, u.ID, c.Detail, atrium.OutcomeDenied, "account not active")
+		return nil, atrium.Errorf(atrium.EForbidden, "this account is deactivated")
+	}
+	res, err := a.openSession(ctx, u, false, "", device, platform)
+	if err != nil {
+		return nil, err
+	}
+	a.auditLogin(ctx, u.OrgID, u.ID, c.Detail, atrium.OutcomeSuccess, c.Method+" sign-in")
+	return res, nil
+}

@@ -1,0 +1,96 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/app"
+	"github.com/atrium-dev/atrium/internal/testoidc"
+)
+
+// identityProviders registers an OpenID provider (a real one, running
+// beside the server) and signs users in through it.
+func (w *oapiWorld) identityProviders() {
+	const (
+		idps, idp = "/api/v1/identity-providers", "/api/v1/identity-providers/{id}"
+		start     = "/api/v1/auth/oidc/{id}/start"
+		callback  = "/api/v1/auth/oidc/callback"
+		exchange  = "/api/v1/auth/login-code"
+		settings  = "/api/v1/org/settings"
+	)
+	mia := testoidc.User{ID: "sub-1", Username: "mia", Password: "mia-at-the-idp", FirstName: "Mia", LastName: "Ono",
+		Email: "mia@acme.test", EmailVerified: true}
+	stan := testoidc.User{ID: "sub-2", Username: "stan", Password: "stan-at-the-idp", Email: "staff@acme.test", EmailVerified: true}
+	op := testoidc.Start(w.t, w.srv.URL+callback, mia, stan)
+	in := app.CreateIdentityProviderInput{Name: "Corp", Protocol: "oidc", Provision: "internal", Issuer: op.Issuer,
+		ClientID: op.ClientID, ClientSecret: op.ClientSecret}
+	p := oapiDecode[struct {
+		ID string `json:"id"`
+	}](w.t, w.do(oapiCall{method: "POST", path: idps, token: w.ownerTok, want: 201, body: in}))
+	w.do(oapiCall{method: "POST", path: idps, token: w.staffTok, want: 403, body: in})
+	bad := in
+	bad.Issuer = "http://idp.example.com"
+	w.do(oapiCall{method: "POST", path: idps, token: w.ownerTok, want: 400, body: bad})
+	w.paginate(idps, nil, w.ownerTok, 1)
+	w.do(oapiCall{method: "GET", path: idps, token: w.clientTok, want: 403})
+
+	// Sign-ins, as a browser makes them: the start sets the state cookie
+	// and sends the browser to the provider, which sends it back.
+	w.do(oapiCall{method: "GET", path: start, args: []string{p.ID}, query: "return_to=https%3A%2F%2Fevil.example%2F", want: 400})
+	w.do(oapiCall{method: "GET", path: start, args: []string{atrium.NewID()}, want: 404})
+	signIn := func(u testoidc.User) (query string, cookie map[string]string) {
+		w.t.Helper()
+		w.do(oapiCall{method: "GET", path: start, args: []string{p.ID}, query: "return_to=%2Fhome", want: 302})
+		state := ""
+		for _, c := range (&http.Response{Header: w.header}).Cookies() {
+			if c.Name == "atrium_login_state" {
+				state = c.Value
+			}
+		}
+		cb, err := op.SignIn(&http.Client{}, w.header.Get("Location"), u.Username, u.Password)
+		if err != nil || state == "" {
+			w.t.Fatalf("signing in at the provider: %v (state %q)", err, state)
+		}
+		return cb.RawQuery, map[string]string{"Cookie": "atrium_login_state=" + state}
+	}
+	code := func() string {
+		w.t.Helper()
+		loc := w.header.Get("Location")
+		if !strings.HasPrefix(loc, "/home#login_code=") {
+			w.t.Fatalf("the callback sent the browser to %q", loc)
+		}
+		c, _ := url.QueryUnescape(strings.TrimPrefix(loc, "/home#login_code="))
+		return c
+	}
+	q, cookie := signIn(mia)
+	w.do(oapiCall{method: "GET", path: callback, query: q, want: 401}) // no cookie: another browser
+	w.do(oapiCall{method: "GET", path: callback, want: 400})
+	w.do(oapiCall{method: "GET", path: callback, query: q, header: cookie, want: 302})
+	first := code()
+	w.do(oapiCall{method: "GET", path: callback, query: q, header: cookie, want: 401}) // played again
+	w.do(oapiCall{method: "POST", path: exchange, body: app.LoginCodeInput{Code: "short"}, req: oapiReqInvalid, want: 400})
+	res := oapiDecode[app.LoginResult](w.t, w.do(oapiCall{method: "POST", path: exchange, body: app.LoginCodeInput{Code: first, DeviceName: "laptop"}, want: 200}))
+	w.do(oapiCall{method: "POST", path: exchange, body: app.LoginCodeInput{Code: first}, want: 401})
+
+	// An address that is a user already; a sign-in the policy refuses.
+	q, cookie = signIn(stan)
+	w.do(oapiCall{method: "GET", path: callback, query: q, header: cookie, want: 409})
+	w.do(oapiCall{method: "PATCH", path: settings, token: w.ownerTok, want: 200, body: map[string]any{"login_methods_internal": []string{"password"}}})
+	q, cookie = signIn(mia)
+	w.do(oapiCall{method: "GET", path: callback, query: q, header: cookie, want: 403})
+	w.do(oapiCall{method: "PATCH", path: settings, token: w.ownerTok, want: 200, body: map[string]any{"login_methods_internal": nil}})
+
+	// A user deactivated between the sign-in and the exchange.
+	q, cookie = signIn(mia)
+	w.do(oapiCall{method: "GET", path: callback, query: q, header: cookie, want: 302})
+	late := code()
+	w.do(oapiCall{method: "PATCH", path: "/api/v1/users/{id}", args: []string{res.User.ID}, token: w.ownerTok, want: 200,
+		body: map[string]string{"status": atrium.StatusDeactivated}})
+	w.do(oapiCall{method: "POST", path: exchange, body: app.LoginCodeInput{Code: late}, want: 403})
+
+	w.do(oapiCall{method: "DELETE", path: idp, args: []string{p.ID}, token: w.staffTok, want: 403})
+	w.do(oapiCall{method: "DELETE", path: idp, args: []string{p.ID}, token: w.ownerTok, want: 204})
+	w.do(oapiCall{method: "DELETE", path: idp, args: []string{p.ID}, token: w.ownerTok, want: 404})
+}

@@ -1,0 +1,112 @@
+// Package testoidc runs a real OpenID provider for tests: zitadel/oidc's
+// certified op package over its in-memory example storage, on a loopback
+// port, with the users and the one client a test asks for.
+package testoidc
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zitadel/oidc/v3/example/server/exampleop"
+	"github.com/zitadel/oidc/v3/example/server/storage"
+)
+
+// User is an account at the provider.
+type User struct {
+	ID            string
+	Username      string
+	Password      string
+	FirstName     string
+	LastName      string
+	Email         string
+	EmailVerified bool
+}
+
+// Provider is a running OpenID provider with one confidential client.
+type Provider struct {
+	Issuer       string
+	ClientID     string
+	ClientSecret string
+	server       *httptest.Server
+}
+
+// Start runs a provider whose client may redirect only to redirectURI.
+func Start(t testing.TB, redirectURI string, users ...User) *Provider {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + srv.Listener.Addr().String()
+	m := map[string]*storage.User{}
+	for _, u := range users {
+		m[u.ID] = &storage.User{ID: u.ID, Username: u.Username, Password: u.Password, FirstName: u.FirstName,
+			LastName: u.LastName, Email: u.Email, EmailVerified: u.EmailVerified}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "users.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	us, err := storage.StoreFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Provider{Issuer: issuer, ClientID: "atrium-test", ClientSecret: "provider-secret-for-tests", server: srv}
+	st := storage.NewStorageWithClients(us, map[string]*storage.Client{
+		p.ClientID: storage.WebClient(p.ClientID, p.ClientSecret, redirectURI),
+	})
+	srv.Config.Handler = exampleop.SetupServer(issuer, st, nil, false)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return p
+}
+
+// noRedirects makes a client stop at each redirect.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// SignIn plays a browser (browser: a client with a cookie jar) that was
+// sent to authURL: it follows the provider's redirects, fills in its
+// sign-in form, and returns the address the provider finally sends the
+// browser to (the relying party's callback), without visiting it.
+func (p *Provider) SignIn(browser *http.Client, authURL, username, password string) (*url.URL, error) {
+	c := *browser
+	c.CheckRedirect = noRedirects
+	next, err := url.Parse(authURL)
+	if err != nil {
+		return nil, err
+	}
+	for range 10 {
+		if !strings.HasPrefix(next.String(), p.Issuer+"/") {
+			return next, nil
+		}
+		var resp *http.Response
+		if next.Path == "/login/username" {
+			id := next.Query().Get("authRequestID")
+			resp, err = c.PostForm(p.Issuer+"/login/username", url.Values{"id": {id}, "username": {username}, "password": {password}})
+		} else {
+			resp, err = c.Get(next.String())
+		}
+		if err != nil {
+			return nil, err
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther || loc == "" {
+			return nil, fmt.Errorf("testoidc: %s answered %d: %.300s", next.Path, resp.StatusCode, body)
+		}
+		if next, err = resp.Request.URL.Parse(loc); err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("testoidc: too many redirects")
+}

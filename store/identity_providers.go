@@ -1,0 +1,195 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/atrium-dev/atrium"
+)
+
+// IdentityProvider is an organisation's identity provider (OpenID
+// Connect), through which its users sign in.
+type IdentityProvider struct {
+	ID         string             `json:"id"`
+	OrgID      string             `json:"org_id"`
+	Protocol   string             `json:"protocol"`
+	Name       string             `json:"name"`
+	Provision  string             `json:"provision"`
+	Settings   atrium.IdPSettings `json:"settings"`
+	CreatedBy  string             `json:"created_by"`
+	CreatedAt  time.Time          `json:"created_at"`
+	DisabledAt *time.Time         `json:"disabled_at,omitempty"`
+	// SecretWrapped is the client secret, encrypted under the
+	// organisation's key; empty for a public client.
+	SecretWrapped []byte `json:"-"`
+}
+
+const idpCols = `id, org_id, protocol, name, provision, settings, secret_wrapped, created_by, created_at, disabled_at`
+
+func scanIdP(row interface{ Scan(...any) error }) (*IdentityProvider, error) {
+	var p IdentityProvider
+	var settings, wrapped string
+	var created int64
+	var disabled sql.NullInt64
+	if err := row.Scan(&p.ID, &p.OrgID, &p.Protocol, &p.Name, &p.Provision, &settings, &wrapped, &p.CreatedBy, &created, &disabled); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(settings), &p.Settings); err != nil {
+		return nil, err
+	}
+	p.SecretWrapped, _ = base64.StdEncoding.DecodeString(wrapped)
+	p.CreatedAt, p.DisabledAt = fromMS(created), fromNullMS(disabled)
+	return &p, nil
+}
+
+// AddIdentityProvider records a provider.
+func (q Queries) AddIdentityProvider(ctx context.Context, p *IdentityProvider) error {
+	settings, err := json.Marshal(p.Settings)
+	if err != nil {
+		return atrium.Internal("store.AddIdentityProvider", err)
+	}
+	_, err = q.q.ExecContext(ctx, `INSERT INTO identity_providers (`+idpCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)`,
+		p.ID, p.OrgID, p.Protocol, p.Name, p.Provision, string(settings), base64.StdEncoding.EncodeToString(p.SecretWrapped),
+		p.CreatedBy, ms(p.CreatedAt))
+	return atrium.Internal("store.AddIdentityProvider", err)
+}
+
+// GetIdentityProvider returns a provider; ENotFound if there is none.
+func (q Queries) GetIdentityProvider(ctx context.Context, id string) (*IdentityProvider, error) {
+	p, err := scanIdP(q.q.QueryRowContext(ctx, `SELECT `+idpCols+` FROM identity_providers WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "identity provider", "store.GetIdentityProvider")
+	}
+	return p, nil
+}
+
+// ListIdentityProviders returns an organisation's providers after id after.
+func (q Queries) ListIdentityProviders(ctx context.Context, orgID, after string, limit int) ([]*IdentityProvider, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+idpCols+` FROM identity_providers WHERE org_id = $1 AND id > $2
+		ORDER BY id LIMIT $3`, orgID, after, limit)
+	if err != nil {
+		return nil, atrium.Internal("store.ListIdentityProviders", err)
+	}
+	defer rows.Close()
+	var out []*IdentityProvider
+	for rows.Next() {
+		p, err := scanIdP(rows)
+		if err != nil {
+			return nil, atrium.Internal("store.ListIdentityProviders", err)
+		}
+		out = append(out, p)
+	}
+	return out, atrium.Internal("store.ListIdentityProviders", rows.Err())
+}
+
+// DisableIdentityProvider turns an organisation's provider off; ENotFound
+// if there is no such enabled provider.
+func (q Queries) DisableIdentityProvider(ctx context.Context, orgID, id string, now time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE identity_providers SET disabled_at = $3 WHERE org_id = $1 AND id = $2 AND disabled_at IS NULL`,
+		orgID, id, ms(now))
+	return changedOne(res, err, "identity provider", "store.DisableIdentityProvider")
+}
+
+// IdPUser returns the user a provider's subject signs in ("" if none).
+func (q Queries) IdPUser(ctx context.Context, providerID, subject string) (string, error) {
+	var id string
+	err := q.q.QueryRowContext(ctx, `SELECT user_id FROM idp_identities WHERE provider_id = $1 AND subject = $2`,
+		providerID, subject).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return id, atrium.Internal("store.IdPUser", err)
+}
+
+// AddIdPIdentity maps a provider's subject to a user; EConflict if the
+// subject is mapped already.
+func (q Queries) AddIdPIdentity(ctx context.Context, providerID, subject, userID string, now time.Time) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO idp_identities (provider_id, subject, user_id, created_at)
+		VALUES ($1, $2, $3, $4)`, providerID, subject, userID, ms(now))
+	if q.d.isUnique(err) {
+		return atrium.Errorf(atrium.EConflict, "this identity signs in another user already")
+	}
+	return atrium.Internal("store.AddIdPIdentity", err)
+}
+
+// LoginFlow is a sign-in sent to a provider and not back yet.
+type LoginFlow struct {
+	StateHash   string
+	ProviderID  string
+	Nonce       string
+	Verifier    string
+	RedirectURI string
+	ReturnTo    string
+	ExpiresAt   time.Time
+}
+
+// AddLoginFlow records a sign-in in flight.
+func (q Queries) AddLoginFlow(ctx context.Context, f *LoginFlow) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO login_flows (state_hash, provider_id, nonce, verifier, redirect_uri, return_to, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, f.StateHash, f.ProviderID, f.Nonce, f.Verifier, f.RedirectURI, f.ReturnTo, ms(f.ExpiresAt))
+	return atrium.Internal("store.AddLoginFlow", err)
+}
+
+// TakeLoginFlow removes and returns a live sign-in in flight, so that its
+// state is accepted once; ENotFound if there is none (or it expired).
+func (q Queries) TakeLoginFlow(ctx context.Context, stateHash string, now time.Time) (*LoginFlow, error) {
+	var f LoginFlow
+	var expires int64
+	err := q.q.QueryRowContext(ctx, `DELETE FROM login_flows WHERE state_hash = $1
+		RETURNING state_hash, provider_id, nonce, verifier, redirect_uri, return_to, expires_at`, stateHash).
+		Scan(&f.StateHash, &f.ProviderID, &f.Nonce, &f.Verifier, &f.RedirectURI, &f.ReturnTo, &expires)
+	if err != nil {
+		return nil, notFound(err, "sign-in", "store.TakeLoginFlow")
+	}
+	if f.ExpiresAt = fromMS(expires); !f.ExpiresAt.After(now) {
+		return nil, atrium.NotFound("sign-in")
+	}
+	return &f, nil
+}
+
+// LoginCode is a finished sign-in waiting to be exchanged for a session.
+type LoginCode struct {
+	CodeHash  string
+	UserID    string
+	Method    string
+	Detail    string
+	ExpiresAt time.Time
+}
+
+// AddLoginCode records a finished sign-in's one-time code.
+func (q Queries) AddLoginCode(ctx context.Context, c *LoginCode) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO login_codes (code_hash, user_id, method, detail, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		c.CodeHash, c.UserID, c.Method, c.Detail, ms(c.ExpiresAt))
+	return atrium.Internal("store.AddLoginCode", err)
+}
+
+// TakeLoginCode removes and returns a live login code, so that it is
+// exchanged once; ENotFound if there is none (or it expired).
+func (q Queries) TakeLoginCode(ctx context.Context, codeHash string, now time.Time) (*LoginCode, error) {
+	var c LoginCode
+	var expires int64
+	err := q.q.QueryRowContext(ctx, `DELETE FROM login_codes WHERE code_hash = $1
+		RETURNING code_hash, user_id, method, detail, expires_at`, codeHash).Scan(&c.CodeHash, &c.UserID, &c.Method, &c.Detail, &expires)
+	if err != nil {
+		return nil, notFound(err, "login code", "store.TakeLoginCode")
+	}
+	if c.ExpiresAt = fromMS(expires); !c.ExpiresAt.After(now) {
+		return nil, atrium.NotFound("login code")
+	}
+	return &c, nil
+}
+
+// DeleteLoginFlowsBefore forgets sign-ins in flight and login codes that
+// expired before t.
+func (q Queries) DeleteLoginFlowsBefore(ctx context.Context, t time.Time) error {
+	for _, stmt := range []string{`DELETE FROM login_flows WHERE expires_at < $1`, `DELETE FROM login_codes WHERE expires_at < $1`} {
+		if _, err := q.q.ExecContext(ctx, stmt, ms(t)); err != nil {
+			return atrium.Internal("store.DeleteLoginFlowsBefore", err)
+		}
+	}
+	return nil
+}
