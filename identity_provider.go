@@ -7,6 +7,7 @@ import (
 // Identity provider protocols.
 const (
 	ProtocolOIDC = "oidc" // OpenID Connect
+	ProtocolSAML = "saml" // SAML 2.0
 )
 
 // ClaimMapping names the claims (or attributes) of a provider that give a
@@ -34,15 +35,40 @@ type IdPSettings struct {
 	// sign-in, instead of refusing it. Only for providers whose addresses
 	// the organisation controls.
 	LinkByEmail bool `json:"link_by_email"`
+
+	// IDPMetadataXML is a SAML IdP's metadata (its endpoints and signing
+	// certificates); IDPMetadataURL where it was read from, if anywhere.
+	IDPMetadataXML string `json:"idp_metadata_xml,omitempty"`
+	IDPMetadataURL string `json:"idp_metadata_url,omitempty"`
+	// IDPEntityID is the SAML IdP's entity id, from its metadata.
+	IDPEntityID string `json:"idp_entity_id,omitempty"`
+	// SPEntityID and ACSURL are this server's entity id (its metadata
+	// address) and assertion consumer service for the IdP, fixed when the
+	// provider is registered; SPCertificate is its certificate (PEM).
+	SPEntityID    string `json:"sp_entity_id,omitempty"`
+	ACSURL        string `json:"acs_url,omitempty"`
+	SPCertificate string `json:"sp_certificate,omitempty"`
+	// AllowIDPInitiated accepts SAML sign-ins started at the IdP, which
+	// answer no request of this server.
+	AllowIDPInitiated bool `json:"allow_idp_initiated,omitempty"`
 }
 
 // maxClaimName bounds a claim's name.
 const maxClaimName = 256
 
-// Normalize fills in defaults.
-func (s *IdPSettings) Normalize() {
+// Normalize fills in the defaults of a protocol.
+func (s *IdPSettings) Normalize(protocol string) {
 	s.Issuer = strings.TrimSpace(s.Issuer)
 	s.ClientID = strings.TrimSpace(s.ClientID)
+	if protocol == ProtocolSAML {
+		if s.Claims.Email == "" {
+			s.Claims.Email = "mail"
+		}
+		if s.Claims.Name == "" {
+			s.Claims.Name = "cn"
+		}
+		return
+	}
 	if s.Scopes == nil {
 		s.Scopes = []string{"email", "profile"}
 	}
@@ -54,13 +80,25 @@ func (s *IdPSettings) Normalize() {
 	}
 }
 
-// Validate checks the sizes and characters of the settings.
-func (s IdPSettings) Validate() error {
-	if s.Issuer == "" || len(s.Issuer) > 2048 {
-		return Errorf(EInvalid, "issuer is required, at most 2048 bytes")
-	}
-	if err := CheckText("client_id", s.ClientID, 512); err != nil {
-		return err
+// Validate checks the sizes and characters of the settings of a protocol.
+func (s IdPSettings) Validate(protocol string) error {
+	switch protocol {
+	case ProtocolOIDC:
+		if s.Issuer == "" || len(s.Issuer) > 2048 {
+			return Errorf(EInvalid, "issuer is required, at most 2048 bytes")
+		}
+		if err := CheckText("client_id", s.ClientID, 512); err != nil {
+			return err
+		}
+	case ProtocolSAML:
+		if s.Issuer != "" || s.ClientID != "" || len(s.Scopes) > 0 {
+			return Errorf(EInvalid, "issuer, client_id and scopes are OpenID Connect settings, not SAML ones")
+		}
+		if len(s.IDPMetadataURL) > 2048 {
+			return Errorf(EInvalid, "idp_metadata_url is at most 2048 bytes")
+		}
+	default:
+		return Errorf(EInvalid, "protocol must be \"oidc\" or \"saml\"")
 	}
 	if len(s.Scopes) > 20 {
 		return Errorf(EInvalid, "at most 20 scopes")

@@ -125,10 +125,11 @@ const (
 	LoginPassword  = "password"
 	LoginSignature = "signature"
 	LoginOIDC      = "oidc"
+	LoginSAML      = "saml"
 )
 
 // LoginMethods lists the ways of signing in.
-var LoginMethods = []string{LoginPassword, LoginSignature, LoginOIDC}
+var LoginMethods = []string{LoginPassword, LoginSignature, LoginOIDC, LoginSAML}
 
 // MFARequiredFor reports whether the settings require a second factor of
 // users of kind kind.

@@ -9,36 +9,44 @@ import (
 
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/auth/oidclogin"
+	"github.com/atrium-dev/atrium/auth/providerhttp"
+	"github.com/atrium-dev/atrium/auth/samllogin"
 	"github.com/atrium-dev/atrium/sealed"
 	"github.com/atrium-dev/atrium/store"
 )
 
-// CreateIdentityProviderInput registers an organisation's OpenID Connect
-// provider. RedirectURL is this server's callback, which the provider must
-// have registered (the HTTP layer fills it in).
+// CreateIdentityProviderInput registers an organisation's identity
+// provider: OpenID Connect (issuer, client id and secret) or SAML 2.0
+// (the IdP's metadata, as XML or from a URL). RedirectURL and SAMLBase are
+// this server's addresses (the HTTP layer fills them in).
 type CreateIdentityProviderInput struct {
-	Name         string              `json:"name"`
-	Protocol     string              `json:"protocol"`
-	Provision    string              `json:"provision"`
-	Issuer       string              `json:"issuer"`
-	ClientID     string              `json:"client_id"`
-	ClientSecret string              `json:"client_secret,omitempty"`
-	Scopes       []string            `json:"scopes,omitempty"`
-	Claims       atrium.ClaimMapping `json:"claims"`
-	LinkByEmail  bool                `json:"link_by_email,omitempty"`
-	RedirectURL  string              `json:"-"`
+	Name              string              `json:"name"`
+	Protocol          string              `json:"protocol"`
+	Provision         string              `json:"provision"`
+	Issuer            string              `json:"issuer,omitempty"`
+	ClientID          string              `json:"client_id,omitempty"`
+	ClientSecret      string              `json:"client_secret,omitempty"`
+	Scopes            []string            `json:"scopes,omitempty"`
+	IDPMetadataXML    string              `json:"idp_metadata_xml,omitempty"`
+	IDPMetadataURL    string              `json:"idp_metadata_url,omitempty"`
+	AllowIDPInitiated *bool               `json:"allow_idp_initiated,omitempty"`
+	Claims            atrium.ClaimMapping `json:"claims"`
+	LinkByEmail       bool                `json:"link_by_email,omitempty"`
+	RedirectURL       string              `json:"-"` // the OpenID Connect callback
+	SAMLBase          string              `json:"-"` // the SAML endpoints' prefix; the provider's id follows
 }
 
-// idpSecretAD binds a wrapped client secret to its provider.
+// idpSecretAD binds a wrapped client secret (or SAML key) to its provider.
 func idpSecretAD(id string) string { return "atrium/idp-client-secret/v1/" + id }
 
 // maxClientSecret bounds a provider's client secret.
 const maxClientSecret = 1024
 
-// CreateIdentityProvider registers an OpenID provider (administrators
-// only). Its discovery document is read now, so that a wrong issuer is
-// refused at once; the client secret is kept encrypted under the
-// organisation's key.
+// CreateIdentityProvider registers an identity provider (administrators
+// only). An OpenID provider's discovery document is read now, so that a
+// wrong issuer is refused at once; a SAML IdP's metadata is read and
+// checked, and this server gets a key of its own for it. Secrets are kept
+// encrypted under the organisation's key.
 func (a *App) CreateIdentityProvider(ctx context.Context, in CreateIdentityProviderInput) (*store.IdentityProvider, error) {
 	act, err := a.adminOf(ctx, "identity_provider.create")
 	if err != nil {
@@ -48,14 +56,17 @@ func (a *App) CreateIdentityProvider(ctx context.Context, in CreateIdentityProvi
 	if err != nil {
 		return nil, err
 	}
-	if err := oidclogin.CheckIssuer(p.Settings.Issuer); err != nil {
-		return nil, atrium.Errorf(atrium.EInvalid, "%v", err)
+	var secret []byte
+	switch p.Protocol {
+	case atrium.ProtocolOIDC:
+		secret, err = a.prepareOIDC(ctx, p, in)
+	case atrium.ProtocolSAML:
+		secret, err = a.prepareSAML(ctx, p, in)
 	}
-	if _, err := oidclogin.Discover(ctx, a.idps.client, oidclogin.Config{Issuer: p.Settings.Issuer, ClientID: p.Settings.ClientID,
-		RedirectURL: in.RedirectURL}); err != nil {
-		return nil, atrium.Errorf(atrium.EInvalid, "the issuer's discovery document could not be read: %v", err)
+	if err != nil {
+		return nil, err
 	}
-	if in.ClientSecret != "" {
+	if len(secret) > 0 {
 		fs, err := a.files()
 		if err != nil {
 			return nil, err
@@ -64,7 +75,7 @@ func (a *App) CreateIdentityProvider(ctx context.Context, in CreateIdentityProvi
 		if err != nil {
 			return nil, err
 		}
-		if p.SecretWrapped, err = sealed.Wrap(orgKey, []byte(in.ClientSecret), idpSecretAD(p.ID)); err != nil {
+		if p.SecretWrapped, err = sealed.Wrap(orgKey, secret, idpSecretAD(p.ID)); err != nil {
 			return nil, atrium.Internal("app.CreateIdentityProvider", err)
 		}
 	}
@@ -74,7 +85,7 @@ func (a *App) CreateIdentityProvider(ctx context.Context, in CreateIdentityProvi
 			return err
 		}
 		return w.audit(p.OrgID, "identity_provider.create", "identity_provider", p.ID,
-			p.Protocol+" "+p.Settings.Issuer+", provision "+p.Provision)
+			p.Protocol+" "+p.Settings.Issuer+p.Settings.IDPEntityID+", provision "+p.Provision)
 	})
 	if err != nil {
 		return nil, err
@@ -82,13 +93,26 @@ func (a *App) CreateIdentityProvider(ctx context.Context, in CreateIdentityProvi
 	return p, nil
 }
 
+// prepareOIDC checks an OpenID provider's issuer by reading its discovery
+// document, and returns the client secret to keep.
+func (a *App) prepareOIDC(ctx context.Context, p *store.IdentityProvider, in CreateIdentityProviderInput) ([]byte, error) {
+	if in.IDPMetadataXML != "" || in.IDPMetadataURL != "" || in.AllowIDPInitiated != nil {
+		return nil, atrium.Errorf(atrium.EInvalid, "idp_metadata_xml, idp_metadata_url and allow_idp_initiated are SAML settings")
+	}
+	if err := oidclogin.CheckIssuer(p.Settings.Issuer); err != nil {
+		return nil, atrium.Errorf(atrium.EInvalid, "%v", err)
+	}
+	if _, err := oidclogin.Discover(ctx, a.idps.client, oidclogin.Config{Issuer: p.Settings.Issuer, ClientID: p.Settings.ClientID,
+		RedirectURL: in.RedirectURL}); err != nil {
+		return nil, atrium.Errorf(atrium.EInvalid, "the issuer's discovery document could not be read: %v", err)
+	}
+	return []byte(in.ClientSecret), nil
+}
+
 // provider checks the input and returns the provider it describes.
 func (in CreateIdentityProviderInput) provider(act *atrium.Actor) (*store.IdentityProvider, error) {
 	if err := atrium.CheckText("name", strings.TrimSpace(in.Name), atrium.MaxNameLen); err != nil {
 		return nil, err
-	}
-	if in.Protocol != atrium.ProtocolOIDC {
-		return nil, atrium.Errorf(atrium.EInvalid, "protocol must be \"oidc\"")
 	}
 	switch in.Provision {
 	case ProvisionClient, ProvisionInternal, ProvisionNone:
@@ -98,9 +122,13 @@ func (in CreateIdentityProviderInput) provider(act *atrium.Actor) (*store.Identi
 	if len(in.ClientSecret) > maxClientSecret {
 		return nil, atrium.Errorf(atrium.EInvalid, "client_secret is at most %d bytes", maxClientSecret)
 	}
-	s := atrium.IdPSettings{Issuer: in.Issuer, ClientID: in.ClientID, Scopes: in.Scopes, Claims: in.Claims, LinkByEmail: in.LinkByEmail}
-	s.Normalize()
-	if err := s.Validate(); err != nil {
+	if in.Protocol == atrium.ProtocolSAML && in.ClientSecret != "" {
+		return nil, atrium.Errorf(atrium.EInvalid, "client_secret is an OpenID Connect setting")
+	}
+	s := atrium.IdPSettings{Issuer: in.Issuer, ClientID: in.ClientID, Scopes: in.Scopes, Claims: in.Claims, LinkByEmail: in.LinkByEmail,
+		IDPMetadataURL: strings.TrimSpace(in.IDPMetadataURL)}
+	s.Normalize(in.Protocol)
+	if err := s.Validate(in.Protocol); err != nil {
 		return nil, err
 	}
 	return &store.IdentityProvider{ID: atrium.NewID(), OrgID: act.User.OrgID, Protocol: in.Protocol, Name: strings.TrimSpace(in.Name),
@@ -160,13 +188,14 @@ type idpCache struct {
 }
 
 type cachedIdP struct {
-	p  *oidclogin.Provider
-	at time.Time
+	p    *oidclogin.Provider
+	saml *samllogin.Provider
+	at   time.Time
 }
 
 func newIdPCache(client *http.Client) *idpCache {
 	if client == nil {
-		client = oidclogin.HTTPClient(nil)
+		client = providerhttp.Client(nil)
 	}
 	return &idpCache{client: client, m: map[string]cachedIdP{}}
 }
@@ -201,7 +230,7 @@ func (c *idpCache) forget(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k := range c.m {
-		if strings.HasPrefix(k, id+" ") {
+		if k == id || strings.HasPrefix(k, id+" ") {
 			delete(c.m, k)
 		}
 	}

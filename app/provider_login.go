@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,24 +43,18 @@ func stateHash(state string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// StartProviderLogin begins a sign-in through an enabled provider.
-// redirectURL is this server's callback; returnTo is where the browser
-// goes with the login code (checked by the HTTP layer).
-func (a *App) StartProviderLogin(ctx context.Context, providerID, redirectURL, returnTo string) (*ProviderLogin, error) {
+// StartProviderLogin begins a sign-in through an enabled provider of the
+// protocol. redirectURL is this server's OpenID Connect callback (SAML
+// providers keep their own); returnTo is where the browser goes with the
+// login code (checked by the HTTP layer).
+func (a *App) StartProviderLogin(ctx context.Context, protocol, providerID, redirectURL, returnTo string) (*ProviderLogin, error) {
 	if !atrium.ValidID(providerID) {
 		return nil, atrium.NotFound("identity provider")
 	}
 	if len(returnTo) > maxReturnTo {
 		return nil, atrium.Errorf(atrium.EInvalid, "return_to is at most %d bytes", maxReturnTo)
 	}
-	p, err := a.store.GetIdentityProvider(ctx, providerID)
-	if err != nil {
-		return nil, err
-	}
-	if p.DisabledAt != nil {
-		return nil, atrium.NotFound("identity provider")
-	}
-	d, err := a.idps.get(ctx, a, p, redirectURL)
+	p, err := a.enabledProvider(ctx, protocol, providerID)
 	if err != nil {
 		return nil, err
 	}
@@ -67,14 +62,50 @@ func (a *App) StartProviderLogin(ctx context.Context, providerID, redirectURL, r
 	if err != nil {
 		return nil, atrium.Internal("app.StartProviderLogin", err)
 	}
+	f := &store.LoginFlow{StateHash: stateHash(req.State), ProviderID: p.ID, ReturnTo: returnTo}
+	var authURL string
+	if protocol == atrium.ProtocolSAML {
+		sp, err := a.samlProvider(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		ar, err := sp.Start(req.State)
+		if err != nil {
+			return nil, atrium.Internal("app.StartProviderLogin", err)
+		}
+		// The request's ID is what the response must answer (InResponseTo).
+		authURL, f.Nonce, f.RedirectURI = ar.URL, ar.ID, p.Settings.ACSURL
+	} else {
+		d, err := a.idps.get(ctx, a, p, redirectURL)
+		if err != nil {
+			return nil, err
+		}
+		authURL, f.Nonce, f.Verifier, f.RedirectURI = d.AuthURL(req), req.Nonce, req.Verifier, redirectURL
+	}
 	err = a.write(ctx, func(w *writer) error {
-		return w.AddLoginFlow(w.ctx, &store.LoginFlow{StateHash: stateHash(req.State), ProviderID: p.ID, Nonce: req.Nonce,
-			Verifier: req.Verifier, RedirectURI: redirectURL, ReturnTo: returnTo, ExpiresAt: w.now.Add(loginFlowTTL)})
+		f.ExpiresAt = w.now.Add(loginFlowTTL)
+		return w.AddLoginFlow(w.ctx, f)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ProviderLogin{AuthURL: d.AuthURL(req), State: req.State}, nil
+	return &ProviderLogin{AuthURL: authURL, State: req.State}, nil
+}
+
+// enabledProvider returns an enabled provider of the protocol; ENotFound
+// for any other id.
+func (a *App) enabledProvider(ctx context.Context, protocol, id string) (*store.IdentityProvider, error) {
+	if !atrium.ValidID(id) {
+		return nil, atrium.NotFound("identity provider")
+	}
+	p, err := a.store.GetIdentityProvider(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.DisabledAt != nil || p.Protocol != protocol {
+		return nil, atrium.NotFound("identity provider")
+	}
+	return p, nil
 }
 
 // ProviderCallback is what the provider sends the browser back with, and
@@ -129,8 +160,8 @@ func (a *App) FinishProviderLogin(ctx context.Context, in ProviderCallback) (*Pr
 		a.auditLogin(ctx, p.OrgID, userID, "provider "+p.ID, atrium.OutcomeFailure, "provider sign-in: "+detail)
 		return nil, err
 	}
-	if p.DisabledAt != nil {
-		return refuse("", "provider disabled", errSignInExpired)
+	if p.DisabledAt != nil || p.Protocol != atrium.ProtocolOIDC {
+		return refuse("", "provider disabled, or not an OpenID provider", errSignInExpired)
 	}
 	if in.Error != "" {
 		return refuse("", "the provider answered "+in.Error,
@@ -151,14 +182,53 @@ func (a *App) FinishProviderLogin(ctx context.Context, in ProviderCallback) (*Pr
 		a.log.Warn("identity provider unreachable", "provider", p.ID, "err", err)
 		return nil, atrium.Errorf(atrium.EUnavailable, "the identity provider cannot be reached; try again later")
 	}
+	return a.finishExternal(ctx, p, oidcIdentity(id), f.ReturnTo)
+}
+
+// externalIdentity is who an identity provider says signed in.
+type externalIdentity struct {
+	Method  string // atrium.LoginOIDC or atrium.LoginSAML
+	Subject string
+	Attrs   map[string][]string
+	// Verified: the provider vouches for the address; Unverified: it
+	// says it has not checked it (neither: it does not say).
+	Verified, Unverified bool
+}
+
+// oidcIdentity is an OpenID provider's identity: the claims that are
+// strings or lists of strings.
+func oidcIdentity(id *oidclogin.Identity) externalIdentity {
+	e := externalIdentity{Method: atrium.LoginOIDC, Subject: id.Subject, Attrs: map[string][]string{}}
+	for k, v := range id.Claims {
+		switch v := v.(type) {
+		case string:
+			e.Attrs[k] = []string{strings.TrimSpace(v)}
+		case []any:
+			for _, x := range v {
+				if s, ok := x.(string); ok {
+					e.Attrs[k] = append(e.Attrs[k], strings.TrimSpace(s))
+				}
+			}
+		}
+	}
+	verified, said := id.Claims["email_verified"].(bool)
+	e.Verified, e.Unverified = said && verified, said && !verified
+	return e
+}
+
+// finishExternal signs in the user a provider vouched for: found, linked
+// or made, then checked against the login policy and their status; the
+// answer is the one-time login code for the app at returnTo.
+func (a *App) finishExternal(ctx context.Context, p *store.IdentityProvider, id externalIdentity, returnTo string) (*ProviderLoginDone, error) {
 	u, err := a.providerUser(ctx, p, id)
 	if err != nil {
-		return refuse("", "no user: "+err.Error(), err)
+		a.auditLogin(ctx, p.OrgID, "", "provider "+p.ID, atrium.OutcomeFailure, "provider sign-in: no user: "+err.Error())
+		return nil, err
 	}
 	if o, err := a.store.GetOrg(ctx, u.OrgID); err != nil {
 		return nil, err
-	} else if !o.Settings.LoginAllowed(u.Kind, atrium.LoginOIDC) {
-		a.auditLogin(ctx, u.OrgID, u.ID, "provider "+p.ID, atrium.OutcomeDenied, "OpenID Connect sign-in not allowed for this user")
+	} else if !o.Settings.LoginAllowed(u.Kind, id.Method) {
+		a.auditLogin(ctx, u.OrgID, u.ID, "provider "+p.ID, atrium.OutcomeDenied, id.Method+" sign-in not allowed for this user")
 		return nil, atrium.Errorf(atrium.EForbidden, "this organisation does not let you sign in through this provider")
 	}
 	if u.Status != atrium.StatusActive {
@@ -167,20 +237,20 @@ func (a *App) FinishProviderLogin(ctx context.Context, in ProviderCallback) (*Pr
 	}
 	code, hash := auth.NewToken()
 	err = a.write(ctx, func(w *writer) error {
-		return w.AddLoginCode(w.ctx, &store.LoginCode{CodeHash: hex.EncodeToString(hash), UserID: u.ID, Method: atrium.LoginOIDC,
+		return w.AddLoginCode(w.ctx, &store.LoginCode{CodeHash: hex.EncodeToString(hash), UserID: u.ID, Method: id.Method,
 			Detail: "provider " + p.ID, ExpiresAt: w.now.Add(loginCodeTTL)})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ProviderLoginDone{ReturnTo: f.ReturnTo, LoginCode: code}, nil
+	return &ProviderLoginDone{ReturnTo: returnTo, LoginCode: code}, nil
 }
 
 // providerUser returns the user a provider's identity signs in: the one
 // its subject was mapped to, or else (on a first sign-in) the
 // organisation's user with the verified address when the provider links
 // by address, or else a user made now when the provider provisions.
-func (a *App) providerUser(ctx context.Context, p *store.IdentityProvider, id *oidclogin.Identity) (*atrium.User, error) {
+func (a *App) providerUser(ctx context.Context, p *store.IdentityProvider, id externalIdentity) (*atrium.User, error) {
 	if id.Subject == "" || len(id.Subject) > maxSubject {
 		return nil, atrium.Errorf(atrium.EUnauthorized, "the identity provider's subject is not valid")
 	}
@@ -202,9 +272,9 @@ func (a *App) providerUser(ctx context.Context, p *store.IdentityProvider, id *o
 
 // firstProviderSignIn links or makes the user of a subject seen for the
 // first time.
-func (a *App) firstProviderSignIn(w *writer, p *store.IdentityProvider, id *oidclogin.Identity) (*atrium.User, error) {
+func (a *App) firstProviderSignIn(w *writer, p *store.IdentityProvider, id externalIdentity) (*atrium.User, error) {
 	m := p.Settings.Claims
-	rawEmail := claimString(id.Claims, m.Email)
+	rawEmail := first(id.Attrs[m.Email])
 	if rawEmail == "" {
 		return nil, atrium.Errorf(atrium.EForbidden, "the identity provider gave no address (claim %q)", m.Email)
 	}
@@ -212,11 +282,10 @@ func (a *App) firstProviderSignIn(w *writer, p *store.IdentityProvider, id *oidc
 	if err != nil {
 		return nil, atrium.Errorf(atrium.EForbidden, "the identity provider's address is not valid")
 	}
-	verified, said := id.Claims["email_verified"].(bool)
-	if said && !verified {
+	if id.Unverified {
 		return nil, atrium.Errorf(atrium.EForbidden, "the identity provider has not verified this address")
 	}
-	if p.Settings.LinkByEmail && verified {
+	if p.Settings.LinkByEmail && id.Verified {
 		existing, err := w.GetOrgUserByEmail(w.ctx, p.OrgID, email)
 		if err == nil {
 			if err := w.AddIdPIdentity(w.ctx, p.ID, id.Subject, existing.ID, w.now); err != nil {
@@ -233,16 +302,15 @@ func (a *App) firstProviderSignIn(w *writer, p *store.IdentityProvider, id *oidc
 	}
 	kind := p.Provision
 	if m.Kind != "" {
-		switch k := claimString(id.Claims, m.Kind); k {
-		case atrium.KindClient, atrium.KindInternal:
-			kind = k
-		case "":
-		default:
-			return nil, atrium.Errorf(atrium.EForbidden, "the identity provider's kind %q is neither internal nor client", truncate(k, 64))
+		switch kinds := id.Attrs[m.Kind]; {
+		case slices.Contains(kinds, atrium.KindInternal):
+			kind = atrium.KindInternal
+		case slices.Contains(kinds, atrium.KindClient):
+			kind = atrium.KindClient
 		}
 	}
 	role := atrium.OrgRoleMember
-	if m.Role != "" && claimString(id.Claims, m.Role) == atrium.OrgRoleAdmin && kind == atrium.KindInternal {
+	if m.Role != "" && slices.Contains(id.Attrs[m.Role], atrium.OrgRoleAdmin) && kind == atrium.KindInternal {
 		role = atrium.OrgRoleAdmin
 	}
 	o, err := w.GetOrg(w.ctx, p.OrgID)
@@ -252,7 +320,7 @@ func (a *App) firstProviderSignIn(w *writer, p *store.IdentityProvider, id *oidc
 	if !o.Settings.LoginAllowed(kind, atrium.LoginOIDC) {
 		return nil, atrium.Errorf(atrium.EForbidden, "this organisation does not let this kind of user sign in through this provider")
 	}
-	name := claimString(id.Claims, m.Name)
+	name := first(id.Attrs[m.Name])
 	if atrium.CheckText("name", name, atrium.MaxNameLen) != nil {
 		name = ""
 	}
@@ -269,13 +337,12 @@ func (a *App) firstProviderSignIn(w *writer, p *store.IdentityProvider, id *oidc
 	return created.User, nil
 }
 
-// claimString returns a claim's value when it is a string.
-func claimString(claims map[string]any, name string) string {
-	if name == "" {
+// first is a list's first value, or "".
+func first(values []string) string {
+	if len(values) == 0 {
 		return ""
 	}
-	s, _ := claims[name].(string)
-	return strings.TrimSpace(s)
+	return values[0]
 }
 
 // LoginCodeInput trades a login code for a session.

@@ -8,24 +8,29 @@ import (
 	"github.com/atrium-dev/atrium"
 )
 
-// IdentityProviderInput registers an organisation's OpenID Connect
-// provider (administrators only). Protocol is "oidc"; Provision is
-// "client", "internal" or "none".
+// IdentityProviderInput registers an organisation's identity provider
+// (administrators only). Protocol is "oidc" (with Issuer, ClientID and
+// usually ClientSecret) or "saml" (with IDPMetadataXML or
+// IDPMetadataURL); Provision is "client", "internal" or "none".
 type IdentityProviderInput struct {
-	Name         string              `json:"name"`
-	Protocol     string              `json:"protocol"`
-	Provision    string              `json:"provision"`
-	Issuer       string              `json:"issuer"`
-	ClientID     string              `json:"client_id"`
-	ClientSecret string              `json:"client_secret,omitempty"`
-	Scopes       []string            `json:"scopes,omitempty"`
-	Claims       atrium.ClaimMapping `json:"claims"`
-	LinkByEmail  bool                `json:"link_by_email,omitempty"`
+	Name              string              `json:"name"`
+	Protocol          string              `json:"protocol"`
+	Provision         string              `json:"provision"`
+	Issuer            string              `json:"issuer,omitempty"`
+	ClientID          string              `json:"client_id,omitempty"`
+	ClientSecret      string              `json:"client_secret,omitempty"`
+	Scopes            []string            `json:"scopes,omitempty"`
+	IDPMetadataXML    string              `json:"idp_metadata_xml,omitempty"`
+	IDPMetadataURL    string              `json:"idp_metadata_url,omitempty"`
+	AllowIDPInitiated *bool               `json:"allow_idp_initiated,omitempty"`
+	Claims            atrium.ClaimMapping `json:"claims"`
+	LinkByEmail       bool                `json:"link_by_email,omitempty"`
 }
 
 // IdentityProvider is a registered provider. RedirectURI is the address
-// to register at the provider; StartURL is where a browser begins a
-// sign-in through it.
+// to register at the provider (the OpenID Connect callback, or the SAML
+// assertion consumer service); MetadataURL is this server's SAML metadata
+// for the IdP; StartURL is where a browser begins a sign-in through it.
 type IdentityProvider struct {
 	ID          string             `json:"id"`
 	Name        string             `json:"name"`
@@ -33,6 +38,7 @@ type IdentityProvider struct {
 	Provision   string             `json:"provision"`
 	Settings    atrium.IdPSettings `json:"settings"`
 	RedirectURI string             `json:"redirect_uri"`
+	MetadataURL string             `json:"metadata_url,omitempty"`
 	StartURL    string             `json:"start_url"`
 }
 
@@ -51,11 +57,12 @@ func (c *Client) DisableIdentityProvider(ctx context.Context, id string) error {
 }
 
 // ProviderLoginURL is where to send a browser to sign in through a
-// provider. Afterwards the browser arrives at returnTo (a path on the
-// server, or an address of an allowed origin; "" means "/") with
-// #login_code=… in the fragment: pass that code to ExchangeLoginCode.
-func (c *Client) ProviderLoginURL(providerID, returnTo string) string {
-	u := c.base.JoinPath("/api/v1/auth/oidc", providerID, "start")
+// provider of the protocol ("oidc" or "saml"). Afterwards the browser
+// arrives at returnTo (a path on the server, or an address of an allowed
+// origin; "" means "/") with #login_code=… in the fragment: pass that
+// code to ExchangeLoginCode.
+func (c *Client) ProviderLoginURL(protocol, providerID, returnTo string) string {
+	u := c.base.JoinPath("/api/v1/auth", protocol, providerID, "start")
 	if returnTo != "" {
 		u.RawQuery = url.Values{"return_to": {returnTo}}.Encode()
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"path"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/app"
+	"github.com/atrium-dev/atrium/auth/samllogin"
 	"github.com/atrium-dev/atrium/store"
 )
 
@@ -20,16 +22,27 @@ const oidcCallbackPath = "/api/v1/auth/oidc/callback"
 // navigation from another site.
 const loginStateCookie = "atrium_login_state"
 
+// samlPrefix is where each SAML provider's endpoints are, under its id.
+const samlPrefix = "/api/v1/auth/saml/"
+
 // IdentityProviderView is a provider as administrators see it, with the
 // addresses to give the provider and users.
 type IdentityProviderView struct {
 	*store.IdentityProvider
+	// RedirectURI is what to register at the provider: the OpenID Connect
+	// callback, or the SAML assertion consumer service.
 	RedirectURI string `json:"redirect_uri"`
+	// MetadataURL is this server's SAML metadata for the IdP (its entity id).
+	MetadataURL string `json:"metadata_url,omitempty"`
 	StartURL    string `json:"start_url"`
 }
 
 func (s *Server) idpView(r *http.Request, p *store.IdentityProvider) IdentityProviderView {
 	base := s.baseURL(r)
+	if p.Protocol == atrium.ProtocolSAML {
+		return IdentityProviderView{IdentityProvider: p, RedirectURI: p.Settings.ACSURL, MetadataURL: p.Settings.SPEntityID,
+			StartURL: base + samlPrefix + p.ID + "/start"}
+	}
 	return IdentityProviderView{IdentityProvider: p, RedirectURI: base + oidcCallbackPath,
 		StartURL: base + "/api/v1/auth/oidc/" + p.ID + "/start"}
 }
@@ -41,6 +54,7 @@ func (s *Server) createIdentityProvider(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	in.RedirectURL = s.baseURL(r) + oidcCallbackPath
+	in.SAMLBase = s.baseURL(r) + samlPrefix
 	p, err := s.app.CreateIdentityProvider(r.Context(), in)
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -75,9 +89,16 @@ func (s *Server) disableIdentityProvider(w http.ResponseWriter, r *http.Request)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// startOIDC sends the browser to the provider, with the sign-in's state in
-// a cookie.
+// startOIDC and startSAML send the browser to the provider, with the
+// sign-in's state in a cookie (which the OpenID Connect callback checks).
 func (s *Server) startOIDC(w http.ResponseWriter, r *http.Request) {
+	s.startLogin(w, r, atrium.ProtocolOIDC)
+}
+func (s *Server) startSAML(w http.ResponseWriter, r *http.Request) {
+	s.startLogin(w, r, atrium.ProtocolSAML)
+}
+
+func (s *Server) startLogin(w http.ResponseWriter, r *http.Request, protocol string) {
 	q, err := query(r)
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -88,15 +109,62 @@ func (s *Server) startOIDC(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	start, err := s.app.StartProviderLogin(r.Context(), r.PathValue("id"), s.baseURL(r)+oidcCallbackPath, returnTo)
+	start, err := s.app.StartProviderLogin(r.Context(), protocol, r.PathValue("id"), s.baseURL(r)+oidcCallbackPath, returnTo)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: loginStateCookie, Value: start.State, Path: oidcCallbackPath, MaxAge: 600,
-		HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode})
+	if protocol == atrium.ProtocolOIDC {
+		http.SetCookie(w, &http.Cookie{Name: loginStateCookie, Value: start.State, Path: oidcCallbackPath, MaxAge: 600,
+			HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode})
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	redirect(w, start.AuthURL)
+}
+
+// samlMetadata serves this server's SAML metadata for an IdP.
+func (s *Server) samlMetadata(w http.ResponseWriter, r *http.Request) {
+	md, err := s.app.SAMLMetadata(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	_, _ = w.Write(md)
+}
+
+// samlACS takes an IdP's response (HTTP-POST binding) and sends the
+// browser on with a login code, as the OpenID Connect callback does.
+func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) {
+	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); !strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
+		writeError(w, r, s.log, atrium.Errorf(atrium.EUnsupported, "an IdP posts its response as application/x-www-form-urlencoded"))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, samllogin.MaxResponse+4096)
+	if err := r.ParseForm(); err != nil {
+		err = formError(err)
+		s.app.RefuseSAMLPost(r.Context(), r.PathValue("id"), err.Error())
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	done, err := s.app.FinishSAMLLogin(r.Context(), app.SAMLResponse{ProviderID: r.PathValue("id"),
+		SAMLResponse: r.PostForm.Get("SAMLResponse"), RelayState: r.PostForm.Get("RelayState")})
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	redirect(w, done.ReturnTo+"#login_code="+url.QueryEscape(done.LoginCode))
+}
+
+// formError maps a form that could not be read to its refusal.
+func formError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return atrium.Errorf(atrium.ETooLarge, "the form is larger than %d bytes", tooBig.Limit)
+	}
+	return atrium.Errorf(atrium.EInvalid, "the form is malformed")
 }
 
 // oidcCallback finishes a provider sign-in and sends the browser back to

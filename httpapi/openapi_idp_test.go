@@ -8,6 +8,7 @@ import (
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/app"
 	"github.com/atrium-dev/atrium/internal/testoidc"
+	"github.com/atrium-dev/atrium/internal/testsaml"
 )
 
 // identityProviders registers an OpenID provider (a real one, running
@@ -93,4 +94,57 @@ func (w *oapiWorld) identityProviders() {
 	w.do(oapiCall{method: "DELETE", path: idp, args: []string{p.ID}, token: w.staffTok, want: 403})
 	w.do(oapiCall{method: "DELETE", path: idp, args: []string{p.ID}, token: w.ownerTok, want: 204})
 	w.do(oapiCall{method: "DELETE", path: idp, args: []string{p.ID}, token: w.ownerTok, want: 404})
+}
+
+// samlProviders registers a SAML IdP (a real one, running beside the
+// server) and signs users in through it.
+func (w *oapiWorld) samlProviders() {
+	const (
+		idps     = "/api/v1/identity-providers"
+		start    = "/api/v1/auth/saml/{id}/start"
+		metadata = "/api/v1/auth/saml/{id}/metadata"
+		acs      = "/api/v1/auth/saml/{id}/acs"
+		settings = "/api/v1/org/settings"
+		form     = "application/x-www-form-urlencoded"
+	)
+	ivy := testsaml.User{Name: "ivy", Password: "ivy-at-the-idp", Email: "ivy@acme.test", FullName: "Ivy Ueda"}
+	stan := testsaml.User{Name: "stan", Password: "stan-at-the-idp", Email: "staff@acme.test"}
+	idp := testsaml.Start(w.t, ivy, stan)
+	in := app.CreateIdentityProviderInput{Name: "Corp SAML", Protocol: "saml", Provision: "client", IDPMetadataXML: string(idp.Metadata())}
+	p := oapiDecode[struct {
+		ID          string `json:"id"`
+		MetadataURL string `json:"metadata_url"`
+	}](w.t, w.do(oapiCall{method: "POST", path: idps, token: w.ownerTok, want: 201, body: in}))
+	bad := in
+	bad.IDPMetadataXML = "<EntityDescriptor/>"
+	w.do(oapiCall{method: "POST", path: idps, token: w.ownerTok, want: 400, body: bad})
+	w.do(oapiCall{method: "GET", path: metadata, args: []string{p.ID}, want: 200})
+	w.do(oapiCall{method: "GET", path: metadata, args: []string{atrium.NewID()}, want: 404})
+	idp.AddServiceProvider("atrium", p.MetadataURL, false)
+
+	w.do(oapiCall{method: "GET", path: start, args: []string{atrium.NewID()}, want: 404})
+	signIn := func(u testsaml.User) string {
+		w.t.Helper()
+		w.do(oapiCall{method: "GET", path: start, args: []string{p.ID}, query: "return_to=%2Fhome", want: 302})
+		post, err := idp.SignIn(w.header.Get("Location"), u.Name, u.Password)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		return url.Values{"SAMLResponse": {post.SAMLResponse}, "RelayState": {post.RelayState}}.Encode()
+	}
+	post := func(id, body string, want int) {
+		w.t.Helper()
+		w.do(oapiCall{method: "POST", path: acs, args: []string{id}, body: oapiRaw(body), ctype: form, want: want, req: oapiReqAny})
+	}
+	ok := signIn(ivy)
+	post(p.ID, ok, 302)
+	post(p.ID, ok, 401) // played again
+	post(p.ID, "SAMLResponse=not+base64%21", 400)
+	post(atrium.NewID(), "SAMLResponse=PHg%2BPC94Pg%3D%3D", 404)
+	post(p.ID, "SAMLResponse="+strings.Repeat("A", 300<<10), 413)
+	w.do(oapiCall{method: "POST", path: acs, args: []string{p.ID}, body: oapiRaw(ok), ctype: "text/plain", want: 415, req: oapiReqAny})
+	post(p.ID, signIn(stan), 409) // an address that is a user already
+	w.do(oapiCall{method: "PATCH", path: settings, token: w.ownerTok, want: 200, body: map[string]any{"login_methods_client": []string{"password"}}})
+	post(p.ID, signIn(ivy), 403)
+	w.do(oapiCall{method: "PATCH", path: settings, token: w.ownerTok, want: 200, body: map[string]any{"login_methods_client": nil}})
 }

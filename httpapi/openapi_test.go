@@ -719,6 +719,7 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	w.devices()
 	w.signatureSSO()
 	w.identityProviders()
+	w.samlProviders()
 	w.mfa()
 	w.exports()
 	w.reports()

@@ -47,7 +47,7 @@ func browser() *http.Client {
 // start opens the sign-in page in b and returns where Atrium sends it.
 func (w *oidcWorld) start(t *testing.T, b *http.Client, idpID, returnTo string) *url.URL {
 	t.Helper()
-	resp, err := b.Get(w.sdk.ProviderLoginURL(idpID, returnTo))
+	resp, err := b.Get(w.sdk.ProviderLoginURL("oidc", idpID, returnTo))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestOIDCLoginRefusals(t *testing.T) {
 
 		// Where the browser may be sent back to.
 		for _, rt := range []string{"https://evil.example/x", "//evil.example/x", "javascript:alert(1)", "/x#frag"} {
-			resp, err := browser().Get(w.sdk.ProviderLoginURL(w.idp.ID, rt))
+			resp, err := browser().Get(w.sdk.ProviderLoginURL("oidc", w.idp.ID, rt))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,7 +215,7 @@ func TestOIDCLoginRefusals(t *testing.T) {
 		if err := w.anaC.DisableIdentityProvider(ctx, w.idp.ID); err != nil {
 			t.Fatal(err)
 		}
-		resp, err = browser().Get(w.sdk.ProviderLoginURL(w.idp.ID, ""))
+		resp, err = browser().Get(w.sdk.ProviderLoginURL("oidc", w.idp.ID, ""))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,7 +224,7 @@ func TestOIDCLoginRefusals(t *testing.T) {
 
 		// Each refusal after the state was recognised is in the
 		// organisation's audit log.
-		entries, _, err := w.srv.App.SearchAudit(asUser(t, w, "ana@example.com"), app.AuditSearch{Action: "auth.login"}, app.Page{Limit: 200})
+		entries, _, err := w.srv.App.SearchAudit(asUserOf(t, w.world, "ana@example.com"), app.AuditSearch{Action: "auth.login"}, app.Page{Limit: 200})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,7 +236,7 @@ func TestOIDCLoginRefusals(t *testing.T) {
 		}
 		all := strings.Join(details, "\n")
 		for _, want := range []string{"nonce is not this sign-in's", "token endpoint said invalid_grant", "the provider answered access_denied",
-			"no user: ", "OpenID Connect sign-in not allowed"} {
+			"no user: ", "oidc sign-in not allowed"} {
 			if !strings.Contains(all, want) {
 				t.Errorf("no audited refusal says %q; refusals:\n%s", want, all)
 			}
@@ -270,8 +270,8 @@ func TestOIDCLinkByEmail(t *testing.T) {
 	})
 }
 
-// asUser is a context acting as the user with this address.
-func asUser(t *testing.T, w *oidcWorld, email string) context.Context {
+// asUserOf is a context acting as the user with this address.
+func asUserOf(t *testing.T, w *world, email string) context.Context {
 	t.Helper()
 	res, err := w.srv.App.Login(context.Background(), app.LoginInput{Email: email, Password: password})
 	if err != nil {

@@ -12,18 +12,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
-	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
-)
 
-// maxResponse bounds what is read of any answer of a provider.
-const maxResponse = 1 << 20
+	"github.com/atrium-dev/atrium/auth/providerhttp"
+)
 
 // Config is one OpenID provider as an organisation registered it.
 type Config struct {
@@ -36,46 +31,7 @@ type Config struct {
 
 // CheckIssuer refuses issuers that are not https URLs (plain http only on
 // a loopback host, for trials and tests).
-func CheckIssuer(issuer string) error {
-	u, err := url.Parse(issuer)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return errors.New("the issuer must be an absolute URL without credentials, query or fragment")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
-			return nil
-		}
-	}
-	return errors.New("the issuer must be an https URL")
-}
-
-// HTTPClient returns a client for talking to providers: bounded in time
-// and in the size of what it reads.
-func HTTPClient(base http.RoundTripper) *http.Client {
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	return &http.Client{Timeout: 15 * time.Second, Transport: limitedTransport{base}}
-}
-
-type limitedTransport struct{ base http.RoundTripper }
-
-func (t limitedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(r)
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = limitedBody{io.LimitReader(resp.Body, maxResponse), resp.Body}
-	return resp, nil
-}
-
-type limitedBody struct {
-	io.Reader
-	io.Closer
-}
+func CheckIssuer(issuer string) error { return providerhttp.CheckURL(issuer) }
 
 // Provider is a discovered provider, ready for sign-ins. It keeps the
 // provider's signing keys cached, so keep one per provider.

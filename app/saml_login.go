@@ -1,0 +1,199 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/crewjam/saml"
+
+	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/auth/providerhttp"
+	"github.com/atrium-dev/atrium/auth/samllogin"
+	"github.com/atrium-dev/atrium/store"
+)
+
+// prepareSAML reads and checks a SAML IdP's metadata (given, or fetched
+// from its URL), fixes this server's entity id and assertion consumer
+// service for it, and makes this server's key for it (returned, to keep
+// encrypted).
+func (a *App) prepareSAML(ctx context.Context, p *store.IdentityProvider, in CreateIdentityProviderInput) ([]byte, error) {
+	if (in.IDPMetadataXML == "") == (p.Settings.IDPMetadataURL == "") {
+		return nil, atrium.Errorf(atrium.EInvalid, "send either idp_metadata_xml or idp_metadata_url")
+	}
+	data := []byte(in.IDPMetadataXML)
+	if p.Settings.IDPMetadataURL != "" {
+		var err error
+		if data, err = providerhttp.Get(ctx, a.idps.client, p.Settings.IDPMetadataURL); err != nil {
+			return nil, atrium.Errorf(atrium.EInvalid, "the IdP's metadata could not be read: %v", err)
+		}
+	}
+	md, err := samllogin.ParseMetadata(data)
+	if err != nil {
+		return nil, atrium.Errorf(atrium.EInvalid, "%v", err)
+	}
+	base := strings.TrimRight(in.SAMLBase, "/") + "/" + p.ID
+	s := &p.Settings
+	s.IDPMetadataXML, s.IDPEntityID, s.SPEntityID, s.ACSURL = string(data), md.EntityID, base+"/metadata", base+"/acs"
+	s.AllowIDPInitiated = in.AllowIDPInitiated == nil || *in.AllowIDPInitiated
+	key, cert, err := samllogin.NewKey(s.SPEntityID, a.now())
+	if err != nil {
+		return nil, atrium.Internal("app.prepareSAML", err)
+	}
+	s.SPCertificate = samllogin.EncodeCert(cert)
+	return samllogin.EncodeKey(key), nil
+}
+
+// samlProvider returns this server as the service provider of a SAML IdP.
+func (a *App) samlProvider(ctx context.Context, p *store.IdentityProvider) (*samllogin.Provider, error) {
+	c := a.idps
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.m[p.ID]
+	c.mu.Unlock()
+	if ok && e.saml != nil && now.Sub(e.at) < idpCacheTTL {
+		return e.saml, nil
+	}
+	keyPEM, err := a.idpSecret(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	key, err := samllogin.DecodeKey([]byte(keyPEM))
+	if err != nil {
+		return nil, atrium.Internal("app.samlProvider", err)
+	}
+	cert, err := samllogin.DecodeCert(p.Settings.SPCertificate)
+	if err != nil {
+		return nil, atrium.Internal("app.samlProvider", err)
+	}
+	sp, err := samllogin.New(samllogin.Config{IDPMetadata: []byte(p.Settings.IDPMetadataXML), EntityID: p.Settings.SPEntityID,
+		ACSURL: p.Settings.ACSURL, Key: key, Certificate: cert, AllowIDPInitiated: p.Settings.AllowIDPInitiated,
+		ReplayCache: replayCache{a: a, providerID: p.ID}})
+	if err != nil {
+		return nil, atrium.Internal("app.samlProvider", err)
+	}
+	c.mu.Lock()
+	c.m[p.ID] = cachedIdP{saml: sp, at: now}
+	c.mu.Unlock()
+	return sp, nil
+}
+
+// replayCache records a provider's accepted assertions in the store, so
+// that every node refuses one played again.
+type replayCache struct {
+	a          *App
+	providerID string
+}
+
+// Consume records an assertion's ID until it could no longer be accepted.
+func (r replayCache) Consume(assertionID string, expires time.Time) error {
+	fresh := false
+	err := r.a.write(context.Background(), func(w *writer) (err error) {
+		fresh, err = w.UseNonce(w.ctx, "saml:"+r.providerID, assertionID, expires)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !fresh {
+		return saml.ErrAssertionReplayed
+	}
+	return nil
+}
+
+// SAMLMetadata is this server's service-provider metadata for a SAML IdP.
+func (a *App) SAMLMetadata(ctx context.Context, providerID string) ([]byte, error) {
+	p, err := a.enabledProvider(ctx, atrium.ProtocolSAML, providerID)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := a.samlProvider(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	md, err := sp.Metadata()
+	if err != nil {
+		return nil, atrium.Internal("app.SAMLMetadata", err)
+	}
+	return md, nil
+}
+
+// RefuseSAMLPost audits a post to a provider's assertion consumer service
+// that was refused before it could be read (too large, not a form).
+func (a *App) RefuseSAMLPost(ctx context.Context, providerID, reason string) {
+	if p, err := a.enabledProvider(ctx, atrium.ProtocolSAML, providerID); err == nil {
+		a.auditLogin(ctx, p.OrgID, "", "provider "+p.ID, atrium.OutcomeFailure, "provider sign-in: "+reason)
+	}
+}
+
+// SAMLResponse is what an IdP posts to the assertion consumer service.
+type SAMLResponse struct {
+	ProviderID   string
+	SAMLResponse string
+	RelayState   string
+}
+
+// FinishSAMLLogin checks a response posted by a SAML IdP: for a sign-in
+// this server started (RelayState names it, once), the response must
+// answer its request; otherwise it is an IdP-initiated sign-in, accepted
+// only when the provider allows them. Signature, audience, recipient,
+// destination, validity and replay are checked by the SAML library. The
+// answer is the login code, as for OpenID Connect.
+func (a *App) FinishSAMLLogin(ctx context.Context, in SAMLResponse) (*ProviderLoginDone, error) {
+	if in.SAMLResponse == "" {
+		return nil, atrium.Errorf(atrium.EInvalid, "SAMLResponse is missing")
+	}
+	if len(in.RelayState) > maxStateParam {
+		return nil, atrium.Errorf(atrium.EInvalid, "RelayState is too long")
+	}
+	p, err := a.enabledProvider(ctx, atrium.ProtocolSAML, in.ProviderID)
+	if err != nil {
+		return nil, err
+	}
+	var requestIDs []string
+	returnTo := "/"
+	if in.RelayState != "" {
+		var f *store.LoginFlow
+		err := a.write(ctx, func(w *writer) (err error) {
+			f, err = w.TakeLoginFlow(w.ctx, stateHash(in.RelayState), w.now)
+			return err
+		})
+		switch {
+		case err == nil && f.ProviderID == p.ID:
+			requestIDs, returnTo = []string{f.Nonce}, f.ReturnTo
+		case err == nil || atrium.ErrorCode(err) == atrium.ENotFound:
+			// Not a sign-in of this server's for this IdP: an IdP-initiated
+			// one, whose RelayState may name a path here to land on.
+			if strings.HasPrefix(in.RelayState, "/") && !strings.HasPrefix(in.RelayState, "//") && !strings.ContainsAny(in.RelayState, "\\#\r\n") {
+				returnTo = in.RelayState
+			}
+		default:
+			return nil, err
+		}
+	}
+	sp, err := a.samlProvider(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	id, err := sp.Finish(in.SAMLResponse, requestIDs)
+	if errors.Is(err, samllogin.ErrMalformed) {
+		a.auditLogin(ctx, p.OrgID, "", "provider "+p.ID, atrium.OutcomeFailure, "provider sign-in: "+err.Error())
+		return nil, atrium.Errorf(atrium.EInvalid, "the SAML response is malformed: %s", strings.TrimPrefix(err.Error(), samllogin.ErrMalformed.Error()+": "))
+	}
+	if err != nil {
+		a.auditLogin(ctx, p.OrgID, "", "provider "+p.ID, atrium.OutcomeFailure, "provider sign-in: "+truncate(err.Error(), 400))
+		return nil, atrium.Errorf(atrium.EUnauthorized, "the identity provider's response was refused")
+	}
+	ext := externalIdentity{Method: atrium.LoginSAML, Subject: id.NameID, Attrs: id.Attrs, Verified: true}
+	if id.Transient() || id.NameID == "" {
+		// A subject that changes at every sign-in: the address stands in.
+		email, err := atrium.NormalizeEmail(first(id.Attrs[p.Settings.Claims.Email]))
+		if err != nil {
+			a.auditLogin(ctx, p.OrgID, "", "provider "+p.ID, atrium.OutcomeFailure, "provider sign-in: no stable subject")
+			return nil, atrium.Errorf(atrium.EForbidden, "the identity provider gave neither a stable NameID nor an address")
+		}
+		ext.Subject = "email:" + email
+	}
+	return a.finishExternal(ctx, p, ext, returnTo)
+}
