@@ -30,6 +30,9 @@ type IdPSettings struct {
 	Scopes []string `json:"scopes,omitempty"`
 	// Claims maps the provider's claims to a user's details.
 	Claims ClaimMapping `json:"claims"`
+	// CallbackURL is this server's OpenID Connect redirect URI for the
+	// provider, fixed when the provider is registered.
+	CallbackURL string `json:"callback_url,omitempty"`
 	// LinkByEmail signs in the organisation's existing user with the
 	// address the provider vouches for (email_verified) on a first
 	// sign-in, instead of refusing it. Only for providers whose addresses

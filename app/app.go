@@ -48,8 +48,12 @@ type Config struct {
 	// default); with it off, another node, or PrepareExports, does.
 	ExportWorker bool
 	// IdPClient talks to identity providers (discovery, tokens, keys);
-	// nil means a client bounded in time and response size.
+	// nil means a client bounded in time and response size that reaches
+	// only public addresses.
 	IdPClient *http.Client
+	// IdPAllowPrivate lets identity providers be on private addresses, or
+	// on plain http on loopback: for trials and tests only.
+	IdPAllowPrivate bool
 }
 
 // DefaultConfig returns the production defaults.
@@ -101,7 +105,7 @@ func New(s *store.Store, hasher *auth.Hasher, log *slog.Logger, cfg Config, noti
 		acctThrottle: auth.NewThrottle(cfg.AccountFailures, cfg.FailureWindow, now),
 		ipThrottle:   auth.NewThrottle(cfg.IPFailures, cfg.FailureWindow, now),
 		sessions:     newSessionCache(),
-		idps:         newIdPCache(cfg.IdPClient),
+		idps:         newIdPCache(cfg.IdPClient, cfg.IdPAllowPrivate),
 		thumbs:       make(chan thumbnailJob, 64),
 		exports:      make(chan struct{}, 1),
 		decodeSlot:   make(chan struct{}, 1),

@@ -17,8 +17,9 @@ import (
 
 // CreateIdentityProviderInput registers an organisation's identity
 // provider: OpenID Connect (issuer, client id and secret) or SAML 2.0
-// (the IdP's metadata, as XML or from a URL). RedirectURL and SAMLBase are
-// this server's addresses (the HTTP layer fills them in).
+// (the IdP's metadata, as XML or from a URL). AuthBase is where this
+// server's sign-in endpoints are (the HTTP layer fills it in): the
+// provider's are under AuthBase + protocol + "/" + id.
 type CreateIdentityProviderInput struct {
 	Name              string              `json:"name"`
 	Protocol          string              `json:"protocol"`
@@ -32,8 +33,7 @@ type CreateIdentityProviderInput struct {
 	AllowIDPInitiated *bool               `json:"allow_idp_initiated,omitempty"`
 	Claims            atrium.ClaimMapping `json:"claims"`
 	LinkByEmail       bool                `json:"link_by_email,omitempty"`
-	RedirectURL       string              `json:"-"` // the OpenID Connect callback
-	SAMLBase          string              `json:"-"` // the SAML endpoints' prefix; the provider's id follows
+	AuthBase          string              `json:"-"`
 }
 
 // idpSecretAD binds a wrapped client secret (or SAML key) to its provider.
@@ -99,12 +99,15 @@ func (a *App) prepareOIDC(ctx context.Context, p *store.IdentityProvider, in Cre
 	if in.IDPMetadataXML != "" || in.IDPMetadataURL != "" || in.AllowIDPInitiated != nil {
 		return nil, atrium.Errorf(atrium.EInvalid, "idp_metadata_xml, idp_metadata_url and allow_idp_initiated are SAML settings")
 	}
-	if err := oidclogin.CheckIssuer(p.Settings.Issuer); err != nil {
-		return nil, atrium.Errorf(atrium.EInvalid, "%v", err)
+	if err := providerhttp.CheckURL(p.Settings.Issuer, a.cfg.IdPAllowPrivate, false); err != nil {
+		return nil, atrium.Errorf(atrium.EInvalid, "issuer: %v", err)
 	}
-	if _, err := oidclogin.Discover(ctx, a.idps.client, oidclogin.Config{Issuer: p.Settings.Issuer, ClientID: p.Settings.ClientID,
-		RedirectURL: in.RedirectURL}); err != nil {
-		return nil, atrium.Errorf(atrium.EInvalid, "the issuer's discovery document could not be read: %v", err)
+	p.Settings.CallbackURL = strings.TrimRight(in.AuthBase, "/") + "/oidc/" + p.ID + "/callback"
+	if _, err := oidclogin.Discover(ctx, a.idps.client, a.oidcConfig(p, "")); err != nil {
+		// What the issuer answered stays in the log: it could be any
+		// server's answer, not the administrator's to read.
+		a.log.Warn("identity provider: discovery failed", "issuer", p.Settings.Issuer, "err", err)
+		return nil, atrium.Errorf(atrium.EInvalid, "the issuer's discovery document could not be read, or names endpoints that are not https")
 	}
 	return []byte(in.ClientSecret), nil
 }
@@ -177,10 +180,12 @@ func (a *App) DisableIdentityProvider(ctx context.Context, id string) error {
 }
 
 // idpCacheTTL is how long a discovered provider (with its signing keys)
-// is kept before its discovery document is read again.
+// is kept before its discovery document is read again; a provider
+// disabled on another node is refused by every node at once all the same
+// (the store says so), and its entry here goes when it expires.
 const idpCacheTTL = time.Hour
 
-// idpCache keeps discovered providers, per provider and callback address.
+// idpCache keeps providers ready for sign-ins, by provider id.
 type idpCache struct {
 	client *http.Client
 	mu     sync.Mutex
@@ -188,52 +193,69 @@ type idpCache struct {
 }
 
 type cachedIdP struct {
-	p    *oidclogin.Provider
+	oidc *oidclogin.Provider
 	saml *samllogin.Provider
 	at   time.Time
 }
 
-func newIdPCache(client *http.Client) *idpCache {
+func newIdPCache(client *http.Client, allowPrivate bool) *idpCache {
 	if client == nil {
-		client = providerhttp.Client(nil)
+		client = providerhttp.Client(allowPrivate)
 	}
 	return &idpCache{client: client, m: map[string]cachedIdP{}}
 }
 
-// get returns the discovered provider of p for the callback redirect.
-func (c *idpCache) get(ctx context.Context, a *App, p *store.IdentityProvider, redirect string) (*oidclogin.Provider, error) {
-	key := p.ID + " " + redirect
-	now := time.Now()
+// lookup returns a provider's fresh entry.
+func (c *idpCache) lookup(id string, now time.Time) (cachedIdP, bool) {
 	c.mu.Lock()
-	e, ok := c.m[key]
-	c.mu.Unlock()
-	if ok && now.Sub(e.at) < idpCacheTTL {
-		return e.p, nil
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	return e, ok && now.Sub(e.at) < idpCacheTTL
+}
+
+// store keeps a provider's entry, and drops expired ones.
+func (c *idpCache) store(id string, e cachedIdP) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, old := range c.m {
+		if e.at.Sub(old.at) >= idpCacheTTL {
+			delete(c.m, k)
+		}
+	}
+	c.m[id] = e
+}
+
+// forget drops a provider's entry.
+func (c *idpCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
+}
+
+// oidcConfig is an OpenID provider's configuration, with its secret.
+func (a *App) oidcConfig(p *store.IdentityProvider, secret string) oidclogin.Config {
+	return oidclogin.Config{Issuer: p.Settings.Issuer, ClientID: p.Settings.ClientID, ClientSecret: secret,
+		RedirectURL: p.Settings.CallbackURL, Scopes: p.Settings.Scopes, AllowPrivate: a.cfg.IdPAllowPrivate}
+}
+
+// oidcProvider returns an OpenID provider, discovered.
+func (a *App) oidcProvider(ctx context.Context, p *store.IdentityProvider) (*oidclogin.Provider, error) {
+	now := time.Now()
+	if e, ok := a.idps.lookup(p.ID, now); ok && e.oidc != nil {
+		return e.oidc, nil
 	}
 	secret, err := a.idpSecret(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	d, err := oidclogin.Discover(ctx, c.client, oidclogin.Config{Issuer: p.Settings.Issuer, ClientID: p.Settings.ClientID,
-		ClientSecret: secret, RedirectURL: redirect, Scopes: p.Settings.Scopes})
+	d, err := oidclogin.Discover(ctx, a.idps.client, a.oidcConfig(p, secret))
 	if err != nil {
+		a.log.Warn("identity provider unreachable", "provider", p.ID, "err", err)
+		a.auditLogin(ctx, p.OrgID, "", "provider "+p.ID, atrium.OutcomeFailure, "provider sign-in: the provider's discovery failed")
 		return nil, atrium.Errorf(atrium.EUnavailable, "the identity provider cannot be reached; try again later")
 	}
-	c.mu.Lock()
-	c.m[key] = cachedIdP{p: d, at: now}
-	c.mu.Unlock()
+	a.idps.store(p.ID, cachedIdP{oidc: d, at: now})
 	return d, nil
-}
-
-// forget drops a provider's cached entries.
-func (c *idpCache) forget(id string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k := range c.m {
-		if k == id || strings.HasPrefix(k, id+" ") {
-			delete(c.m, k)
-		}
-	}
 }
 
 // idpSecret unwraps a provider's client secret ("" for a public client).

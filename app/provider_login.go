@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"slices"
@@ -44,15 +45,20 @@ func stateHash(state string) string {
 }
 
 // StartProviderLogin begins a sign-in through an enabled provider of the
-// protocol. redirectURL is this server's OpenID Connect callback (SAML
-// providers keep their own); returnTo is where the browser goes with the
-// login code (checked by the HTTP layer).
-func (a *App) StartProviderLogin(ctx context.Context, protocol, providerID, redirectURL, returnTo string) (*ProviderLogin, error) {
+// protocol. returnTo is where the browser goes with the login code
+// (checked by the HTTP layer); codeChallenge, when the app sends one, is
+// the S256 challenge of a verifier the app keeps: the login code is then
+// traded only with that verifier, so that no one can hand a browser a
+// code of their own sign-in.
+func (a *App) StartProviderLogin(ctx context.Context, protocol, providerID, returnTo, codeChallenge string) (*ProviderLogin, error) {
 	if !atrium.ValidID(providerID) {
 		return nil, atrium.NotFound("identity provider")
 	}
 	if len(returnTo) > maxReturnTo {
 		return nil, atrium.Errorf(atrium.EInvalid, "return_to is at most %d bytes", maxReturnTo)
+	}
+	if codeChallenge != "" && !validChallenge(codeChallenge) {
+		return nil, atrium.Errorf(atrium.EInvalid, "code_challenge must be the 43-character base64url SHA-256 of a verifier (PKCE S256)")
 	}
 	p, err := a.enabledProvider(ctx, protocol, providerID)
 	if err != nil {
@@ -62,7 +68,7 @@ func (a *App) StartProviderLogin(ctx context.Context, protocol, providerID, redi
 	if err != nil {
 		return nil, atrium.Internal("app.StartProviderLogin", err)
 	}
-	f := &store.LoginFlow{StateHash: stateHash(req.State), ProviderID: p.ID, ReturnTo: returnTo}
+	f := &store.LoginFlow{StateHash: stateHash(req.State), ProviderID: p.ID, ReturnTo: returnTo, CodeChallenge: codeChallenge}
 	var authURL string
 	if protocol == atrium.ProtocolSAML {
 		sp, err := a.samlProvider(ctx, p)
@@ -76,11 +82,11 @@ func (a *App) StartProviderLogin(ctx context.Context, protocol, providerID, redi
 		// The request's ID is what the response must answer (InResponseTo).
 		authURL, f.Nonce, f.RedirectURI = ar.URL, ar.ID, p.Settings.ACSURL
 	} else {
-		d, err := a.idps.get(ctx, a, p, redirectURL)
+		d, err := a.oidcProvider(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		authURL, f.Nonce, f.Verifier, f.RedirectURI = d.AuthURL(req), req.Nonce, req.Verifier, redirectURL
+		authURL, f.Nonce, f.Verifier, f.RedirectURI = d.AuthURL(req), req.Nonce, req.Verifier, p.Settings.CallbackURL
 	}
 	err = a.write(ctx, func(w *writer) error {
 		f.ExpiresAt = w.now.Add(loginFlowTTL)
@@ -111,6 +117,7 @@ func (a *App) enabledProvider(ctx context.Context, protocol, id string) (*store.
 // ProviderCallback is what the provider sends the browser back with, and
 // the state the browser kept.
 type ProviderCallback struct {
+	ProviderID   string // the callback's own
 	State        string
 	Code         string
 	Error        string // the provider's refusal (e.g. access_denied)
@@ -135,6 +142,9 @@ var errSignInExpired = atrium.Errorf(atrium.EUnauthorized, "this sign-in expired
 func (a *App) FinishProviderLogin(ctx context.Context, in ProviderCallback) (*ProviderLoginDone, error) {
 	if in.State == "" || len(in.State) > maxStateParam || len(in.Code) > 4096 || len(in.Error) > 256 {
 		return nil, atrium.Errorf(atrium.EInvalid, "state is missing, or a parameter is too long")
+	}
+	if !validErrorCode(in.Error) {
+		return nil, atrium.Errorf(atrium.EInvalid, "error is not an OAuth error code")
 	}
 	if subtle.ConstantTimeCompare([]byte(in.State), []byte(in.BrowserState)) != 1 {
 		a.auditLogin(ctx, "", "", "", atrium.OutcomeFailure, "provider sign-in: state not this browser's")
@@ -163,6 +173,11 @@ func (a *App) FinishProviderLogin(ctx context.Context, in ProviderCallback) (*Pr
 	if p.DisabledAt != nil || p.Protocol != atrium.ProtocolOIDC {
 		return refuse("", "provider disabled, or not an OpenID provider", errSignInExpired)
 	}
+	if p.ID != in.ProviderID {
+		// Each provider has a callback of its own: an answer that comes
+		// back to another one's is a mix-up.
+		return refuse("", "answer at another provider's callback", errSignInExpired)
+	}
 	if in.Error != "" {
 		return refuse("", "the provider answered "+in.Error,
 			atrium.Errorf(atrium.EUnauthorized, "the identity provider did not sign you in (%s)", in.Error))
@@ -170,7 +185,7 @@ func (a *App) FinishProviderLogin(ctx context.Context, in ProviderCallback) (*Pr
 	if in.Code == "" {
 		return refuse("", "no code", atrium.Errorf(atrium.EInvalid, "code is missing"))
 	}
-	d, err := a.idps.get(ctx, a, p, f.RedirectURI)
+	d, err := a.oidcProvider(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -180,9 +195,10 @@ func (a *App) FinishProviderLogin(ctx context.Context, in ProviderCallback) (*Pr
 	}
 	if err != nil {
 		a.log.Warn("identity provider unreachable", "provider", p.ID, "err", err)
+		a.auditLogin(ctx, p.OrgID, "", "provider "+p.ID, atrium.OutcomeFailure, "provider sign-in: the provider could not be reached")
 		return nil, atrium.Errorf(atrium.EUnavailable, "the identity provider cannot be reached; try again later")
 	}
-	return a.finishExternal(ctx, p, oidcIdentity(id), f.ReturnTo)
+	return a.finishExternal(ctx, p, a.oidcIdentity(p, id), f.ReturnTo, f.CodeChallenge)
 }
 
 // externalIdentity is who an identity provider says signed in.
@@ -196,8 +212,10 @@ type externalIdentity struct {
 }
 
 // oidcIdentity is an OpenID provider's identity: the claims that are
-// strings or lists of strings.
-func oidcIdentity(id *oidclogin.Identity) externalIdentity {
+// strings or lists of strings. email_verified (true, or "true" as some
+// providers send it) vouches for the address only when the address is the
+// email claim itself.
+func (a *App) oidcIdentity(p *store.IdentityProvider, id *oidclogin.Identity) externalIdentity {
 	e := externalIdentity{Method: atrium.LoginOIDC, Subject: id.Subject, Attrs: map[string][]string{}}
 	for k, v := range id.Claims {
 		switch v := v.(type) {
@@ -211,15 +229,21 @@ func oidcIdentity(id *oidclogin.Identity) externalIdentity {
 			}
 		}
 	}
-	verified, said := id.Claims["email_verified"].(bool)
-	e.Verified, e.Unverified = said && verified, said && !verified
+	if p.Settings.Claims.Email == "email" {
+		switch v := id.Claims["email_verified"].(type) {
+		case bool:
+			e.Verified, e.Unverified = v, !v
+		case string:
+			e.Verified, e.Unverified = v == "true", v == "false"
+		}
+	}
 	return e
 }
 
 // finishExternal signs in the user a provider vouched for: found, linked
 // or made, then checked against the login policy and their status; the
 // answer is the one-time login code for the app at returnTo.
-func (a *App) finishExternal(ctx context.Context, p *store.IdentityProvider, id externalIdentity, returnTo string) (*ProviderLoginDone, error) {
+func (a *App) finishExternal(ctx context.Context, p *store.IdentityProvider, id externalIdentity, returnTo, codeChallenge string) (*ProviderLoginDone, error) {
 	u, err := a.providerUser(ctx, p, id)
 	if err != nil {
 		a.auditLogin(ctx, p.OrgID, "", "provider "+p.ID, atrium.OutcomeFailure, "provider sign-in: no user: "+err.Error())
@@ -237,8 +261,8 @@ func (a *App) finishExternal(ctx context.Context, p *store.IdentityProvider, id 
 	}
 	code, hash := auth.NewToken()
 	err = a.write(ctx, func(w *writer) error {
-		return w.AddLoginCode(w.ctx, &store.LoginCode{CodeHash: hex.EncodeToString(hash), UserID: u.ID, Method: id.Method,
-			Detail: "provider " + p.ID, ExpiresAt: w.now.Add(loginCodeTTL)})
+		return w.AddLoginCode(w.ctx, &store.LoginCode{CodeHash: hex.EncodeToString(hash), UserID: u.ID, ProviderID: p.ID,
+			Method: id.Method, CodeChallenge: codeChallenge, ExpiresAt: w.now.Add(loginCodeTTL)})
 	})
 	if err != nil {
 		return nil, err
@@ -288,6 +312,16 @@ func (a *App) firstProviderSignIn(w *writer, p *store.IdentityProvider, id exter
 	if p.Settings.LinkByEmail && id.Verified {
 		existing, err := w.GetOrgUserByEmail(w.ctx, p.OrgID, email)
 		if err == nil {
+			// A provider an administrator registered must not open the
+			// accounts of owners, administrators or anyone with a second
+			// factor: those are linked only by their own sign-in.
+			mfa, mfaErr := w.GetMFA(w.ctx, existing.ID)
+			if mfaErr != nil {
+				return nil, mfaErr
+			}
+			if existing.Role != atrium.OrgRoleMember || mfa != nil && mfa.ConfirmedAt != nil {
+				return nil, atrium.Errorf(atrium.EConflict, "this address is an administrator's or has a second factor; it is not linked by address")
+			}
 			if err := w.AddIdPIdentity(w.ctx, p.ID, id.Subject, existing.ID, w.now); err != nil {
 				return nil, err
 			}
@@ -345,11 +379,13 @@ func first(values []string) string {
 	return values[0]
 }
 
-// LoginCodeInput trades a login code for a session.
+// LoginCodeInput trades a login code for a session; CodeVerifier is
+// needed when the sign-in was started with a code_challenge.
 type LoginCodeInput struct {
-	Code       string `json:"code"`
-	DeviceName string `json:"device_name,omitempty"`
-	Platform   string `json:"platform,omitempty"`
+	Code         string `json:"code"`
+	CodeVerifier string `json:"code_verifier,omitempty"`
+	DeviceName   string `json:"device_name,omitempty"`
+	Platform     string `json:"platform,omitempty"`
 }
 
 // ExchangeLoginCode opens the session of a finished provider sign-in. A
@@ -374,18 +410,64 @@ func (a *App) ExchangeLoginCode(ctx context.Context, in LoginCodeInput) (*LoginR
 	if err != nil {
 		return nil, err
 	}
+	who := "provider " + c.ProviderID
 	u, err := a.store.GetUser(ctx, c.UserID)
 	if err != nil {
 		return nil, err
 	}
+	if c.CodeChallenge != "" && subtle.ConstantTimeCompare([]byte(s256(in.CodeVerifier)), []byte(c.CodeChallenge)) != 1 {
+		a.auditLogin(ctx, u.OrgID, u.ID, who, atrium.OutcomeFailure, "login code without its verifier")
+		return nil, atrium.Errorf(atrium.EUnauthorized, "the login code is not valid, or was used, or expired")
+	}
+	// Between the sign-in and now, the provider may have been turned off,
+	// or the policy changed.
+	if p, err := a.store.GetIdentityProvider(ctx, c.ProviderID); err != nil || p.DisabledAt != nil {
+		a.auditLogin(ctx, u.OrgID, u.ID, who, atrium.OutcomeDenied, "provider disabled since the sign-in")
+		return nil, atrium.Errorf(atrium.EUnauthorized, "the login code is not valid, or was used, or expired")
+	}
+	if o, err := a.store.GetOrg(ctx, u.OrgID); err != nil {
+		return nil, err
+	} else if !o.Settings.LoginAllowed(u.Kind, c.Method) {
+		a.auditLogin(ctx, u.OrgID, u.ID, who, atrium.OutcomeDenied, c.Method+" sign-in not allowed for this user")
+		return nil, atrium.Errorf(atrium.EForbidden, "this organisation does not let you sign in through this provider")
+	}
 	if u.Status != atrium.StatusActive {
-		a.auditLogin(ctx, u.OrgID, u.ID, c.Detail, atrium.OutcomeDenied, "account not active")
+		a.auditLogin(ctx, u.OrgID, u.ID, who, atrium.OutcomeDenied, "account not active")
 		return nil, atrium.Errorf(atrium.EForbidden, "this account is deactivated")
 	}
 	res, err := a.openSession(ctx, u, false, "", device, platform)
 	if err != nil {
 		return nil, err
 	}
-	a.auditLogin(ctx, u.OrgID, u.ID, c.Detail, atrium.OutcomeSuccess, c.Method+" sign-in")
+	a.auditLogin(ctx, u.OrgID, u.ID, who, atrium.OutcomeSuccess, c.Method+" sign-in")
 	return res, nil
+}
+
+// s256 is the PKCE S256 challenge of a verifier.
+func s256(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// validChallenge reports whether s has the shape of an S256 challenge.
+func validChallenge(s string) bool {
+	if len(s) != 43 {
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil && len(b) == sha256.Size
+}
+
+// validErrorCode reports whether s is empty or an OAuth error code
+// (RFC 6749 §4.1.2.1: printable ASCII, no quote or backslash), short.
+func validErrorCode(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return false
+		}
+	}
+	return true
 }

@@ -25,15 +25,16 @@ func (a *App) prepareSAML(ctx context.Context, p *store.IdentityProvider, in Cre
 	data := []byte(in.IDPMetadataXML)
 	if p.Settings.IDPMetadataURL != "" {
 		var err error
-		if data, err = providerhttp.Get(ctx, a.idps.client, p.Settings.IDPMetadataURL); err != nil {
-			return nil, atrium.Errorf(atrium.EInvalid, "the IdP's metadata could not be read: %v", err)
+		if data, err = providerhttp.Get(ctx, a.idps.client, p.Settings.IDPMetadataURL, a.cfg.IdPAllowPrivate); err != nil {
+			a.log.Warn("identity provider: metadata not read", "url", p.Settings.IDPMetadataURL, "err", err)
+			return nil, atrium.Errorf(atrium.EInvalid, "the IdP's metadata could not be read from idp_metadata_url (an https address on the internet)")
 		}
 	}
 	md, err := samllogin.ParseMetadata(data)
 	if err != nil {
 		return nil, atrium.Errorf(atrium.EInvalid, "%v", err)
 	}
-	base := strings.TrimRight(in.SAMLBase, "/") + "/" + p.ID
+	base := strings.TrimRight(in.AuthBase, "/") + "/saml/" + p.ID
 	s := &p.Settings
 	s.IDPMetadataXML, s.IDPEntityID, s.SPEntityID, s.ACSURL = string(data), md.EntityID, base+"/metadata", base+"/acs"
 	s.AllowIDPInitiated = in.AllowIDPInitiated == nil || *in.AllowIDPInitiated
@@ -47,12 +48,8 @@ func (a *App) prepareSAML(ctx context.Context, p *store.IdentityProvider, in Cre
 
 // samlProvider returns this server as the service provider of a SAML IdP.
 func (a *App) samlProvider(ctx context.Context, p *store.IdentityProvider) (*samllogin.Provider, error) {
-	c := a.idps
 	now := time.Now()
-	c.mu.Lock()
-	e, ok := c.m[p.ID]
-	c.mu.Unlock()
-	if ok && e.saml != nil && now.Sub(e.at) < idpCacheTTL {
+	if e, ok := a.idps.lookup(p.ID, now); ok && e.saml != nil {
 		return e.saml, nil
 	}
 	keyPEM, err := a.idpSecret(ctx, p)
@@ -73,9 +70,7 @@ func (a *App) samlProvider(ctx context.Context, p *store.IdentityProvider) (*sam
 	if err != nil {
 		return nil, atrium.Internal("app.samlProvider", err)
 	}
-	c.mu.Lock()
-	c.m[p.ID] = cachedIdP{saml: sp, at: now}
-	c.mu.Unlock()
+	a.idps.store(p.ID, cachedIdP{saml: sp, at: now})
 	return sp, nil
 }
 
@@ -152,7 +147,7 @@ func (a *App) FinishSAMLLogin(ctx context.Context, in SAMLResponse) (*ProviderLo
 		return nil, err
 	}
 	var requestIDs []string
-	returnTo := "/"
+	returnTo, codeChallenge := "/", ""
 	if in.RelayState != "" {
 		var f *store.LoginFlow
 		err := a.write(ctx, func(w *writer) (err error) {
@@ -161,7 +156,7 @@ func (a *App) FinishSAMLLogin(ctx context.Context, in SAMLResponse) (*ProviderLo
 		})
 		switch {
 		case err == nil && f.ProviderID == p.ID:
-			requestIDs, returnTo = []string{f.Nonce}, f.ReturnTo
+			requestIDs, returnTo, codeChallenge = []string{f.Nonce}, f.ReturnTo, f.CodeChallenge
 		case err == nil || atrium.ErrorCode(err) == atrium.ENotFound:
 			// Not a sign-in of this server's for this IdP: an IdP-initiated
 			// one, whose RelayState may name a path here to land on.
@@ -195,5 +190,5 @@ func (a *App) FinishSAMLLogin(ctx context.Context, in SAMLResponse) (*ProviderLo
 		}
 		ext.Subject = "email:" + email
 	}
-	return a.finishExternal(ctx, p, ext, returnTo)
+	return a.finishExternal(ctx, p, ext, returnTo, codeChallenge)
 }

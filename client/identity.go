@@ -72,8 +72,16 @@ func (c *Client) ProviderLoginURL(protocol, providerID, returnTo string) string 
 // ExchangeLoginCode trades the one-time code of a finished provider
 // sign-in for a session, and makes the client use it.
 func (c *Client) ExchangeLoginCode(ctx context.Context, code, deviceName string) (*LoginResult, error) {
+	return c.ExchangeLoginCodeWithVerifier(ctx, code, "", deviceName)
+}
+
+// ExchangeLoginCodeWithVerifier is ExchangeLoginCode for a sign-in that
+// was started with &code_challenge= (the base64url SHA-256 of verifier,
+// PKCE S256): the code is traded only with the verifier, so that no one
+// can hand the app a code of their own sign-in.
+func (c *Client) ExchangeLoginCodeWithVerifier(ctx context.Context, code, verifier, deviceName string) (*LoginResult, error) {
 	var out LoginResult
-	body := map[string]string{"code": code, "device_name": deviceName}
+	body := map[string]string{"code": code, "code_verifier": verifier, "device_name": deviceName}
 	if err := c.do(ctx, &request{method: http.MethodPost, path: "/api/v1/auth/login-code", body: body}, &out); err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 
 	"github.com/atrium-dev/atrium"
@@ -13,17 +12,17 @@ import (
 	"github.com/atrium-dev/atrium/store"
 )
 
-// The callback every OpenID provider sends browsers back to; register it
-// at the provider.
-const oidcCallbackPath = "/api/v1/auth/oidc/callback"
+// authPrefix is where the sign-in endpoints of providers are: each under
+// its protocol and id (e.g. /api/v1/auth/oidc/{id}/callback).
+const authPrefix = "/api/v1/auth/"
+
+// oidcCookiePath covers every OpenID provider's callback.
+const oidcCookiePath = "/api/v1/auth/oidc/"
 
 // loginStateCookie binds a provider sign-in to the browser that started
 // it. SameSite=Lax: the provider's redirect back is a top-level
 // navigation from another site.
 const loginStateCookie = "atrium_login_state"
-
-// samlPrefix is where each SAML provider's endpoints are, under its id.
-const samlPrefix = "/api/v1/auth/saml/"
 
 // IdentityProviderView is a provider as administrators see it, with the
 // addresses to give the provider and users.
@@ -38,13 +37,11 @@ type IdentityProviderView struct {
 }
 
 func (s *Server) idpView(r *http.Request, p *store.IdentityProvider) IdentityProviderView {
-	base := s.baseURL(r)
+	start := s.baseURL(r) + authPrefix + p.Protocol + "/" + p.ID + "/start"
 	if p.Protocol == atrium.ProtocolSAML {
-		return IdentityProviderView{IdentityProvider: p, RedirectURI: p.Settings.ACSURL, MetadataURL: p.Settings.SPEntityID,
-			StartURL: base + samlPrefix + p.ID + "/start"}
+		return IdentityProviderView{IdentityProvider: p, RedirectURI: p.Settings.ACSURL, MetadataURL: p.Settings.SPEntityID, StartURL: start}
 	}
-	return IdentityProviderView{IdentityProvider: p, RedirectURI: base + oidcCallbackPath,
-		StartURL: base + "/api/v1/auth/oidc/" + p.ID + "/start"}
+	return IdentityProviderView{IdentityProvider: p, RedirectURI: p.Settings.CallbackURL, StartURL: start}
 }
 
 func (s *Server) createIdentityProvider(w http.ResponseWriter, r *http.Request) {
@@ -53,8 +50,7 @@ func (s *Server) createIdentityProvider(w http.ResponseWriter, r *http.Request) 
 		writeError(w, r, s.log, err)
 		return
 	}
-	in.RedirectURL = s.baseURL(r) + oidcCallbackPath
-	in.SAMLBase = s.baseURL(r) + samlPrefix
+	in.AuthBase = s.baseURL(r) + authPrefix
 	p, err := s.app.CreateIdentityProvider(r.Context(), in)
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -109,13 +105,13 @@ func (s *Server) startLogin(w http.ResponseWriter, r *http.Request, protocol str
 		writeError(w, r, s.log, err)
 		return
 	}
-	start, err := s.app.StartProviderLogin(r.Context(), protocol, r.PathValue("id"), s.baseURL(r)+oidcCallbackPath, returnTo)
+	start, err := s.app.StartProviderLogin(r.Context(), protocol, r.PathValue("id"), returnTo, q.Get("code_challenge"))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
 	if protocol == atrium.ProtocolOIDC {
-		http.SetCookie(w, &http.Cookie{Name: loginStateCookie, Value: start.State, Path: oidcCallbackPath, MaxAge: 600,
+		http.SetCookie(w, &http.Cookie{Name: loginStateCookie, Value: start.State, Path: oidcCookiePath, MaxAge: 600,
 			HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode})
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -176,11 +172,11 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	in := app.ProviderCallback{State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error")}
+	in := app.ProviderCallback{ProviderID: r.PathValue("id"), State: q.Get("state"), Code: q.Get("code"), Error: q.Get("error")}
 	if c, err := r.Cookie(loginStateCookie); err == nil {
 		in.BrowserState = c.Value
 	}
-	http.SetCookie(w, &http.Cookie{Name: loginStateCookie, Value: "", Path: oidcCallbackPath, MaxAge: -1,
+	http.SetCookie(w, &http.Cookie{Name: loginStateCookie, Value: "", Path: oidcCookiePath, MaxAge: -1,
 		HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode})
 	w.Header().Set("Cache-Control", "no-store")
 	done, err := s.app.FinishProviderLogin(r.Context(), in)
@@ -207,9 +203,11 @@ func (s *Server) exchangeLoginCode(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkReturnTo accepts where a sign-in may send the browser back to: a
-// path on this server, or an http(s) URL of this server's host or of a
-// configured origin; the default is "/". Anything else would let a link
-// send login codes to another site.
+// path on this server, or an http(s) URL of this server's host, or an
+// https URL of a configured origin named exactly (patterns with wildcards,
+// fine for the event stream, are not trusted with login codes); the
+// default is "/". Anything else would let a link send login codes to
+// another site.
 func (s *Server) checkReturnTo(r *http.Request, v string) (string, error) {
 	if v == "" {
 		return "/", nil
@@ -233,7 +231,7 @@ func (s *Server) checkReturnTo(r *http.Request, v string) (string, error) {
 		return v, nil
 	}
 	for _, p := range s.cfg.AllowedOrigins {
-		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(u.Host)); ok && u.Scheme == "https" {
+		if !strings.ContainsAny(p, "*?[\\") && strings.EqualFold(p, u.Host) && u.Scheme == "https" {
 			return v, nil
 		}
 	}

@@ -17,19 +17,21 @@ func (w *oapiWorld) identityProviders() {
 	const (
 		idps, idp = "/api/v1/identity-providers", "/api/v1/identity-providers/{id}"
 		start     = "/api/v1/auth/oidc/{id}/start"
-		callback  = "/api/v1/auth/oidc/callback"
+		callback  = "/api/v1/auth/oidc/{id}/callback"
 		exchange  = "/api/v1/auth/login-code"
 		settings  = "/api/v1/org/settings"
 	)
 	mia := testoidc.User{ID: "sub-1", Username: "mia", Password: "mia-at-the-idp", FirstName: "Mia", LastName: "Ono",
 		Email: "mia@acme.test", EmailVerified: true}
 	stan := testoidc.User{ID: "sub-2", Username: "stan", Password: "stan-at-the-idp", Email: "staff@acme.test", EmailVerified: true}
-	op := testoidc.Start(w.t, w.srv.URL+callback, mia, stan)
+	op := testoidc.Start(w.t, mia, stan)
 	in := app.CreateIdentityProviderInput{Name: "Corp", Protocol: "oidc", Provision: "internal", Issuer: op.Issuer,
 		ClientID: op.ClientID, ClientSecret: op.ClientSecret}
 	p := oapiDecode[struct {
-		ID string `json:"id"`
+		ID          string `json:"id"`
+		RedirectURI string `json:"redirect_uri"`
 	}](w.t, w.do(oapiCall{method: "POST", path: idps, token: w.ownerTok, want: 201, body: in}))
+	op.Allow(p.RedirectURI)
 	w.do(oapiCall{method: "POST", path: idps, token: w.staffTok, want: 403, body: in})
 	bad := in
 	bad.Issuer = "http://idp.example.com"
@@ -66,26 +68,26 @@ func (w *oapiWorld) identityProviders() {
 		return c
 	}
 	q, cookie := signIn(mia)
-	w.do(oapiCall{method: "GET", path: callback, query: q, want: 401}) // no cookie: another browser
-	w.do(oapiCall{method: "GET", path: callback, want: 400})
-	w.do(oapiCall{method: "GET", path: callback, query: q, header: cookie, want: 302})
+	w.do(oapiCall{method: "GET", path: callback, args: []string{p.ID}, query: q, want: 401}) // no cookie: another browser
+	w.do(oapiCall{method: "GET", path: callback, args: []string{p.ID}, want: 400})
+	w.do(oapiCall{method: "GET", path: callback, args: []string{p.ID}, query: q, header: cookie, want: 302})
 	first := code()
-	w.do(oapiCall{method: "GET", path: callback, query: q, header: cookie, want: 401}) // played again
+	w.do(oapiCall{method: "GET", path: callback, args: []string{p.ID}, query: q, header: cookie, want: 401}) // played again
 	w.do(oapiCall{method: "POST", path: exchange, body: app.LoginCodeInput{Code: "short"}, req: oapiReqInvalid, want: 400})
 	res := oapiDecode[app.LoginResult](w.t, w.do(oapiCall{method: "POST", path: exchange, body: app.LoginCodeInput{Code: first, DeviceName: "laptop"}, want: 200}))
 	w.do(oapiCall{method: "POST", path: exchange, body: app.LoginCodeInput{Code: first}, want: 401})
 
 	// An address that is a user already; a sign-in the policy refuses.
 	q, cookie = signIn(stan)
-	w.do(oapiCall{method: "GET", path: callback, query: q, header: cookie, want: 409})
+	w.do(oapiCall{method: "GET", path: callback, args: []string{p.ID}, query: q, header: cookie, want: 409})
 	w.do(oapiCall{method: "PATCH", path: settings, token: w.ownerTok, want: 200, body: map[string]any{"login_methods_internal": []string{"password"}}})
 	q, cookie = signIn(mia)
-	w.do(oapiCall{method: "GET", path: callback, query: q, header: cookie, want: 403})
+	w.do(oapiCall{method: "GET", path: callback, args: []string{p.ID}, query: q, header: cookie, want: 403})
 	w.do(oapiCall{method: "PATCH", path: settings, token: w.ownerTok, want: 200, body: map[string]any{"login_methods_internal": nil}})
 
 	// A user deactivated between the sign-in and the exchange.
 	q, cookie = signIn(mia)
-	w.do(oapiCall{method: "GET", path: callback, query: q, header: cookie, want: 302})
+	w.do(oapiCall{method: "GET", path: callback, args: []string{p.ID}, query: q, header: cookie, want: 302})
 	late := code()
 	w.do(oapiCall{method: "PATCH", path: "/api/v1/users/{id}", args: []string{res.User.ID}, token: w.ownerTok, want: 200,
 		body: map[string]string{"status": atrium.StatusDeactivated}})

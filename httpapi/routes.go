@@ -31,7 +31,7 @@ func (s *Server) Routes() []Route {
 		{"POST /api/v1/identity-providers", a(s.createIdentityProvider)},
 		{"DELETE /api/v1/identity-providers/{id}", a(s.disableIdentityProvider)},
 		{"GET /api/v1/auth/oidc/{id}/start", s.startOIDC},
-		{"GET /api/v1/auth/oidc/callback", s.oidcCallback},
+		{"GET /api/v1/auth/oidc/{id}/callback", s.oidcCallback},
 		{"GET /api/v1/auth/saml/{id}/start", s.startSAML},
 		{"GET /api/v1/auth/saml/{id}/metadata", s.samlMetadata},
 		{"POST /api/v1/auth/saml/{id}/acs", s.samlACS},

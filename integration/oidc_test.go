@@ -2,6 +2,8 @@ package integration_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
@@ -31,11 +33,20 @@ var (
 
 func newOIDCWorld(t *testing.T, dialect string) *oidcWorld {
 	w := &oidcWorld{world: newWorld(t, dialect)}
-	w.op = testoidc.Start(t, w.srv.URL+"/api/v1/auth/oidc/callback", kimAtIdP, unverifiedAtIdP, anaAtIdP)
-	w.idp = call(w.anaC.CreateIdentityProvider(ctxT(t), client.IdentityProviderInput{Name: "Corp IdP", Protocol: "oidc",
-		Provision: "internal", Issuer: w.op.Issuer, ClientID: w.op.ClientID, ClientSecret: w.op.ClientSecret})).must(t)
+	w.op = testoidc.Start(t, kimAtIdP, unverifiedAtIdP, anaAtIdP)
+	w.idp = w.register(t, "Corp IdP", "internal", false)
 	w.sdk = newClient(t, w.srv.URL)
 	return w
+}
+
+// register adds a provider for the OpenID provider, and its callback at
+// the provider.
+func (w *oidcWorld) register(t *testing.T, name, provision string, linkByEmail bool) *client.IdentityProvider {
+	t.Helper()
+	p := call(w.anaC.CreateIdentityProvider(ctxT(t), client.IdentityProviderInput{Name: name, Protocol: "oidc",
+		Provision: provision, Issuer: w.op.Issuer, ClientID: w.op.ClientID, ClientSecret: w.op.ClientSecret, LinkByEmail: linkByEmail})).must(t)
+	w.op.Allow(p.RedirectURI)
+	return p
 }
 
 // browser is a browser: cookies kept, redirects not followed.
@@ -47,7 +58,13 @@ func browser() *http.Client {
 // start opens the sign-in page in b and returns where Atrium sends it.
 func (w *oidcWorld) start(t *testing.T, b *http.Client, idpID, returnTo string) *url.URL {
 	t.Helper()
-	resp, err := b.Get(w.sdk.ProviderLoginURL("oidc", idpID, returnTo))
+	return w.startAt(t, b, w.sdk.ProviderLoginURL("oidc", idpID, returnTo))
+}
+
+// startAt opens a start address in b and returns where Atrium sends it.
+func (w *oidcWorld) startAt(t *testing.T, b *http.Client, start string) *url.URL {
+	t.Helper()
+	resp, err := b.Get(start)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +133,14 @@ func TestOIDCLogin(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
 		w := newOIDCWorld(t, dialect)
 		ctx := ctxT(t)
-		if w.idp.RedirectURI != w.srv.URL+"/api/v1/auth/oidc/callback" || w.idp.Settings.Issuer != w.op.Issuer {
+		if w.idp.RedirectURI != w.srv.URL+"/api/v1/auth/oidc/"+w.idp.ID+"/callback" || w.idp.Settings.Issuer != w.op.Issuer {
 			t.Fatalf("the registered provider: %+v", w.idp)
+		}
+		// The authorization request carries PKCE (S256), a state and a nonce.
+		q := w.start(t, browser(), w.idp.ID, "").Query()
+		if q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43 || len(q.Get("state")) != 43 ||
+			len(q.Get("nonce")) != 43 || q.Get("redirect_uri") != w.idp.RedirectURI {
+			t.Fatalf("the authorization request: %v", q)
 		}
 		code := loginCode(t, w.signIn(t, kimAtIdP), "/welcome")
 		res := call(w.sdk.ExchangeLoginCode(ctx, code, "laptop")).must(t)
@@ -132,6 +155,24 @@ func TestOIDCLogin(t *testing.T) {
 		if again.User.ID != res.User.ID {
 			t.Fatal("the second sign-in found another user")
 		}
+
+		// An app that starts the sign-in with a code_challenge keeps the
+		// verifier: the login code is traded only with it.
+		verifier := strings.Repeat("v", 43)
+		sum := sha256.Sum256([]byte(verifier))
+		challenge := base64.RawURLEncoding.EncodeToString(sum[:])
+		bound := func() string {
+			b := browser()
+			cb, err := w.op.SignIn(b, w.startAt(t, b, w.sdk.ProviderLoginURL("oidc", w.idp.ID, "/welcome")+"&code_challenge="+challenge).String(),
+				kimAtIdP.Username, kimAtIdP.Password)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return loginCode(t, back(t, b, cb), "/welcome")
+		}
+		_, err = newClient(t, w.srv.URL).ExchangeLoginCodeWithVerifier(ctx, bound(), "wrong-verifier", "")
+		wantError(t, err, http.StatusUnauthorized, atrium.EUnauthorized)
+		call(newClient(t, w.srv.URL).ExchangeLoginCodeWithVerifier(ctx, bound(), verifier, "")).must(t)
 	})
 }
 
@@ -157,7 +198,7 @@ func TestOIDCLoginRefusals(t *testing.T) {
 		call(w.sdk.ExchangeLoginCode(ctx, code, "")).must(t)
 
 		// A state this server never issued, with a matching cookie.
-		req, _ := http.NewRequest(http.MethodGet, w.srv.URL+"/api/v1/auth/oidc/callback?state=forged&code=abc", nil)
+		req, _ := http.NewRequest(http.MethodGet, w.idp.RedirectURI+"?state=forged&code=abc", nil)
 		req.AddCookie(&http.Cookie{Name: "atrium_login_state", Value: "forged"})
 		resp, err := browser().Do(req)
 		if err != nil {
@@ -190,8 +231,18 @@ func TestOIDCLoginRefusals(t *testing.T) {
 		// The provider's own refusal, passed on.
 		b := browser()
 		u := w.start(t, b, w.idp.ID, "")
-		refused, _ := url.Parse(w.srv.URL + "/api/v1/auth/oidc/callback?error=access_denied&state=" + url.QueryEscape(u.Query().Get("state")))
+		refused, _ := url.Parse(w.idp.RedirectURI + "?error=access_denied&state=" + url.QueryEscape(u.Query().Get("state")))
 		wantStatus(t, "the provider's refusal", back(t, b, refused), http.StatusUnauthorized, atrium.EUnauthorized)
+
+		// An answer brought to another provider's callback (a mix-up).
+		other := w.register(t, "Other IdP", "internal", false)
+		b = browser()
+		cb, err = w.op.SignIn(b, w.start(t, b, w.idp.ID, "").String(), kimAtIdP.Username, kimAtIdP.Password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mixed, _ := url.Parse(other.RedirectURI + "?" + cb.RawQuery)
+		wantStatus(t, "an answer at another provider's callback", back(t, b, mixed), http.StatusUnauthorized, atrium.EUnauthorized)
 
 		// An address that is a user already is not taken over.
 		wantStatus(t, "an existing user's address", w.signIn(t, anaAtIdP), http.StatusConflict, atrium.EConflict)
@@ -245,24 +296,27 @@ func TestOIDCLoginRefusals(t *testing.T) {
 }
 
 // TestOIDCLinkByEmail: a provider trusted with the organisation's
-// addresses signs existing users in by their verified address.
+// addresses signs existing members in by their verified address, but never
+// owners or administrators (nor anyone with a second factor).
 func TestOIDCLinkByEmail(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
-		w := newWorld(t, dialect)
+		w := &oidcWorld{world: newWorld(t, dialect)}
 		ctx := ctxT(t)
-		op := testoidc.Start(t, w.srv.URL+"/api/v1/auth/oidc/callback", anaAtIdP, unverifiedAtIdP)
-		idp := call(w.anaC.CreateIdentityProvider(ctx, client.IdentityProviderInput{Name: "Corp", Protocol: "oidc", Provision: "none",
-			Issuer: op.Issuer, ClientID: op.ClientID, ClientSecret: op.ClientSecret, LinkByEmail: true})).must(t)
-		ow := &oidcWorld{world: w, op: op, idp: idp, sdk: newClient(t, w.srv.URL)}
-		res := call(ow.sdk.ExchangeLoginCode(ctx, loginCode(t, ow.signIn(t, anaAtIdP), "/welcome"), "")).must(t)
-		if res.User.ID != w.ana.ID {
-			t.Fatalf("signed in as %+v, want Ana", res.User)
+		sam := w.srv.CreateUser(t, w.org.ID, "sam@example.com", atrium.KindInternal, password)
+		samAtIdP := testoidc.User{ID: "sub-sam", Username: "sam", Password: "sam-at-the-idp", Email: "sam@example.com", EmailVerified: true}
+		w.op = testoidc.Start(t, samAtIdP, anaAtIdP, unverifiedAtIdP)
+		w.idp = w.register(t, "Corp", "none", true)
+		w.sdk = newClient(t, w.srv.URL)
+		res := call(w.sdk.ExchangeLoginCode(ctx, loginCode(t, w.signIn(t, samAtIdP), "/welcome"), "")).must(t)
+		if res.User.ID != sam.ID {
+			t.Fatalf("signed in as %+v, want Sam", res.User)
 		}
+		wantStatus(t, "the owner's address", w.signIn(t, anaAtIdP), http.StatusConflict, atrium.EConflict)
 		// An address the provider does not say it verified is not linked
 		// (and this provider makes no users).
-		wantStatus(t, "an unverified address", ow.signIn(t, unverifiedAtIdP), http.StatusForbidden, atrium.EForbidden)
+		wantStatus(t, "an unverified address", w.signIn(t, unverifiedAtIdP), http.StatusForbidden, atrium.EForbidden)
 		_, err := w.kaiC.CreateIdentityProvider(ctx, client.IdentityProviderInput{Name: "Mine", Protocol: "oidc", Provision: "client",
-			Issuer: op.Issuer, ClientID: op.ClientID})
+			Issuer: w.op.Issuer, ClientID: w.op.ClientID})
 		wantError(t, err, http.StatusForbidden, atrium.EForbidden)
 		_, err = w.anaC.CreateIdentityProvider(ctx, client.IdentityProviderInput{Name: "Plain", Protocol: "oidc", Provision: "client",
 			Issuer: "http://idp.example.com", ClientID: "x"})

@@ -124,13 +124,17 @@ type LoginFlow struct {
 	Verifier    string
 	RedirectURI string
 	ReturnTo    string
-	ExpiresAt   time.Time
+	// CodeChallenge is the app's S256 challenge, or "": the login code
+	// will need its verifier.
+	CodeChallenge string
+	ExpiresAt     time.Time
 }
 
 // AddLoginFlow records a sign-in in flight.
 func (q Queries) AddLoginFlow(ctx context.Context, f *LoginFlow) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO login_flows (state_hash, provider_id, nonce, verifier, redirect_uri, return_to, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, f.StateHash, f.ProviderID, f.Nonce, f.Verifier, f.RedirectURI, f.ReturnTo, ms(f.ExpiresAt))
+	_, err := q.q.ExecContext(ctx, `INSERT INTO login_flows (state_hash, provider_id, nonce, verifier, redirect_uri, return_to,
+		code_challenge, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		f.StateHash, f.ProviderID, f.Nonce, f.Verifier, f.RedirectURI, f.ReturnTo, f.CodeChallenge, ms(f.ExpiresAt))
 	return atrium.Internal("store.AddLoginFlow", err)
 }
 
@@ -140,8 +144,8 @@ func (q Queries) TakeLoginFlow(ctx context.Context, stateHash string, now time.T
 	var f LoginFlow
 	var expires int64
 	err := q.q.QueryRowContext(ctx, `DELETE FROM login_flows WHERE state_hash = $1
-		RETURNING state_hash, provider_id, nonce, verifier, redirect_uri, return_to, expires_at`, stateHash).
-		Scan(&f.StateHash, &f.ProviderID, &f.Nonce, &f.Verifier, &f.RedirectURI, &f.ReturnTo, &expires)
+		RETURNING state_hash, provider_id, nonce, verifier, redirect_uri, return_to, code_challenge, expires_at`, stateHash).
+		Scan(&f.StateHash, &f.ProviderID, &f.Nonce, &f.Verifier, &f.RedirectURI, &f.ReturnTo, &f.CodeChallenge, &expires)
 	if err != nil {
 		return nil, notFound(err, "sign-in", "store.TakeLoginFlow")
 	}
@@ -153,17 +157,18 @@ func (q Queries) TakeLoginFlow(ctx context.Context, stateHash string, now time.T
 
 // LoginCode is a finished sign-in waiting to be exchanged for a session.
 type LoginCode struct {
-	CodeHash  string
-	UserID    string
-	Method    string
-	Detail    string
-	ExpiresAt time.Time
+	CodeHash      string
+	UserID        string
+	ProviderID    string
+	Method        string
+	CodeChallenge string // the app's S256 challenge, or ""
+	ExpiresAt     time.Time
 }
 
 // AddLoginCode records a finished sign-in's one-time code.
 func (q Queries) AddLoginCode(ctx context.Context, c *LoginCode) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO login_codes (code_hash, user_id, method, detail, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		c.CodeHash, c.UserID, c.Method, c.Detail, ms(c.ExpiresAt))
+	_, err := q.q.ExecContext(ctx, `INSERT INTO login_codes (code_hash, user_id, provider_id, method, code_challenge, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, c.CodeHash, c.UserID, c.ProviderID, c.Method, c.CodeChallenge, ms(c.ExpiresAt))
 	return atrium.Internal("store.AddLoginCode", err)
 }
 
@@ -173,7 +178,8 @@ func (q Queries) TakeLoginCode(ctx context.Context, codeHash string, now time.Ti
 	var c LoginCode
 	var expires int64
 	err := q.q.QueryRowContext(ctx, `DELETE FROM login_codes WHERE code_hash = $1
-		RETURNING code_hash, user_id, method, detail, expires_at`, codeHash).Scan(&c.CodeHash, &c.UserID, &c.Method, &c.Detail, &expires)
+		RETURNING code_hash, user_id, provider_id, method, code_challenge, expires_at`, codeHash).
+		Scan(&c.CodeHash, &c.UserID, &c.ProviderID, &c.Method, &c.CodeChallenge, &expires)
 	if err != nil {
 		return nil, notFound(err, "login code", "store.TakeLoginCode")
 	}

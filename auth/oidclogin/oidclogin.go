@@ -27,11 +27,10 @@ type Config struct {
 	ClientSecret string // empty for a public client (PKCE alone)
 	RedirectURL  string // this server's callback, registered at the provider
 	Scopes       []string
+	// AllowPrivate lets the provider and its endpoints be on private
+	// addresses or plain http on loopback (trials and tests).
+	AllowPrivate bool
 }
-
-// CheckIssuer refuses issuers that are not https URLs (plain http only on
-// a loopback host, for trials and tests).
-func CheckIssuer(issuer string) error { return providerhttp.CheckURL(issuer) }
 
 // Provider is a discovered provider, ready for sign-ins. It keeps the
 // provider's signing keys cached, so keep one per provider.
@@ -43,14 +42,27 @@ type Provider struct {
 }
 
 // Discover reads the provider's discovery document (its issuer must be
-// c.Issuer exactly) and returns the provider.
+// c.Issuer exactly, and its endpoints https) and returns the provider.
 func Discover(ctx context.Context, client *http.Client, c Config) (*Provider, error) {
-	if err := CheckIssuer(c.Issuer); err != nil {
+	if err := providerhttp.CheckURL(c.Issuer, c.AllowPrivate, false); err != nil {
 		return nil, err
 	}
 	p, err := oidc.NewProvider(oidc.ClientContext(ctx, client), c.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("oidclogin: discovery of %s: %w", c.Issuer, err)
+	}
+	var endpoints struct {
+		JWKS string `json:"jwks_uri"`
+	}
+	_ = p.Claims(&endpoints)
+	for name, u := range map[string]string{"authorization": p.Endpoint().AuthURL, "token": p.Endpoint().TokenURL,
+		"keys": endpoints.JWKS, "userinfo": p.UserInfoEndpoint()} {
+		if u == "" && name == "userinfo" {
+			continue
+		}
+		if err := providerhttp.CheckURL(u, c.AllowPrivate, true); err != nil {
+			return nil, fmt.Errorf("oidclogin: the %s endpoint: %w", name, err)
+		}
 	}
 	scopes := append([]string{oidc.ScopeOpenID}, c.Scopes...)
 	// The key set keeps only the HTTP client of ctx, not its deadline.
@@ -109,8 +121,10 @@ func (p *Provider) Exchange(ctx context.Context, code string, r Request) (*Ident
 	ctx = oidc.ClientContext(ctx, p.client)
 	tok, err := p.oauth.Exchange(ctx, code, oauth2.VerifierOption(r.Verifier))
 	if err != nil {
+		// A 4xx answer is a refusal (a code not issued, used already, or
+		// bound to another PKCE challenge); anything else is an outage.
 		var re *oauth2.RetrieveError
-		if errors.As(err, &re) {
+		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode/100 == 4 {
 			return nil, fmt.Errorf("%w: the token endpoint said %s", ErrRefused, re.ErrorCode)
 		}
 		return nil, fmt.Errorf("oidclogin: token exchange: %w", err)

@@ -1,6 +1,9 @@
-// Package providerhttp is how the server talks to identity providers:
-// only to https addresses (plain http only on a loopback host, for trials
-// and tests), bounded in time and in the size of what it reads.
+// Package providerhttp is how the server talks to identity providers
+// (discovery, keys, tokens, metadata): only to https addresses on public
+// IP addresses, without following redirects, bounded in time and in the
+// size of what it reads. An administrator who registers a provider thus
+// cannot make the server reach its own network. For trials and tests,
+// AllowPrivate also allows private addresses, and plain http on loopback.
 package providerhttp
 
 import (
@@ -10,38 +13,62 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"syscall"
 	"time"
 )
 
 // MaxResponse bounds what is read of any answer of a provider.
 const MaxResponse = 1 << 20
 
-// CheckURL refuses addresses that are not https URLs (plain http only on
-// a loopback host), or that carry credentials, a query or a fragment.
-func CheckURL(raw string) error {
+// ErrPrivate is the error of a connection to a non-public address.
+var ErrPrivate = errors.New("providerhttp: the address is not a public one")
+
+// CheckURL refuses addresses that are not https URLs (plain http only on a
+// loopback host, with allowPrivate), or that carry credentials or a
+// fragment; a query only when withQuery.
+func CheckURL(raw string, allowPrivate, withQuery bool) error {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return errors.New("the address must be an absolute URL without credentials, query or fragment")
+	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" || (u.RawQuery != "" && !withQuery) {
+		return errors.New("the address must be an absolute URL without credentials or fragment")
 	}
 	switch u.Scheme {
 	case "https":
 		return nil
 	case "http":
-		if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
+		if ip := net.ParseIP(u.Hostname()); allowPrivate && ((ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost") {
 			return nil
 		}
 	}
 	return errors.New("the address must be an https URL")
 }
 
-// Client returns a client for talking to providers through base (nil:
-// the default transport).
-func Client(base http.RoundTripper) *http.Client {
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	return &http.Client{Timeout: 15 * time.Second, Transport: limitedTransport{base}}
+// cgnat is shared address space (RFC 6598), not reachable from outside.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// public reports whether ip is an address on the internet.
+func public(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !cgnat.Contains(ip)
+}
+
+// Client returns a client for talking to providers.
+func Client(allowPrivate bool) *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
+		if allowPrivate {
+			return nil
+		}
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil || !public(ap.Addr()) {
+			return ErrPrivate
+		}
+		return nil
+	}}
+	tr := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: 10 * time.Second,
+		ResponseHeaderTimeout: 10 * time.Second, MaxIdleConns: 20, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}
+	return &http.Client{Timeout: 15 * time.Second, Transport: limitedTransport{tr},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 type limitedTransport struct{ base http.RoundTripper }
@@ -60,10 +87,10 @@ type limitedBody struct {
 	io.Closer
 }
 
-// Get reads a document from a checked address (at most MaxResponse bytes;
-// a larger one is an error).
-func Get(ctx context.Context, client *http.Client, raw string) ([]byte, error) {
-	if err := CheckURL(raw); err != nil {
+// Get reads a document (at most MaxResponse bytes; a larger one is an
+// error) from an address CheckURL accepts.
+func Get(ctx context.Context, client *http.Client, raw string, allowPrivate bool) ([]byte, error) {
+	if err := CheckURL(raw, allowPrivate, true); err != nil {
 		return nil, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
@@ -76,14 +103,14 @@ func Get(ctx context.Context, client *http.Client, raw string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s answered %d", raw, resp.StatusCode)
+		return nil, fmt.Errorf("the answer was %d", resp.StatusCode)
 	}
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, err
 	}
 	if len(b) >= MaxResponse {
-		return nil, fmt.Errorf("%s answered more than %d bytes", raw, MaxResponse-1)
+		return nil, fmt.Errorf("the answer is larger than %d bytes", MaxResponse-1)
 	}
 	return b, nil
 }

@@ -78,6 +78,7 @@ type serveConfig struct {
 	debugListen   string
 	clamd         string
 	publicURL     string
+	idpPrivate    bool
 }
 
 func parseServe(args []string, e env) (*serveConfig, error) {
@@ -95,6 +96,7 @@ func parseServe(args []string, e env) (*serveConfig, error) {
 	fs.StringVar(&c.logLevel, "log-level", envOr("ATRIUM_LOG_LEVEL", "info"), "debug, info, warn or error [ATRIUM_LOG_LEVEL]")
 	fs.StringVar(&c.publicURL, "public-url", os.Getenv("ATRIUM_PUBLIC_URL"), "where users reach this server, e.g. https://atrium.example.com, for the links it makes (invitations); default: the request's own scheme and host [ATRIUM_PUBLIC_URL]")
 	fs.StringVar(&c.clamd, "clamd", os.Getenv("ATRIUM_CLAMD"), "scan every upload with ClamAV's clamd at this address (unix:/run/clamav/clamd.ctl or HOST:PORT); infected ones are quarantined [ATRIUM_CLAMD]")
+	fs.BoolVar(&c.idpPrivate, "idp-allow-private-addresses", os.Getenv("ATRIUM_IDP_ALLOW_PRIVATE_ADDRESSES") == "true", "let identity providers (OpenID Connect, SAML metadata URLs) be on private addresses or plain http on loopback; for trials only: it lets administrators make the server reach its own network [ATRIUM_IDP_ALLOW_PRIVATE_ADDRESSES]")
 	fs.StringVar(&c.debugListen, "debug-listen", os.Getenv("ATRIUM_DEBUG_LISTEN"), "a loopback address to serve Go's profiler (/debug/pprof/) on, for diagnosis [ATRIUM_DEBUG_LISTEN]")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

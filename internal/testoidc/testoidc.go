@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
@@ -31,15 +32,21 @@ type User struct {
 }
 
 // Provider is a running OpenID provider with one confidential client.
+// A relying party learns its redirect URI only once it knows the provider
+// (its callback names the provider's id), so the client's redirect URIs
+// are registered afterwards, with Allow.
 type Provider struct {
 	Issuer       string
 	ClientID     string
 	ClientSecret string
-	server       *httptest.Server
+	t            testing.TB
+	users        storage.UserStore
+	redirects    []string
+	handler      atomic.Pointer[http.Handler]
 }
 
-// Start runs a provider whose client may redirect only to redirectURI.
-func Start(t testing.TB, redirectURI string, users ...User) *Provider {
+// Start runs a provider with these users.
+func Start(t testing.TB, users ...User) *Provider {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
@@ -60,14 +67,30 @@ func Start(t testing.TB, redirectURI string, users ...User) *Provider {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Provider{Issuer: issuer, ClientID: "atrium-test", ClientSecret: "provider-secret-for-tests", server: srv}
-	st := storage.NewStorageWithClients(us, map[string]*storage.Client{
-		p.ClientID: storage.WebClient(p.ClientID, p.ClientSecret, redirectURI),
-	})
-	srv.Config.Handler = exampleop.SetupServer(issuer, st, nil, false)
+	p := &Provider{Issuer: issuer, ClientID: "atrium-test", ClientSecret: "provider-secret-for-tests", t: t, users: us}
+	p.build()
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*p.handler.Load()).ServeHTTP(w, r) })
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return p
+}
+
+// build makes the provider anew with the client's redirect URIs so far.
+func (p *Provider) build() {
+	redirects := append([]string{p.Issuer + "/nowhere"}, p.redirects...)
+	st := storage.NewStorageWithClients(p.users, map[string]*storage.Client{
+		p.ClientID: storage.WebClient(p.ClientID, p.ClientSecret, redirects...),
+	})
+	h := http.Handler(exampleop.SetupServer(p.Issuer, st, nil, false))
+	p.handler.Store(&h)
+}
+
+// Allow registers a redirect URI for the client. The provider starts
+// afresh (new signing keys, no sign-ins in flight): call it before
+// sign-ins, not during one.
+func (p *Provider) Allow(redirectURI string) {
+	p.redirects = append(p.redirects, redirectURI)
+	p.build()
 }
 
 // noRedirects makes a client stop at each redirect.

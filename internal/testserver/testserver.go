@@ -70,6 +70,8 @@ func Start(t testing.TB, cfg store.Config, opts ...Options) *Server {
 	if o.AppConfig != nil {
 		acfg = *o.AppConfig
 	}
+	// Test identity providers run on loopback.
+	acfg.IdPAllowPrivate = true
 	if acfg.Files.Blobs == nil {
 		limit, scanner := acfg.Files.MaxFileSize, acfg.Files.Scanner
 		acfg.Files = localFiles(t, cfg.DataDir)
