@@ -34,6 +34,10 @@ func (a *App) prepareSAML(ctx context.Context, p *store.IdentityProvider, in Cre
 	if err != nil {
 		return nil, atrium.Errorf(atrium.EInvalid, "%v", err)
 	}
+	// Browsers are sent there: it must be https, like every provider.
+	if err := providerhttp.CheckURL(samllogin.SSOURL(md), a.cfg.IdPAllowPrivate, true); err != nil {
+		return nil, atrium.Errorf(atrium.EInvalid, "the IdP's sign-on service: %v", err)
+	}
 	base := strings.TrimRight(in.AuthBase, "/") + "/saml/" + p.ID
 	s := &p.Settings
 	s.IDPMetadataXML, s.IDPEntityID, s.SPEntityID, s.ACSURL = string(data), md.EntityID, base+"/metadata", base+"/acs"

@@ -46,6 +46,12 @@ type Config struct {
 	ReplayCache saml.AssertionReplayCache
 }
 
+// SSOURL is the IdP's HTTP-Redirect sign-on service in its metadata.
+func SSOURL(md *saml.EntityDescriptor) string {
+	sp := saml.ServiceProvider{IDPMetadata: md}
+	return sp.GetSSOBindingLocation(saml.HTTPRedirectBinding)
+}
+
 // ParseMetadata reads an IdP's metadata and checks it describes an IdP
 // that signs: an IDPSSODescriptor with an HTTP-Redirect SSO endpoint and a
 // signing certificate.
