@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/auth"
 	"github.com/atrium-dev/atrium/keyring"
@@ -54,6 +56,8 @@ type Config struct {
 	// IdPAllowPrivate lets identity providers be on private addresses, or
 	// on plain http on loopback: for trials and tests only.
 	IdPAllowPrivate bool
+	// WebAuthn names the server as a relying party, for passkeys.
+	WebAuthn WebAuthnConfig
 }
 
 // DefaultConfig returns the production defaults.
@@ -90,6 +94,7 @@ type App struct {
 	ipThrottle   *auth.Throttle
 	sessions     *sessionCache
 	idps         *idpCache
+	webauthn     *webauthn.WebAuthn // nil: passkeys not configured
 }
 
 // New returns the use cases over s. notify is called after every commit
@@ -100,8 +105,13 @@ func New(s *store.Store, hasher *auth.Hasher, log *slog.Logger, cfg Config, noti
 		notify = func() {}
 	}
 	now := func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+	rp, err := newWebAuthn(cfg.WebAuthn)
+	if err != nil {
+		log.Error("passkeys are off: the WebAuthn settings are not valid", "err", err)
+	}
 	return &App{
-		store: s, hasher: hasher, log: log, cfg: cfg, now: now, notify: notify,
+		webauthn: rp,
+		store:    s, hasher: hasher, log: log, cfg: cfg, now: now, notify: notify,
 		acctThrottle: auth.NewThrottle(cfg.AccountFailures, cfg.FailureWindow, now),
 		ipThrottle:   auth.NewThrottle(cfg.IPFailures, cfg.FailureWindow, now),
 		sessions:     newSessionCache(),
@@ -289,6 +299,9 @@ func (a *App) Housekeep(ctx context.Context) error {
 	}
 	if err := a.store.Tx(ctx, func(tx *store.Tx) error { return tx.DeleteChallenge(ctx, "", now) }); err != nil {
 		a.log.Warn("housekeeping: forgetting expired sign-in challenges", "err", err)
+	}
+	if err := a.store.Tx(ctx, func(tx *store.Tx) error { return tx.DeleteCeremoniesBefore(ctx, now) }); err != nil {
+		a.log.Warn("housekeeping: forgetting expired passkey ceremonies", "err", err)
 	}
 	if err := a.store.Tx(ctx, func(tx *store.Tx) error { return tx.DeleteLoginFlowsBefore(ctx, now) }); err != nil {
 		a.log.Warn("housekeeping: forgetting expired provider sign-ins", "err", err)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
+	"encoding/json"
 	"math"
 	"strings"
 	"time"
@@ -278,6 +279,11 @@ func (a *App) EnrollMFA(ctx context.Context, mfaToken string) (*TOTPEnrolment, e
 	if err != nil {
 		return nil, err
 	}
+	if has, err := a.hasMFA(ctx, u.ID); err != nil {
+		return nil, err
+	} else if has {
+		return nil, atrium.Errorf(atrium.EConflict, "this account has a second factor already; use it")
+	}
 	return a.startTOTP(ctx, u)
 }
 
@@ -287,6 +293,20 @@ type CompleteMFAInput struct {
 	MFAToken     string `json:"mfa_token"`
 	Code         string `json:"code,omitempty"`
 	RecoveryCode string `json:"recovery_code,omitempty"`
+	// WebAuthn is a passkey's answer (the PublicKeyCredential of
+	// navigator.credentials.get, as JSON) to POST /auth/mfa/webauthn.
+	WebAuthn json.RawMessage `json:"webauthn,omitempty"`
+}
+
+// factors counts the second factors a completion sends.
+func (in CompleteMFAInput) factors() int {
+	n := 0
+	for _, set := range []bool{in.Code != "", in.RecoveryCode != "", len(in.WebAuthn) > 0} {
+		if set {
+			n++
+		}
+	}
+	return n
 }
 
 var errBadSecondFactor = atrium.Errorf(atrium.EUnauthorized, "the code is wrong, or the sign-in expired; sign in again")
@@ -295,8 +315,8 @@ var errBadSecondFactor = atrium.Errorf(atrium.EUnauthorized, "the code is wrong,
 // session. A challenge takes at most five attempts and lives five
 // minutes; a code is accepted once, a recovery code once.
 func (a *App) CompleteMFA(ctx context.Context, in CompleteMFAInput) (*LoginResult, error) {
-	if !auth.ValidTokenShape(in.MFAToken) || (in.Code == "") == (in.RecoveryCode == "") || len(in.Code) > 16 || len(in.RecoveryCode) > 64 {
-		return nil, atrium.Errorf(atrium.EInvalid, "send mfa_token and either code or recovery_code")
+	if !auth.ValidTokenShape(in.MFAToken) || in.factors() != 1 || len(in.Code) > 16 || len(in.RecoveryCode) > 64 {
+		return nil, atrium.Errorf(atrium.EInvalid, "send mfa_token and one of code, recovery_code or webauthn")
 	}
 	hash := hex.EncodeToString(auth.HashToken(in.MFAToken))
 	// The attempt is counted in a transaction of its own, so that a wrong
@@ -338,10 +358,27 @@ func (a *App) CompleteMFA(ctx context.Context, in CompleteMFAInput) (*LoginResul
 	if err != nil {
 		return nil, err
 	}
-	if m == nil || m.ConfirmedAt == nil && in.Code == "" {
+	if len(in.WebAuthn) > 0 {
+		ok, err := a.checkPasskey(ctx, u, hash, in.WebAuthn)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, refuse(u)
+		}
+		undo()
+		return a.finishSecondFactor(ctx, u, c, hash, "passkey", nil)
+	}
+	passkeys := a.hasPasskeys(ctx, u.ID)
+	if in.RecoveryCode != "" && passkeys && (m == nil || m.ConfirmedAt == nil) {
+		m = &store.MFA{ConfirmedAt: &c.ExpiresAt} // a passkey user's recovery code
+	}
+	// A code of a secret not confirmed yet counts only as the first code
+	// of a set-up the sign-in asked for: never beside another factor.
+	if m == nil || m.ConfirmedAt == nil && (in.Code == "" || passkeys) {
 		return nil, refuse(u)
 	}
-	enrolling := m.ConfirmedAt == nil // the first code of a set-up the sign-in asked for
+	enrolling := m.ConfirmedAt == nil
 	var codes, hashes []string
 	if enrolling {
 		if codes, hashes, err = newRecoveryCodes(); err != nil {
@@ -387,12 +424,24 @@ func (a *App) CompleteMFA(ctx context.Context, in CompleteMFAInput) (*LoginResul
 		return nil, refuse(u)
 	}
 	undo()
-	if u.Status != atrium.StatusActive {
-		return nil, errBadSecondFactor
-	}
 	how := "totp"
 	if in.RecoveryCode != "" {
 		how = "recovery code"
+	}
+	return a.finishSecondFactor(ctx, u, c, "", how, codes)
+}
+
+// finishSecondFactor opens the session of a sign-in whose second factor
+// passed (ending its challenge, when hash is given; the code paths end it
+// with the code).
+func (a *App) finishSecondFactor(ctx context.Context, u *atrium.User, c *store.MFAChallenge, hash, how string, codes []string) (*LoginResult, error) {
+	if hash != "" {
+		if err := a.write(ctx, func(w *writer) error { return w.DeleteChallenge(w.ctx, hash, w.now) }); err != nil {
+			return nil, err
+		}
+	}
+	if u.Status != atrium.StatusActive {
+		return nil, errBadSecondFactor
 	}
 	res, err := a.openSession(ctx, u, false, "", c.DeviceName, c.Platform)
 	if err != nil {
@@ -407,8 +456,35 @@ func (a *App) CompleteMFA(ctx context.Context, in CompleteMFAInput) (*LoginResul
 // attempts (apart from their password's, which is keyed by address).
 func mfaThrottleKey(userID string) string { return "mfa:" + userID }
 
-// hasMFA reports whether a user's sign-ins need a second factor.
+// hasMFA reports whether a user's sign-ins need a second factor: a
+// confirmed TOTP secret or a passkey.
 func (a *App) hasMFA(ctx context.Context, userID string) (bool, error) {
+	methods, err := a.mfaMethods(ctx, userID)
+	return len(methods) > 0, err
+}
+
+// mfaMethods lists a user's second factors: "totp", "webauthn".
+func (a *App) mfaMethods(ctx context.Context, userID string) ([]string, error) {
+	var out []string
 	m, err := a.store.GetMFA(ctx, userID)
-	return m != nil && m.ConfirmedAt != nil, err
+	if err != nil {
+		return nil, err
+	}
+	if m != nil && m.ConfirmedAt != nil {
+		out = append(out, "totp")
+	}
+	keys, err := a.store.Passkeys(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) > 0 {
+		out = append(out, "webauthn")
+	}
+	return out, nil
+}
+
+// hasPasskeys reports whether a user has a passkey.
+func (a *App) hasPasskeys(ctx context.Context, userID string) bool {
+	keys, err := a.store.Passkeys(ctx, userID)
+	return err == nil && len(keys) > 0
 }

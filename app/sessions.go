@@ -45,6 +45,10 @@ type LoginResult struct {
 	// account has none yet: set one up with MFAToken (POST
 	// /auth/mfa/enroll), then complete the sign-in with a code.
 	MFAEnrollment bool `json:"mfa_enrollment,omitempty"`
+	// MFAMethods are the second factors the account has: "totp" (a code,
+	// or a recovery code) and "webauthn" (a passkey: POST
+	// /auth/mfa/webauthn for the options, then the answer to /auth/mfa).
+	MFAMethods []string `json:"mfa_methods,omitempty"`
 	// RecoveryCodes are given once, when a sign-in set up the second
 	// factor.
 	RecoveryCodes []string `json:"recovery_codes,omitempty"`
@@ -86,14 +90,15 @@ func (a *App) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
 	}
 	undoAcct()
 	undoIP()
-	mfa, err := a.hasMFA(ctx, u.ID)
+	methods, err := a.mfaMethods(ctx, u.ID)
 	if err != nil {
 		return nil, err
 	}
+	mfa := len(methods) > 0
 	if mfa || o.Settings.MFARequiredFor(u.Kind) {
 		res, err := a.mfaChallenge(ctx, u, rehash, in.Password, device, platform)
 		if res != nil {
-			res.MFAEnrollment = !mfa
+			res.MFAEnrollment, res.MFAMethods = !mfa, methods
 		}
 		return res, err
 	}

@@ -26,6 +26,9 @@ type LoginResult struct {
 	// code; RecoveryCodes then come with the session, once.
 	MFAEnrollment bool     `json:"mfa_enrollment"`
 	RecoveryCodes []string `json:"recovery_codes"`
+	// MFAMethods are the account's second factors: "totp" (CompleteMFA)
+	// and "webauthn" (BeginPasskeySignIn, then CompleteMFAWithPasskey).
+	MFAMethods []string `json:"mfa_methods"`
 }
 
 // TOTPEnrolment is a TOTP secret for an authenticator app.

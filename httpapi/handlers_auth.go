@@ -190,9 +190,7 @@ func (s *Server) endOtherSessions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) enrollMFA(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		MFAToken string `json:"mfa_token"`
-	}
+	var in MFATokenInput
 	if err := decode(r, maxBody, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -204,4 +202,66 @@ func (s *Server) enrollMFA(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, e)
+}
+
+func (s *Server) beginPasskeyRegistration(w http.ResponseWriter, r *http.Request) {
+	opts, err := s.app.BeginPasskeyRegistration(r.Context())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, opts)
+}
+
+func (s *Server) registerPasskey(w http.ResponseWriter, r *http.Request) {
+	var in app.RegisterPasskeyInput
+	if err := decode(r, maxBody, &in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	p, err := s.app.RegisterPasskey(r.Context(), in)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, p)
+}
+
+func (s *Server) listPasskeys(w http.ResponseWriter, r *http.Request) {
+	keys, err := s.app.ListPasskeys(r.Context())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list(keys, ""))
+}
+
+func (s *Server) deletePasskey(w http.ResponseWriter, r *http.Request) {
+	if err := s.app.DeletePasskey(r.Context(), r.PathValue("id")); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// MFATokenInput names a sign-in waiting for its second factor.
+type MFATokenInput struct {
+	MFAToken string `json:"mfa_token"`
+}
+
+func (s *Server) beginPasskeySignIn(w http.ResponseWriter, r *http.Request) {
+	var in MFATokenInput
+	if err := decode(r, maxBody, &in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	opts, err := s.app.BeginPasskeySignIn(r.Context(), in.MFAToken)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, opts)
 }

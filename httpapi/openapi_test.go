@@ -687,6 +687,7 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	cfg.Files.MaxFileSize = 1 << 20
 	cfg.Files.Scanner = clamdtest.Start(t, clamdtest.Options{})
 	cfg.ExportWorker = false // exports() prepares them when it wants
+	cfg.WebAuthn = app.WebAuthnConfig{RPID: "localhost", Origins: []string{"https://localhost"}}
 	srv := testserver.New(t, "sqlite", testserver.Options{AppConfig: &cfg})
 	s := &oapiServer{t: t, spec: spec, srv: srv, seen: map[string]bool{},
 		client: &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -721,6 +722,7 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	w.identityProviders()
 	w.samlProviders()
 	w.mfa()
+	w.passkeys()
 	w.exports()
 	w.reports()
 	w.refusals()
@@ -1728,13 +1730,16 @@ func (w *oapiWorld) refusals() {
 func (w *oapiWorld) coverage() {
 	// Answers the document rightly lists that this test cannot provoke.
 	unreached := map[string]string{
-		"POST /api/v1/binders/{id}/messages 409":  "two posts with one client_key racing on PostgreSQL",
-		"GET /api/v1/events 410":                  "a cursor older than the events kept; TestOldEventsArePrunedAndOldCursorsAreGone provokes it",
-		"GET /api/v1/events 429":                  "a session's seventeenth open stream; TestStreamsPerSessionAreLimited provokes it",
-		"POST /api/v1/files/{id}/restore 410":     "a restore after the retention period; TestFileRestoreEndsWithRetention provokes it",
-		"GET /api/v1/me/exports/{id}/content 410": "an export whose preparation failed; the archive is written by the server itself",
-		"POST /api/v1/auth/sso/signature 429":     "the per-address throttle of failed sign-ins; TestSignatureSSOThrottled provokes it",
-		"GET /api/v1/me/device-key 410":           "a session opened before device keys existed; logout and wipe end the session, which answers 401",
+		"POST /api/v1/binders/{id}/messages 409":    "two posts with one client_key racing on PostgreSQL",
+		"GET /api/v1/events 410":                    "a cursor older than the events kept; TestOldEventsArePrunedAndOldCursorsAreGone provokes it",
+		"GET /api/v1/events 429":                    "a session's seventeenth open stream; TestStreamsPerSessionAreLimited provokes it",
+		"POST /api/v1/files/{id}/restore 410":       "a restore after the retention period; TestFileRestoreEndsWithRetention provokes it",
+		"GET /api/v1/me/exports/{id}/content 410":   "an export whose preparation failed; the archive is written by the server itself",
+		"POST /api/v1/auth/sso/signature 429":       "the per-address throttle of failed sign-ins; TestSignatureSSOThrottled provokes it",
+		"POST /api/v1/auth/mfa 429":                 "the per-user throttle of wrong second factors; TestSecondFactorThrottled provokes it",
+		"POST /api/v1/me/mfa/disable 429":           "wrong passwords when turning MFA off; TestSecondFactorThrottled provokes it",
+		"POST /api/v1/me/mfa/webauthn/register 409": "a user's twenty-first passkey; TestPasskeyLimit provokes it",
+		"GET /api/v1/me/device-key 410":             "a session opened before device keys existed; logout and wipe end the session, which answers 401",
 	}
 	var missing []string
 	for path, item := range w.spec.doc.Paths.Map() {

@@ -66,10 +66,11 @@ func (q Queries) AcceptStep(ctx context.Context, userID string, wrapped []byte, 
 	return n == 1, nil
 }
 
-// DeleteMFA turns a user's two-factor authentication off, with their
-// recovery codes.
+// DeleteMFA turns a user's two-factor authentication off: TOTP, passkeys
+// and recovery codes.
 func (q Queries) DeleteMFA(ctx context.Context, userID string) error {
-	for _, stmt := range []string{`DELETE FROM mfa_recovery WHERE user_id = $1`, `DELETE FROM user_mfa WHERE user_id = $1`} {
+	for _, stmt := range []string{`DELETE FROM mfa_recovery WHERE user_id = $1`, `DELETE FROM user_mfa WHERE user_id = $1`,
+		`DELETE FROM webauthn_credentials WHERE user_id = $1`, `DELETE FROM webauthn_ceremonies WHERE user_id = $1`} {
 		if _, err := q.q.ExecContext(ctx, stmt, userID); err != nil {
 			return atrium.Internal("store.DeleteMFA", err)
 		}

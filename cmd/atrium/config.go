@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/atrium-dev/atrium/app"
 	"github.com/atrium-dev/atrium/store"
 )
 
@@ -108,6 +109,27 @@ func parseServe(args []string, e env) (*serveConfig, error) {
 }
 
 func (c *serveConfig) tls() bool { return c.tlsCert != "" || c.tlsSelfSigned }
+
+// webAuthn names the server as a WebAuthn relying party: by its public
+// URL, or, listening on loopback, as localhost (which browsers treat as a
+// secure origin). Otherwise passkeys stay off until --public-url is set.
+func (c *serveConfig) webAuthn() app.WebAuthnConfig {
+	if c.publicURL != "" {
+		u, err := url.Parse(c.publicURL)
+		if err == nil && u.Hostname() != "" {
+			return app.WebAuthnConfig{RPID: u.Hostname(), Origins: []string{u.Scheme + "://" + u.Host}}
+		}
+	}
+	host, port, err := net.SplitHostPort(c.listen)
+	if ip := net.ParseIP(host); err == nil && (host == "localhost" || ip != nil && ip.IsLoopback()) {
+		scheme := "http"
+		if c.tls() {
+			scheme = "https"
+		}
+		return app.WebAuthnConfig{RPID: "localhost", Origins: []string{scheme + "://localhost:" + port}}
+	}
+	return app.WebAuthnConfig{}
+}
 
 // validate refuses an insecure or contradictory configuration.
 func (c *serveConfig) validate() error {

@@ -84,6 +84,7 @@ func serve(ctx context.Context, e env, cfg *serveConfig, st *store.Store, log *s
 	acfg := app.DefaultConfig()
 	acfg.Files = files
 	acfg.IdPAllowPrivate = cfg.idpPrivate
+	acfg.WebAuthn = cfg.webAuthn()
 	if err := os.MkdirAll(filepath.Dir(cfg.db.auditKeyPath()), 0o700); err != nil {
 		return fmt.Errorf("audit key: %w", err)
 	}

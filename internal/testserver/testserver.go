@@ -70,8 +70,12 @@ func Start(t testing.TB, cfg store.Config, opts ...Options) *Server {
 	if o.AppConfig != nil {
 		acfg = *o.AppConfig
 	}
-	// Test identity providers run on loopback.
+	// Test identity providers run on loopback; test passkeys sign for
+	// localhost.
 	acfg.IdPAllowPrivate = true
+	if acfg.WebAuthn.RPID == "" {
+		acfg.WebAuthn = app.WebAuthnConfig{RPID: "localhost", Origins: []string{"http://localhost", "https://localhost"}}
+	}
 	if acfg.Files.Blobs == nil {
 		limit, scanner := acfg.Files.MaxFileSize, acfg.Files.Scanner
 		acfg.Files = localFiles(t, cfg.DataDir)

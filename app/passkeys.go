@@ -1,0 +1,410 @@
+package app
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/auth"
+	"github.com/atrium-dev/atrium/store"
+)
+
+// Passkeys (WebAuthn credentials) as a second factor: registered by a
+// signed-in user, then asked for after the password. The ceremonies are
+// github.com/go-webauthn/webauthn's; this file keeps their state.
+const (
+	ceremonyTTL       = 5 * time.Minute
+	maxPasskeyAnswer  = 64 << 10 // an authenticator's JSON answer
+	maxPasskeysByUser = 20
+	purposeRegister   = "register"
+	purposeSignIn     = "sign-in"
+)
+
+// WebAuthnConfig names this server as a WebAuthn relying party: RPID is
+// its domain (e.g. atrium.example.com), Origins the exact origins pages
+// run on (e.g. https://atrium.example.com). Empty RPID: no passkeys.
+type WebAuthnConfig struct {
+	RPID    string
+	RPName  string
+	Origins []string
+}
+
+// newWebAuthn makes the relying party, or nil when not configured.
+func newWebAuthn(c WebAuthnConfig) (*webauthn.WebAuthn, error) {
+	if c.RPID == "" {
+		return nil, nil
+	}
+	name := c.RPName
+	if name == "" {
+		name = "Atrium"
+	}
+	return webauthn.New(&webauthn.Config{RPID: c.RPID, RPDisplayName: name, RPOrigins: c.Origins,
+		Timeouts: webauthn.TimeoutsConfig{Login: webauthn.TimeoutConfig{Enforce: true, Timeout: ceremonyTTL},
+			Registration: webauthn.TimeoutConfig{Enforce: true, Timeout: ceremonyTTL}}})
+}
+
+// relyingParty returns the WebAuthn relying party, or EUnavailable.
+func (a *App) relyingParty() (*webauthn.WebAuthn, error) {
+	if a.webauthn == nil {
+		return nil, atrium.Errorf(atrium.EUnavailable, "passkeys need the server's public address (--public-url)")
+	}
+	return a.webauthn, nil
+}
+
+// passkeyUser is a user as the WebAuthn library sees them.
+type passkeyUser struct {
+	u     *atrium.User
+	creds []webauthn.Credential
+}
+
+func (p passkeyUser) WebAuthnID() []byte                         { return []byte(p.u.ID) }
+func (p passkeyUser) WebAuthnName() string                       { return p.u.Email }
+func (p passkeyUser) WebAuthnDisplayName() string                { return p.u.Name }
+func (p passkeyUser) WebAuthnCredentials() []webauthn.Credential { return p.creds }
+
+// loadPasskeyUser returns u with their passkeys, decoded.
+func (a *App) loadPasskeyUser(ctx context.Context, u *atrium.User) (passkeyUser, []*store.Passkey, error) {
+	keys, err := a.store.Passkeys(ctx, u.ID)
+	if err != nil {
+		return passkeyUser{}, nil, err
+	}
+	pu := passkeyUser{u: u}
+	for _, k := range keys {
+		var c webauthn.Credential
+		if err := json.Unmarshal(k.Credential, &c); err != nil {
+			return passkeyUser{}, nil, atrium.Internal("app.loadPasskeyUser", err)
+		}
+		pu.creds = append(pu.creds, c)
+	}
+	return pu, keys, nil
+}
+
+// PasskeyOptions are what a browser's navigator.credentials.create or
+// .get takes (the publicKey member and its siblings), and the ceremony's
+// id for registrations.
+type PasskeyOptions struct {
+	CeremonyID string          `json:"registration_id,omitempty"`
+	Options    json.RawMessage `json:"options"`
+}
+
+// BeginPasskeyRegistration starts registering a passkey for the actor.
+func (a *App) BeginPasskeyRegistration(ctx context.Context) (*PasskeyOptions, error) {
+	act, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rp, err := a.relyingParty()
+	if err != nil {
+		return nil, err
+	}
+	pu, keys, err := a.loadPasskeyUser(ctx, act.User)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) >= maxPasskeysByUser {
+		return nil, atrium.Errorf(atrium.EConflict, "at most %d passkeys; remove one first", maxPasskeysByUser)
+	}
+	exclude := make([]protocol.CredentialDescriptor, len(pu.creds))
+	for i := range pu.creds {
+		exclude[i] = pu.creds[i].Descriptor()
+	}
+	creation, session, err := rp.BeginRegistration(pu, webauthn.WithExclusions(exclude),
+		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementPreferred))
+	if err != nil {
+		return nil, atrium.Internal("app.BeginPasskeyRegistration", err)
+	}
+	token, hash := auth.NewToken()
+	if err := a.putCeremony(ctx, hex.EncodeToString(hash), purposeRegister, act.User.ID, session); err != nil {
+		return nil, err
+	}
+	opts, err := json.Marshal(creation)
+	if err != nil {
+		return nil, atrium.Internal("app.BeginPasskeyRegistration", err)
+	}
+	return &PasskeyOptions{CeremonyID: token, Options: opts}, nil
+}
+
+// putCeremony records a ceremony's session.
+func (a *App) putCeremony(ctx context.Context, hash, purpose, userID string, session *webauthn.SessionData) error {
+	b, err := json.Marshal(session)
+	if err != nil {
+		return atrium.Internal("app.putCeremony", err)
+	}
+	return a.write(ctx, func(w *writer) error {
+		return w.PutCeremony(w.ctx, &store.Ceremony{TokenHash: hash, Purpose: purpose, UserID: userID, Session: b,
+			ExpiresAt: w.now.Add(ceremonyTTL)})
+	})
+}
+
+// takeCeremony takes a ceremony's session, once.
+func (a *App) takeCeremony(ctx context.Context, hash, purpose, userID string) (*webauthn.SessionData, error) {
+	var c *store.Ceremony
+	err := a.write(ctx, func(w *writer) (err error) {
+		c, err = w.TakeCeremony(w.ctx, hash, purpose, w.now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if c.UserID != userID {
+		return nil, atrium.NotFound("ceremony")
+	}
+	var s webauthn.SessionData
+	if err := json.Unmarshal(c.Session, &s); err != nil {
+		return nil, atrium.Internal("app.takeCeremony", err)
+	}
+	return &s, nil
+}
+
+// RegisterPasskeyInput finishes a registration: the authenticator's
+// answer (the PublicKeyCredential, as JSON) and a name for the passkey.
+type RegisterPasskeyInput struct {
+	CeremonyID string          `json:"registration_id"`
+	Name       string          `json:"name"`
+	Credential json.RawMessage `json:"credential"`
+}
+
+// RegisteredPasskey is a new passkey; RecoveryCodes come (once) when it
+// is the account's first second factor.
+type RegisteredPasskey struct {
+	*store.Passkey
+	RecoveryCodes []string `json:"recovery_codes,omitempty"`
+}
+
+// RegisterPasskey checks the authenticator's answer to a registration the
+// actor began (its challenge, origin, relying party; once) and keeps the
+// passkey.
+func (a *App) RegisterPasskey(ctx context.Context, in RegisterPasskeyInput) (*RegisteredPasskey, error) {
+	act, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rp, err := a.relyingParty()
+	if err != nil {
+		return nil, err
+	}
+	name := strings.TrimSpace(in.Name)
+	if name == "" {
+		name = "Passkey"
+	}
+	if err := atrium.CheckText("name", name, atrium.MaxDeviceNameLen); err != nil {
+		return nil, err
+	}
+	if !auth.ValidTokenShape(in.CeremonyID) || len(in.Credential) == 0 || len(in.Credential) > maxPasskeyAnswer {
+		return nil, atrium.Errorf(atrium.EInvalid, "send registration_id and the authenticator's credential (at most %d bytes)", maxPasskeyAnswer)
+	}
+	session, err := a.takeCeremony(ctx, hex.EncodeToString(auth.HashToken(in.CeremonyID)), purposeRegister, act.User.ID)
+	if atrium.ErrorCode(err) == atrium.ENotFound {
+		return nil, atrium.Errorf(atrium.EInvalid, "this registration expired or was finished already; begin again")
+	}
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(in.Credential)
+	if err != nil {
+		return nil, atrium.Errorf(atrium.EInvalid, "the authenticator's answer is not a WebAuthn credential")
+	}
+	pu := passkeyUser{u: act.User}
+	cred, err := rp.CreateCredential(pu, *session, parsed)
+	if err != nil {
+		a.auditRefusal(ctx, act.User.OrgID, "user.passkey_add", act.User.ID, "the authenticator's answer was refused")
+		return nil, atrium.Errorf(atrium.EInvalid, "the authenticator's answer was not accepted (challenge, origin or signature)")
+	}
+	record, err := json.Marshal(cred)
+	if err != nil {
+		return nil, atrium.Internal("app.RegisterPasskey", err)
+	}
+	had, err := a.hasMFA(ctx, act.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	var codes, hashes []string
+	if !had {
+		if codes, hashes, err = newRecoveryCodes(); err != nil {
+			return nil, err
+		}
+	}
+	p := &store.Passkey{ID: base64.RawURLEncoding.EncodeToString(cred.ID), UserID: act.User.ID, Name: name, Credential: record}
+	err = a.write(ctx, func(w *writer) error {
+		p.CreatedAt = w.now
+		if err := w.AddPasskey(w.ctx, p); err != nil {
+			return err
+		}
+		if !had {
+			if err := w.SetRecoveryCodes(w.ctx, act.User.ID, hashes); err != nil {
+				return err
+			}
+			if err := w.audit(act.User.OrgID, "user.mfa_enable", "user", act.User.ID, "passkey"); err != nil {
+				return err
+			}
+		}
+		return w.audit(act.User.OrgID, "user.passkey_add", "user", act.User.ID, name)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &RegisteredPasskey{Passkey: p, RecoveryCodes: codes}, nil
+}
+
+// auditRefusal records a refused attempt of the actor's.
+func (a *App) auditRefusal(ctx context.Context, orgID, action, userID, detail string) {
+	e := a.auditEntry(ctx, orgID, action, "user", userID, atrium.OutcomeFailure, detail, a.now())
+	bg := context.WithoutCancel(ctx)
+	if err := a.store.Tx(bg, func(tx *store.Tx) error { tx.AppendRecords([]*atrium.AuditEntry{e}, nil); return nil }); err != nil {
+		a.log.Warn("audit of a refusal failed", "action", action, "err", err)
+	}
+}
+
+// ListPasskeys returns the actor's passkeys.
+func (a *App) ListPasskeys(ctx context.Context) ([]*store.Passkey, error) {
+	act, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return a.store.Passkeys(ctx, act.User.ID)
+}
+
+// DeletePasskey removes one of the actor's passkeys, as long as another
+// second factor remains; turning two-factor authentication off altogether
+// takes the password (DisableMFA).
+func (a *App) DeletePasskey(ctx context.Context, id string) error {
+	act, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	if len(id) == 0 || len(id) > 1024 {
+		return atrium.NotFound("passkey")
+	}
+	keys, err := a.store.Passkeys(ctx, act.User.ID)
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, k := range keys {
+		found = found || k.ID == id
+	}
+	if !found {
+		return atrium.NotFound("passkey")
+	}
+	m, err := a.store.GetMFA(ctx, act.User.ID)
+	if err != nil {
+		return err
+	}
+	if len(keys) <= 1 && (m == nil || m.ConfirmedAt == nil) {
+		return atrium.Errorf(atrium.EConflict, "this is your only second factor: turn two-factor authentication off (with your password) instead")
+	}
+	return a.write(ctx, func(w *writer) error {
+		if err := w.DeletePasskey(w.ctx, act.User.ID, id); err != nil {
+			return err
+		}
+		return w.audit(act.User.OrgID, "user.passkey_remove", "user", act.User.ID, id)
+	})
+}
+
+// BeginPasskeySignIn asks the authenticator for the second factor of a
+// sign-in (its challenge token); it counts as an attempt of the challenge.
+func (a *App) BeginPasskeySignIn(ctx context.Context, mfaToken string) (*PasskeyOptions, error) {
+	rp, err := a.relyingParty()
+	if err != nil {
+		return nil, err
+	}
+	if !auth.ValidTokenShape(mfaToken) {
+		return nil, atrium.Errorf(atrium.EInvalid, "mfa_token is not a sign-in token")
+	}
+	hash := hex.EncodeToString(auth.HashToken(mfaToken))
+	var c *store.MFAChallenge
+	err = a.write(ctx, func(w *writer) (err error) {
+		c, err = w.TakeAttempt(w.ctx, hash, w.now, mfaMaxAttempts)
+		return err
+	})
+	if atrium.ErrorCode(err) == atrium.ENotFound {
+		return nil, errBadSecondFactor
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.store.GetUser(ctx, c.UserID)
+	if err != nil {
+		return nil, err
+	}
+	pu, _, err := a.loadPasskeyUser(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if len(pu.creds) == 0 {
+		return nil, atrium.Errorf(atrium.EConflict, "this account has no passkey; use a code")
+	}
+	assertion, session, err := rp.BeginLogin(pu)
+	if err != nil {
+		return nil, atrium.Internal("app.BeginPasskeySignIn", err)
+	}
+	if err := a.putCeremony(ctx, hash, purposeSignIn, u.ID, session); err != nil {
+		return nil, err
+	}
+	opts, err := json.Marshal(assertion)
+	if err != nil {
+		return nil, atrium.Internal("app.BeginPasskeySignIn", err)
+	}
+	return &PasskeyOptions{Options: opts}, nil
+}
+
+// checkPasskey verifies a sign-in's passkey answer against the ceremony
+// begun for its challenge (once), and records the passkey's use. A
+// signature counter that went backwards (a cloned authenticator) is
+// refused.
+func (a *App) checkPasskey(ctx context.Context, u *atrium.User, challengeHash string, answer json.RawMessage) (bool, error) {
+	rp, err := a.relyingParty()
+	if err != nil {
+		return false, err
+	}
+	if len(answer) > maxPasskeyAnswer {
+		return false, nil
+	}
+	session, err := a.takeCeremony(ctx, challengeHash, purposeSignIn, u.ID)
+	if atrium.ErrorCode(err) == atrium.ENotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(answer)
+	if err != nil {
+		return false, nil
+	}
+	pu, keys, err := a.loadPasskeyUser(ctx, u)
+	if err != nil {
+		return false, err
+	}
+	cred, err := rp.ValidateLogin(pu, *session, parsed)
+	if err != nil {
+		return false, nil
+	}
+	if cred.Authenticator.CloneWarning {
+		a.auditLogin(ctx, u.OrgID, u.ID, u.Email, atrium.OutcomeFailure, "passkey's signature counter went backwards: a cloned authenticator?")
+		return false, nil
+	}
+	id := base64.RawURLEncoding.EncodeToString(cred.ID)
+	var old []byte
+	for _, k := range keys {
+		if k.ID == id {
+			old = k.Credential
+		}
+	}
+	record, err := json.Marshal(cred)
+	if err != nil {
+		return false, atrium.Internal("app.checkPasskey", err)
+	}
+	ok := false
+	err = a.write(ctx, func(w *writer) (err error) {
+		ok, err = w.UsePasskey(w.ctx, id, old, record, w.now)
+		return err
+	})
+	return ok, err
+}
