@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -334,24 +333,22 @@ func (a *App) firstProviderSignIn(w *writer, p *store.IdentityProvider, id exter
 	if p.Provision == ProvisionNone {
 		return nil, atrium.Errorf(atrium.EForbidden, "this provider does not create users, and this identity signs in no one yet")
 	}
+	// The kind claim may make a provider's staff clients, never clients
+	// staff; the role claim may make staff administrators. Each must hold
+	// exactly one value (a list of groups anyone could join is not read).
 	kind := p.Provision
-	if m.Kind != "" {
-		switch kinds := id.Attrs[m.Kind]; {
-		case slices.Contains(kinds, atrium.KindInternal):
-			kind = atrium.KindInternal
-		case slices.Contains(kinds, atrium.KindClient):
-			kind = atrium.KindClient
-		}
+	if k := only(id.Attrs[m.Kind]); m.Kind != "" && k == atrium.KindClient {
+		kind = atrium.KindClient
 	}
 	role := atrium.OrgRoleMember
-	if m.Role != "" && slices.Contains(id.Attrs[m.Role], atrium.OrgRoleAdmin) && kind == atrium.KindInternal {
+	if m.Role != "" && only(id.Attrs[m.Role]) == atrium.OrgRoleAdmin && kind == atrium.KindInternal {
 		role = atrium.OrgRoleAdmin
 	}
 	o, err := w.GetOrg(w.ctx, p.OrgID)
 	if err != nil {
 		return nil, err
 	}
-	if !o.Settings.LoginAllowed(kind, atrium.LoginOIDC) {
+	if !o.Settings.LoginAllowed(kind, id.Method) {
 		return nil, atrium.Errorf(atrium.EForbidden, "this organisation does not let this kind of user sign in through this provider")
 	}
 	name := first(id.Attrs[m.Name])
@@ -369,6 +366,14 @@ func (a *App) firstProviderSignIn(w *writer, p *store.IdentityProvider, id exter
 		return nil, err
 	}
 	return created.User, nil
+}
+
+// only is a list's one value, or "" when it has none or several.
+func only(values []string) string {
+	if len(values) != 1 {
+		return ""
+	}
+	return values[0]
 }
 
 // first is a list's first value, or "".
@@ -415,7 +420,10 @@ func (a *App) ExchangeLoginCode(ctx context.Context, in LoginCodeInput) (*LoginR
 	if err != nil {
 		return nil, err
 	}
-	if c.CodeChallenge != "" && subtle.ConstantTimeCompare([]byte(s256(in.CodeVerifier)), []byte(c.CodeChallenge)) != 1 {
+	// An app that sends a verifier takes only codes of sign-ins it
+	// started with its challenge: so no one can hand it a code of a
+	// sign-in of their own started without one.
+	if (c.CodeChallenge != "" || in.CodeVerifier != "") && subtle.ConstantTimeCompare([]byte(s256(in.CodeVerifier)), []byte(c.CodeChallenge)) != 1 {
 		a.auditLogin(ctx, u.OrgID, u.ID, who, atrium.OutcomeFailure, "login code without its verifier")
 		return nil, atrium.Errorf(atrium.EUnauthorized, "the login code is not valid, or was used, or expired")
 	}

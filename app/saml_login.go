@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"strings"
 	"time"
@@ -41,7 +42,8 @@ func (a *App) prepareSAML(ctx context.Context, p *store.IdentityProvider, in Cre
 	base := strings.TrimRight(in.AuthBase, "/") + "/saml/" + p.ID
 	s := &p.Settings
 	s.IDPMetadataXML, s.IDPEntityID, s.SPEntityID, s.ACSURL = string(data), md.EntityID, base+"/metadata", base+"/acs"
-	s.AllowIDPInitiated = in.AllowIDPInitiated == nil || *in.AllowIDPInitiated
+	// IdP-initiated sign-ins cannot be bound to a browser: off unless asked.
+	s.AllowIDPInitiated = in.AllowIDPInitiated != nil && *in.AllowIDPInitiated
 	key, cert, err := samllogin.NewKey(s.SPEntityID, a.now())
 	if err != nil {
 		return nil, atrium.Internal("app.prepareSAML", err)
@@ -85,15 +87,23 @@ type replayCache struct {
 	providerID string
 }
 
-// Consume records an assertion's ID until it could no longer be accepted.
+// storeFailure is a replay cache that could not record: the sign-in
+// fails as the store's error, not as a refusal.
+type storeFailure struct{ err error }
+
+func (f storeFailure) Error() string { return f.err.Error() }
+
+// Consume records an assertion's ID until it could no longer be accepted
+// by any node (its deadline, plus the clock skew nodes may have between
+// them).
 func (r replayCache) Consume(assertionID string, expires time.Time) error {
 	fresh := false
 	err := r.a.write(context.Background(), func(w *writer) (err error) {
-		fresh, err = w.UseNonce(w.ctx, "saml:"+r.providerID, assertionID, expires)
+		fresh, err = w.UseNonce(w.ctx, "saml:"+r.providerID, assertionID, expires.Add(SSOClockSkew))
 		return err
 	})
 	if err != nil {
-		return err
+		return storeFailure{err}
 	}
 	if !fresh {
 		return saml.ErrAssertionReplayed
@@ -131,6 +141,10 @@ type SAMLResponse struct {
 	ProviderID   string
 	SAMLResponse string
 	RelayState   string
+	// BrowserState is the state the browser kept from the start (a
+	// cookie): a sign-in this server started is finished only in the
+	// browser that started it.
+	BrowserState string
 }
 
 // FinishSAMLLogin checks a response posted by a SAML IdP: for a sign-in
@@ -150,9 +164,13 @@ func (a *App) FinishSAMLLogin(ctx context.Context, in SAMLResponse) (*ProviderLo
 	if err != nil {
 		return nil, err
 	}
+	// A sign-in this server started names itself in RelayState, once, in
+	// the browser that started it, and its response must answer its
+	// request. Anything else is IdP-initiated: it lands on "/", whatever
+	// RelayState says (an IdP may let anyone choose it).
 	var requestIDs []string
 	returnTo, codeChallenge := "/", ""
-	if in.RelayState != "" {
+	if in.RelayState != "" && len(in.RelayState) == 43 {
 		var f *store.LoginFlow
 		err := a.write(ctx, func(w *writer) (err error) {
 			f, err = w.TakeLoginFlow(w.ctx, stateHash(in.RelayState), w.now)
@@ -160,13 +178,12 @@ func (a *App) FinishSAMLLogin(ctx context.Context, in SAMLResponse) (*ProviderLo
 		})
 		switch {
 		case err == nil && f.ProviderID == p.ID:
+			if subtle.ConstantTimeCompare([]byte(in.RelayState), []byte(in.BrowserState)) != 1 {
+				a.auditLogin(ctx, p.OrgID, "", "provider "+p.ID, atrium.OutcomeFailure, "provider sign-in: state not this browser's")
+				return nil, atrium.Errorf(atrium.EUnauthorized, "this sign-in was not started in this browser; start again")
+			}
 			requestIDs, returnTo, codeChallenge = []string{f.Nonce}, f.ReturnTo, f.CodeChallenge
 		case err == nil || atrium.ErrorCode(err) == atrium.ENotFound:
-			// Not a sign-in of this server's for this IdP: an IdP-initiated
-			// one, whose RelayState may name a path here to land on.
-			if strings.HasPrefix(in.RelayState, "/") && !strings.HasPrefix(in.RelayState, "//") && !strings.ContainsAny(in.RelayState, "\\#\r\n") {
-				returnTo = in.RelayState
-			}
 		default:
 			return nil, err
 		}
@@ -176,15 +193,23 @@ func (a *App) FinishSAMLLogin(ctx context.Context, in SAMLResponse) (*ProviderLo
 		return nil, err
 	}
 	id, err := sp.Finish(in.SAMLResponse, requestIDs)
+	if errors.Is(err, samllogin.ErrTooLarge) {
+		a.auditLogin(ctx, p.OrgID, "", "provider "+p.ID, atrium.OutcomeFailure, "provider sign-in: "+err.Error())
+		return nil, atrium.Errorf(atrium.ETooLarge, "the SAML response is larger than %d bytes", samllogin.MaxResponse)
+	}
 	if errors.Is(err, samllogin.ErrMalformed) {
 		a.auditLogin(ctx, p.OrgID, "", "provider "+p.ID, atrium.OutcomeFailure, "provider sign-in: "+err.Error())
 		return nil, atrium.Errorf(atrium.EInvalid, "the SAML response is malformed: %s", strings.TrimPrefix(err.Error(), samllogin.ErrMalformed.Error()+": "))
+	}
+	var sf storeFailure
+	if errors.As(err, &sf) {
+		return nil, sf.err
 	}
 	if err != nil {
 		a.auditLogin(ctx, p.OrgID, "", "provider "+p.ID, atrium.OutcomeFailure, "provider sign-in: "+truncate(err.Error(), 400))
 		return nil, atrium.Errorf(atrium.EUnauthorized, "the identity provider's response was refused")
 	}
-	ext := externalIdentity{Method: atrium.LoginSAML, Subject: id.NameID, Attrs: id.Attrs, Verified: true}
+	ext := externalIdentity{Method: atrium.LoginSAML, Subject: "nameid:" + id.NameID, Attrs: id.Attrs, Verified: true}
 	if id.Transient() || id.NameID == "" {
 		// A subject that changes at every sign-in: the address stands in.
 		email, err := atrium.NormalizeEmail(first(id.Attrs[p.Settings.Claims.Email]))

@@ -19,10 +19,22 @@ const authPrefix = "/api/v1/auth/"
 // oidcCookiePath covers every OpenID provider's callback.
 const oidcCookiePath = "/api/v1/auth/oidc/"
 
-// loginStateCookie binds a provider sign-in to the browser that started
-// it. SameSite=Lax: the provider's redirect back is a top-level
+// loginStateCookie binds an OpenID Connect sign-in to the browser that
+// started it. SameSite=Lax: the provider's redirect back is a top-level
 // navigation from another site.
 const loginStateCookie = "atrium_login_state"
+
+// samlStateCookie does the same for SAML, whose IdP posts the response
+// back from another site: SameSite=None (which browsers keep only with
+// Secure, so SAML sign-ins need TLS, or localhost).
+const (
+	samlStateCookie = "atrium_saml_state"
+	samlCookiePath  = "/api/v1/auth/saml/"
+)
+
+// maxProviderBody bounds a provider's registration: inline metadata XML
+// up to about half a megabyte (larger metadata comes by idp_metadata_url).
+const maxProviderBody = 512 << 10
 
 // IdentityProviderView is a provider as administrators see it, with the
 // addresses to give the provider and users.
@@ -46,7 +58,7 @@ func (s *Server) idpView(r *http.Request, p *store.IdentityProvider) IdentityPro
 
 func (s *Server) createIdentityProvider(w http.ResponseWriter, r *http.Request) {
 	var in app.CreateIdentityProviderInput
-	if err := decode(r, maxBody, &in); err != nil {
+	if err := decode(r, maxProviderBody, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -113,6 +125,9 @@ func (s *Server) startLogin(w http.ResponseWriter, r *http.Request, protocol str
 	if protocol == atrium.ProtocolOIDC {
 		http.SetCookie(w, &http.Cookie{Name: loginStateCookie, Value: start.State, Path: oidcCookiePath, MaxAge: 600,
 			HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode})
+	} else {
+		http.SetCookie(w, &http.Cookie{Name: samlStateCookie, Value: start.State, Path: samlCookiePath, MaxAge: 600,
+			HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteNoneMode})
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	redirect(w, start.AuthURL)
@@ -144,8 +159,11 @@ func (s *Server) samlACS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	done, err := s.app.FinishSAMLLogin(r.Context(), app.SAMLResponse{ProviderID: r.PathValue("id"),
-		SAMLResponse: r.PostForm.Get("SAMLResponse"), RelayState: r.PostForm.Get("RelayState")})
+	in := app.SAMLResponse{ProviderID: r.PathValue("id"), SAMLResponse: r.PostForm.Get("SAMLResponse"), RelayState: r.PostForm.Get("RelayState")}
+	if c, err := r.Cookie(samlStateCookie); err == nil {
+		in.BrowserState = c.Value
+	}
+	done, err := s.app.FinishSAMLLogin(r.Context(), in)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -227,7 +245,7 @@ func (s *Server) checkReturnTo(r *http.Request, v string) (string, error) {
 		return "", bad
 	}
 	own, _ := url.Parse(s.baseURL(r))
-	if own != nil && strings.EqualFold(u.Host, own.Host) {
+	if own != nil && strings.EqualFold(u.Host, own.Host) && u.Scheme == own.Scheme {
 		return v, nil
 	}
 	for _, p := range s.cfg.AllowedOrigins {

@@ -125,9 +125,15 @@ func (w *oapiWorld) samlProviders() {
 	idp.AddServiceProvider("atrium", p.MetadataURL, false)
 
 	w.do(oapiCall{method: "GET", path: start, args: []string{atrium.NewID()}, want: 404})
+	cookie := map[string]string{}
 	signIn := func(u testsaml.User) string {
 		w.t.Helper()
 		w.do(oapiCall{method: "GET", path: start, args: []string{p.ID}, query: "return_to=%2Fhome", want: 302})
+		for _, c := range (&http.Response{Header: w.header}).Cookies() {
+			if c.Name == "atrium_saml_state" {
+				cookie["Cookie"] = "atrium_saml_state=" + c.Value
+			}
+		}
 		post, err := idp.SignIn(w.header.Get("Location"), u.Name, u.Password)
 		if err != nil {
 			w.t.Fatal(err)
@@ -136,9 +142,11 @@ func (w *oapiWorld) samlProviders() {
 	}
 	post := func(id, body string, want int) {
 		w.t.Helper()
-		w.do(oapiCall{method: "POST", path: acs, args: []string{id}, body: oapiRaw(body), ctype: form, want: want, req: oapiReqAny})
+		w.do(oapiCall{method: "POST", path: acs, args: []string{id}, body: oapiRaw(body), ctype: form, header: cookie, want: want, req: oapiReqAny})
 	}
 	ok := signIn(ivy)
+	w.do(oapiCall{method: "POST", path: acs, args: []string{p.ID}, body: oapiRaw(ok), ctype: form, want: 401, req: oapiReqAny}) // another browser
+	ok = signIn(ivy)
 	post(p.ID, ok, 302)
 	post(p.ID, ok, 401) // played again
 	post(p.ID, "SAMLResponse=not+base64%21", 400)

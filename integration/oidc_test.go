@@ -303,8 +303,11 @@ func TestOIDCLinkByEmail(t *testing.T) {
 		w := &oidcWorld{world: newWorld(t, dialect)}
 		ctx := ctxT(t)
 		sam := w.srv.CreateUser(t, w.org.ID, "sam@example.com", atrium.KindInternal, password)
+		w.srv.CreateUser(t, w.org.ID, "lee@example.com", atrium.KindInternal, password)
 		samAtIdP := testoidc.User{ID: "sub-sam", Username: "sam", Password: "sam-at-the-idp", Email: "sam@example.com", EmailVerified: true}
-		w.op = testoidc.Start(t, samAtIdP, anaAtIdP, unverifiedAtIdP)
+		// Lee's address at the provider is a member's, but not verified.
+		leeAtIdP := testoidc.User{ID: "sub-lee", Username: "lee", Password: "lee-at-the-idp", Email: "lee@example.com"}
+		w.op = testoidc.Start(t, samAtIdP, anaAtIdP, leeAtIdP)
 		w.idp = w.register(t, "Corp", "none", true)
 		w.sdk = newClient(t, w.srv.URL)
 		res := call(w.sdk.ExchangeLoginCode(ctx, loginCode(t, w.signIn(t, samAtIdP), "/welcome"), "")).must(t)
@@ -314,7 +317,7 @@ func TestOIDCLinkByEmail(t *testing.T) {
 		wantStatus(t, "the owner's address", w.signIn(t, anaAtIdP), http.StatusConflict, atrium.EConflict)
 		// An address the provider does not say it verified is not linked
 		// (and this provider makes no users).
-		wantStatus(t, "an unverified address", w.signIn(t, unverifiedAtIdP), http.StatusForbidden, atrium.EForbidden)
+		wantStatus(t, "an unverified address", w.signIn(t, leeAtIdP), http.StatusForbidden, atrium.EForbidden)
 		_, err := w.kaiC.CreateIdentityProvider(ctx, client.IdentityProviderInput{Name: "Mine", Protocol: "oidc", Provision: "client",
 			Issuer: w.op.Issuer, ClientID: w.op.ClientID})
 		wantError(t, err, http.StatusForbidden, atrium.EForbidden)

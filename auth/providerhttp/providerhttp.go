@@ -44,13 +44,36 @@ func CheckURL(raw string, allowPrivate, withQuery bool) error {
 	return errors.New("the address must be an https URL")
 }
 
-// cgnat is shared address space (RFC 6598), not reachable from outside.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+// notPublic are ranges that Go's IsGlobalUnicast accepts but that do not
+// lead to the internet, or may lead back into a private network: shared
+// address space, "this network", benchmarking, IETF protocol assignments,
+// reserved; IPv4-compatible, NAT64 and 6to4 IPv6 (which embed an IPv4
+// address, checked on its own), and deprecated site-local IPv6.
+var notPublic = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("::/96"),
+	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("2002::/16"),
+	netip.MustParsePrefix("fec0::/10"),
+}
 
 // public reports whether ip is an address on the internet.
 func public(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !cgnat.Contains(ip)
+	if !ip.IsGlobalUnicast() || ip.IsPrivate() {
+		return false
+	}
+	for _, p := range notPublic {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
 }
 
 // Client returns a client for talking to providers.

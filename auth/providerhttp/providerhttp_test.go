@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -64,5 +65,19 @@ func TestClient(t *testing.T) {
 	}
 	if _, err := Get(ctx, c, srv.URL+"/doc", false); err == nil {
 		t.Fatal("plain http was allowed without allowPrivate")
+	}
+}
+
+func TestPublic(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"93.184.216.34": true, "2606:2800:220:1::1": true,
+		"127.0.0.1": false, "10.0.0.1": false, "192.168.1.1": false, "172.16.0.1": false, "169.254.169.254": false,
+		"100.64.0.1": false, "0.0.0.1": false, "198.18.0.1": false, "240.0.0.1": false, "::1": false, "fe80::1": false,
+		"fd00::1": false, "::ffff:10.0.0.1": false, "64:ff9b::a00:1": false, "2002:a00:1::1": false, "::a00:1": false,
+		"fec0::1": false, "224.0.0.1": false,
+	} {
+		if got := public(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("public(%s) = %v, want %v", addr, got, want)
+		}
 	}
 }

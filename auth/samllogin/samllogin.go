@@ -181,6 +181,7 @@ func New(c Config) (*Provider, error) {
 		AuthnNameIDFormat:                saml.UnspecifiedNameIDFormat,
 		AssertionConsumerServiceBindings: []string{saml.HTTPPostBinding},
 		RejectUnknownConditions:          true,
+		RequireSignedResponseForCBC:      true,
 	}}, nil
 }
 
@@ -218,16 +219,21 @@ type Identity struct {
 }
 
 // ErrMalformed is wrapped by errors about a response that is not even a
-// well-formed base64 XML document; other errors mean the IdP did not vouch
-// for the sign-in (a bad signature, another audience, expired, replayed…).
-var ErrMalformed = errors.New("samllogin: malformed response")
+// well-formed base64 XML document, and ErrTooLarge by those about one over
+// MaxResponse; other errors mean the IdP did not vouch for the sign-in (a
+// bad signature, another audience, expired, replayed…).
+var (
+	ErrMalformed = errors.New("samllogin: malformed response")
+	ErrTooLarge  = errors.New("samllogin: response too large")
+)
 
 // Finish checks a posted SAMLResponse (base64) against the requests this
-// sign-in may answer (none for an IdP-initiated one) and returns the
-// identity it asserts.
+// sign-in may answer and returns the identity it asserts. With requestIDs,
+// the response must answer one of them; without, it is an IdP-initiated
+// sign-in, accepted only when the provider allows them.
 func (p *Provider) Finish(samlResponse string, requestIDs []string) (*Identity, error) {
 	if len(samlResponse) > MaxResponse {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxResponse)
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrTooLarge, MaxResponse)
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(samlResponse))
 	if err != nil {
@@ -237,7 +243,9 @@ func (p *Provider) Finish(samlResponse string, requestIDs []string) (*Identity, 
 	if err := xml.Unmarshal(raw, &probe); err != nil {
 		return nil, fmt.Errorf("%w: not well-formed XML", ErrMalformed)
 	}
-	a, err := p.sp.ParseXMLResponse(raw, requestIDs, p.sp.AcsURL)
+	sp := p.sp // a copy, to say whether this one may be unsolicited
+	sp.AllowIDPInitiated = p.sp.AllowIDPInitiated && len(requestIDs) == 0
+	a, err := sp.ParseXMLResponse(raw, requestIDs, sp.AcsURL)
 	if err != nil {
 		var ire *saml.InvalidResponseError
 		if errors.As(err, &ire) && ire.PrivateErr != nil {
@@ -249,18 +257,28 @@ func (p *Provider) Finish(samlResponse string, requestIDs []string) (*Identity, 
 	if a.Subject != nil && a.Subject.NameID != nil {
 		id.NameID, id.NameIDFormat = strings.TrimSpace(a.Subject.NameID.Value), a.Subject.NameID.Format
 	}
+	// Attributes by Name; by FriendlyName too (e.g. "mail"), when no
+	// attribute has that Name and only one has that friendly name.
+	friendly := map[string][][]string{}
 	for _, st := range a.AttributeStatements {
 		for _, at := range st.Attributes {
+			var values []string
 			for _, v := range at.Values {
-				if v.Nil {
-					continue
-				}
-				for _, name := range []string{at.Name, at.FriendlyName} {
-					if name != "" {
-						id.Attrs[name] = append(id.Attrs[name], strings.TrimSpace(v.Value))
-					}
+				if !v.Nil {
+					values = append(values, strings.TrimSpace(v.Value))
 				}
 			}
+			if at.Name != "" {
+				id.Attrs[at.Name] = append(id.Attrs[at.Name], values...)
+			}
+			if at.FriendlyName != "" {
+				friendly[at.FriendlyName] = append(friendly[at.FriendlyName], values)
+			}
+		}
+	}
+	for name, lists := range friendly {
+		if _, taken := id.Attrs[name]; !taken && len(lists) == 1 {
+			id.Attrs[name] = lists[0]
 		}
 	}
 	return id, nil

@@ -135,6 +135,31 @@ func (p *IdP) AddServiceProvider(name, metadataURL string, encrypt bool) {
 	p.put("/shortcuts/"+name, "application/json", samlidp.Shortcut{Name: name, ServiceProviderID: metadataURL})
 }
 
+// AddServiceProviderAs registers, under name, a service provider that
+// has the metadata at metadataURL but calls itself entityID: the IdP then
+// sends its responses to the same assertion consumer service, for another
+// audience. Its assertions travel in the clear.
+func (p *IdP) AddServiceProviderAs(name, metadataURL, entityID string) {
+	p.t.Helper()
+	resp, err := http.Get(metadataURL)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	md, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(withoutEncryptionKeys(p.t, md)); err != nil {
+		p.t.Fatal(err)
+	}
+	doc.Root().CreateAttr("entityID", entityID)
+	out, err := doc.WriteToBytes()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.put("/services/"+name, "application/samlmetadata+xml", out)
+	p.put("/shortcuts/"+name, "application/json", samlidp.Shortcut{Name: name, ServiceProviderID: entityID})
+}
+
 // SetClock makes the IdP issue its assertions as if it were at t (the
 // zero time: the real clock). Not for use while a sign-in is running.
 func (p *IdP) SetClock(t time.Time) {
