@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/app"
 	"github.com/atrium-dev/atrium/store/storetest"
@@ -151,5 +153,77 @@ func TestSignatureSSOThrottled(t *testing.T) {
 	}
 	if _, err := w.a.LoginWithSignature(ctx, bad); atrium.ErrorCode(err) != atrium.ERateLimited {
 		t.Fatalf("after two failures: %v", err)
+	}
+}
+
+// An app that makes no users signs in the users an administrator linked
+// to its unique ids; links are refused where they would take over an
+// account.
+func TestLinkIdentity(t *testing.T) {
+	w := newFileWorld(t, "sqlite", 0)
+	a, bg := w.a, context.Background()
+	c, err := a.CreateAPIClient(w.owner, app.CreateAPIClientInput{Name: "Portal", Provision: app.ProvisionNone})
+	must(t, err)
+	now := strconv.FormatInt(time.Now().Unix(), 10)
+	signIn := func(unique, nonce string) (*app.LoginResult, error) {
+		in := app.SignatureLoginInput{ClientID: c.ID, UniqueID: unique, Timestamp: now, Nonce: nonce}
+		in.Signature = signIn(c.Secret, in)
+		return a.LoginWithSignature(bg, in)
+	}
+	if _, err := signIn("cust-1", "n1"); atrium.ErrorCode(err) != atrium.EForbidden {
+		t.Fatalf("an unlinked id of an app that makes no users: %v", err)
+	}
+	viewer, _, err := a.Me(w.viewer)
+	must(t, err)
+	outsider, _, err := a.Me(w.outside)
+	must(t, err)
+	e, err := a.LinkIdentity(w.owner, viewer.ID, app.LinkIdentityInput{Source: c.ID, ExternalID: "cust-1"})
+	must(t, err)
+	if e.Kind != "api_client" || e.UserID != viewer.ID {
+		t.Fatalf("the link: %+v", e)
+	}
+	res, err := signIn("cust-1", "n2")
+	must(t, err)
+	if res.User.ID != viewer.ID {
+		t.Fatalf("signed in as %+v", res.User)
+	}
+	if _, err := a.LinkIdentity(w.owner, viewer.ID, app.LinkIdentityInput{Source: c.ID, ExternalID: "cust-1"}); atrium.ErrorCode(err) != atrium.EConflict {
+		t.Fatalf("an id linked twice: %v", err)
+	}
+	for name, c := range map[string]struct {
+		ctx  context.Context
+		user string
+		in   app.LinkIdentityInput
+		code string
+	}{
+		"by a client user":       {w.viewer, viewer.ID, app.LinkIdentityInput{Source: c.ID, ExternalID: "x"}, atrium.EForbidden},
+		"from an unknown source": {w.owner, viewer.ID, app.LinkIdentityInput{Source: atrium.NewID(), ExternalID: "x"}, atrium.EInvalid},
+		"to another org's user":  {w.owner, outsider.ID, app.LinkIdentityInput{Source: c.ID, ExternalID: "x"}, atrium.ENotFound},
+		"with a line break":      {w.owner, viewer.ID, app.LinkIdentityInput{Source: c.ID, ExternalID: "a\nb"}, atrium.EInvalid},
+	} {
+		if _, err := a.LinkIdentity(c.ctx, c.user, c.in); atrium.ErrorCode(err) != c.code {
+			t.Fatalf("a link %s: %v, want %s", name, err, c.code)
+		}
+	}
+	// A user with a second factor is not linked by someone else.
+	e2, err := a.StartTOTP(w.viewer)
+	must(t, err)
+	code, _ := totp.GenerateCode(e2.Secret, time.Now())
+	_, err = a.ConfirmTOTP(w.viewer, code)
+	must(t, err)
+	if _, err := a.LinkIdentity(w.owner, viewer.ID, app.LinkIdentityInput{Source: c.ID, ExternalID: "cust-2"}); atrium.ErrorCode(err) != atrium.EForbidden {
+		t.Fatalf("a link to a user with a second factor: %v", err)
+	}
+	list, err := a.ListIdentities(w.owner, viewer.ID)
+	must(t, err)
+	if len(list) != 1 || list[0].ExternalID != "cust-1" {
+		t.Fatalf("identities: %+v", list)
+	}
+	must(t, a.UnlinkIdentities(w.owner, viewer.ID, c.ID))
+	if _, err := signIn("cust-1", "n3"); atrium.ErrorCode(err) != atrium.EForbidden {
+		t.Fatalf("an unlinked id: %v", err)
+	}
+	if err := a.UnlinkIdentities(w.owner, viewer.ID, c.ID); atrium.ErrorCode(err) != atrium.ENotFound {
+		t.Fatalf("unlinking twice: %v", err)
 	}
 }

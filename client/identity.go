@@ -88,3 +88,30 @@ func (c *Client) ExchangeLoginCodeWithVerifier(ctx context.Context, code, verifi
 	c.SetToken(out.Token)
 	return &out, nil
 }
+
+// ExternalIdentity is an app's unique id or a provider's subject that
+// signs a user in.
+type ExternalIdentity struct {
+	Source     string `json:"source"`
+	Kind       string `json:"kind"`
+	ExternalID string `json:"external_id"`
+	UserID     string `json:"user_id"`
+}
+
+// LinkIdentity makes an app's unique id, or an identity provider's subject,
+// sign a user in (administrators only): source is the API client's or the
+// provider's id.
+func (c *Client) LinkIdentity(ctx context.Context, userID, source, externalID string) (*ExternalIdentity, error) {
+	var out ExternalIdentity
+	body := map[string]string{"source": source, "external_id": externalID}
+	if err := c.do(ctx, &request{method: http.MethodPost, path: pathf("/api/v1/users/%s/identities", userID), body: body}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UnlinkIdentities removes a user's ids from one app or provider
+// (administrators only).
+func (c *Client) UnlinkIdentities(ctx context.Context, userID, source string) error {
+	return c.do(ctx, &request{method: http.MethodDelete, path: pathf("/api/v1/users/%s/identities/%s", userID, source), retry: true}, nil)
+}

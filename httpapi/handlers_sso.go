@@ -56,3 +56,34 @@ func (s *Server) signatureLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	s.signedIn(w, r, res)
 }
+
+func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request) {
+	items, err := s.app.ListIdentities(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list(items, ""))
+}
+
+func (s *Server) linkIdentity(w http.ResponseWriter, r *http.Request) {
+	var in app.LinkIdentityInput
+	if err := decode(r, maxBody, &in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	e, err := s.app.LinkIdentity(r.Context(), r.PathValue("id"), in)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, e)
+}
+
+func (s *Server) unlinkIdentities(w http.ResponseWriter, r *http.Request) {
+	if err := s.app.UnlinkIdentities(r.Context(), r.PathValue("id"), r.PathValue("source")); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -158,3 +158,27 @@ func (w *oapiWorld) samlProviders() {
 	post(p.ID, signIn(ivy), 403)
 	w.do(oapiCall{method: "PATCH", path: settings, token: w.ownerTok, want: 200, body: map[string]any{"login_methods_client": nil}})
 }
+
+// identities links an app's unique id to a user, lists and removes it.
+func (w *oapiWorld) identities() {
+	const (
+		clients    = "/api/v1/api-clients"
+		identities = "/api/v1/users/{id}/identities"
+		identity   = "/api/v1/users/{id}/identities/{source}"
+	)
+	c := oapiDecode[app.CreatedAPIClient](w.t, w.do(oapiCall{method: "POST", path: clients, token: w.ownerTok, want: 201,
+		body: app.CreateAPIClientInput{Name: "Linker", Provision: app.ProvisionNone}}))
+	link := app.LinkIdentityInput{Source: c.ID, ExternalID: "crm-77"}
+	w.do(oapiCall{method: "POST", path: identities, args: []string{w.client.ID}, token: w.ownerTok, want: 201, body: link})
+	w.do(oapiCall{method: "POST", path: identities, args: []string{w.client.ID}, token: w.ownerTok, want: 409, body: link})
+	w.do(oapiCall{method: "POST", path: identities, args: []string{w.client.ID}, token: w.ownerTok, want: 400,
+		body: app.LinkIdentityInput{Source: atrium.NewID(), ExternalID: "x"}})
+	w.do(oapiCall{method: "POST", path: identities, args: []string{w.client.ID}, token: w.clientTok, want: 403, body: link})
+	w.do(oapiCall{method: "POST", path: identities, args: []string{w.boss.ID}, token: w.ownerTok, want: 404, body: link})
+	w.do(oapiCall{method: "GET", path: identities, args: []string{w.client.ID}, token: w.ownerTok, want: 200})
+	w.do(oapiCall{method: "GET", path: identities, args: []string{w.client.ID}, token: w.clientTok, want: 403})
+	w.do(oapiCall{method: "GET", path: identities, args: []string{w.boss.ID}, token: w.ownerTok, want: 404})
+	w.do(oapiCall{method: "DELETE", path: identity, args: []string{w.client.ID, c.ID}, token: w.clientTok, want: 403})
+	w.do(oapiCall{method: "DELETE", path: identity, args: []string{w.client.ID, c.ID}, token: w.ownerTok, want: 204})
+	w.do(oapiCall{method: "DELETE", path: identity, args: []string{w.client.ID, c.ID}, token: w.ownerTok, want: 404})
+}

@@ -721,6 +721,7 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	w.signatureSSO()
 	w.identityProviders()
 	w.samlProviders()
+	w.identities()
 	w.mfa()
 	w.passkeys()
 	w.exports()

@@ -71,6 +71,9 @@ func (s *Server) Routes() []Route {
 		{"DELETE /api/v1/users/{id}/devices", a(s.logoutDevices)},
 		{"DELETE /api/v1/users/{id}/devices/{session_id}", a(s.logoutDevice)},
 		{"POST /api/v1/users/{id}/devices/{session_id}/wipe", a(s.wipeDevice)},
+		{"GET /api/v1/users/{id}/identities", a(s.listIdentities)},
+		{"POST /api/v1/users/{id}/identities", a(s.linkIdentity)},
+		{"DELETE /api/v1/users/{id}/identities/{source}", a(s.unlinkIdentities)},
 
 		{"GET /api/v1/directory", a(s.directory)},
 		{"GET /api/v1/relationships", a(s.listRelationships)},

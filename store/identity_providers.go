@@ -199,3 +199,55 @@ func (q Queries) DeleteLoginFlowsBefore(ctx context.Context, t time.Time) error 
 	}
 	return nil
 }
+
+// ExternalIdentity is one way an app or an identity provider names a
+// user: Source is the API client's or the provider's id, ExternalID the
+// app's unique id or the provider's subject.
+type ExternalIdentity struct {
+	Source     string    `json:"source"`
+	Kind       string    `json:"kind"` // "api_client" or "identity_provider"
+	ExternalID string    `json:"external_id"`
+	UserID     string    `json:"user_id"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// UserIdentities returns the external identities that sign a user in.
+func (q Queries) UserIdentities(ctx context.Context, userID string) ([]*ExternalIdentity, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT client_id, 'api_client', unique_id, user_id, created_at FROM external_identities WHERE user_id = $1
+		UNION ALL SELECT provider_id, 'identity_provider', subject, user_id, created_at FROM idp_identities WHERE user_id = $1
+		ORDER BY 5, 1, 3`, userID)
+	if err != nil {
+		return nil, atrium.Internal("store.UserIdentities", err)
+	}
+	defer rows.Close()
+	var out []*ExternalIdentity
+	for rows.Next() {
+		var e ExternalIdentity
+		var created int64
+		if err := rows.Scan(&e.Source, &e.Kind, &e.ExternalID, &e.UserID, &created); err != nil {
+			return nil, atrium.Internal("store.UserIdentities", err)
+		}
+		e.CreatedAt = fromMS(created)
+		out = append(out, &e)
+	}
+	return out, atrium.Internal("store.UserIdentities", rows.Err())
+}
+
+// UnlinkIdentities removes a user's identities from one source (an API
+// client or a provider); ENotFound if there were none.
+func (q Queries) UnlinkIdentities(ctx context.Context, userID, source string) error {
+	var n int64
+	for _, stmt := range []string{`DELETE FROM external_identities WHERE user_id = $1 AND client_id = $2`,
+		`DELETE FROM idp_identities WHERE user_id = $1 AND provider_id = $2`} {
+		res, err := q.q.ExecContext(ctx, stmt, userID, source)
+		if err != nil {
+			return atrium.Internal("store.UnlinkIdentities", err)
+		}
+		m, _ := res.RowsAffected()
+		n += m
+	}
+	if n == 0 {
+		return atrium.NotFound("identity")
+	}
+	return nil
+}
