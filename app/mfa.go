@@ -85,13 +85,26 @@ func (a *App) startTOTP(ctx context.Context, u *atrium.User) (*TOTPEnrolment, er
 	return &TOTPEnrolment{Secret: key.Secret(), URL: key.URL()}, nil
 }
 
-// ConfirmTOTP turns two-factor authentication on with a first code from
-// the authenticator, and returns one-time recovery codes, shown only now.
-func (a *App) ConfirmTOTP(ctx context.Context, code string) ([]string, error) {
+// ConfirmTOTPInput confirms a TOTP secret: a first code from the
+// authenticator, and the password (a second factor is added only by whoever
+// knows it, not by whoever holds a session).
+type ConfirmTOTPInput struct {
+	Code     string `json:"code"`
+	Password string `json:"password"`
+}
+
+// ConfirmTOTP turns TOTP on with a first code from the authenticator. The
+// account's first second factor comes with one-time recovery codes, shown
+// only now; a later one leaves the recovery codes as they are.
+func (a *App) ConfirmTOTP(ctx context.Context, in ConfirmTOTPInput) ([]string, error) {
 	act, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if err := a.confirmPassword(ctx, act.User.ID, in.Password, "adding a second factor"); err != nil {
+		return nil, err
+	}
+	code := in.Code
 	m, err := a.store.GetMFA(ctx, act.User.ID)
 	if err != nil {
 		return nil, err
@@ -113,22 +126,67 @@ func (a *App) ConfirmTOTP(ctx context.Context, code string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	first := false
 	err = a.write(ctx, func(w *writer) error {
+		// The user's row, locked, orders this with other changes of their
+		// second factors.
+		if _, err := w.GetUserForUpdate(w.ctx, act.User.ID); err != nil {
+			return err
+		}
+		keys, err := w.Passkeys(w.ctx, act.User.ID)
+		if err != nil {
+			return err
+		}
+		first = len(keys) == 0
 		if ok, err := w.AcceptStep(w.ctx, act.User.ID, m.SecretWrapped, step, w.now); err != nil || !ok {
 			if err == nil {
 				err = atrium.Errorf(atrium.EInvalid, "this code was used already; wait for the next")
 			}
 			return err
 		}
-		if err := w.SetRecoveryCodes(w.ctx, act.User.ID, hashes); err != nil {
-			return err
+		if first {
+			if err := w.SetRecoveryCodes(w.ctx, act.User.ID, hashes); err != nil {
+				return err
+			}
 		}
 		return w.audit(act.User.OrgID, "user.mfa_enable", "user", act.User.ID, "totp")
 	})
 	if err != nil {
 		return nil, err
 	}
+	if !first {
+		return nil, nil
+	}
 	return codes, nil
+}
+
+// confirmPassword checks the user's password before a change of their
+// second factors. A stolen session must not guess it faster than a
+// sign-in could: the attempt counts against the same throttles, and
+// failures are audited.
+func (a *App) confirmPassword(ctx context.Context, userID, password, what string) error {
+	u, err := a.store.GetUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if u.PasswordHash == "" {
+		return atrium.Errorf(atrium.EForbidden, "this account has no password to confirm the change with")
+	}
+	if len(password) > atrium.MaxPasswordLen {
+		return atrium.Errorf(atrium.EInvalid, "password is too long")
+	}
+	undoAcct, undoIP, err := a.reserveLogin(u.Email, atrium.ClientInfoFrom(ctx).IP)
+	if err != nil {
+		a.auditLogin(ctx, u.OrgID, u.ID, u.Email, atrium.OutcomeDenied, what+": throttled")
+		return err
+	}
+	if _, err := a.hasher.Verify(ctx, password, u.PasswordHash); err != nil {
+		a.auditLogin(ctx, u.OrgID, u.ID, u.Email, atrium.OutcomeFailure, what+": wrong password")
+		return atrium.Errorf(atrium.EForbidden, "the password is wrong")
+	}
+	undoAcct()
+	undoIP()
+	return nil
 }
 
 // DisableMFAInput turns two-factor authentication off: the password
@@ -143,29 +201,10 @@ func (a *App) DisableMFA(ctx context.Context, in DisableMFAInput) error {
 	if err != nil {
 		return err
 	}
-	u, err := a.store.GetUser(ctx, act.User.ID)
-	if err != nil {
+	if err := a.confirmPassword(ctx, act.User.ID, in.Password, "turning two-factor authentication off"); err != nil {
 		return err
 	}
-	if u.PasswordHash == "" {
-		return atrium.Errorf(atrium.EForbidden, "this account has no password to confirm the change with")
-	}
-	if len(in.Password) > atrium.MaxPasswordLen {
-		return atrium.Errorf(atrium.EInvalid, "password is too long")
-	}
-	// A stolen session must not be able to guess the password here faster
-	// than at sign-in: the attempt counts against the same throttles.
-	undoAcct, undoIP, err := a.reserveLogin(u.Email, atrium.ClientInfoFrom(ctx).IP)
-	if err != nil {
-		a.auditLogin(ctx, u.OrgID, u.ID, u.Email, atrium.OutcomeDenied, "turning two-factor authentication off: throttled")
-		return err
-	}
-	if _, err := a.hasher.Verify(ctx, in.Password, u.PasswordHash); err != nil {
-		a.auditLogin(ctx, u.OrgID, u.ID, u.Email, atrium.OutcomeFailure, "turning two-factor authentication off: wrong password")
-		return atrium.Errorf(atrium.EForbidden, "the password is wrong")
-	}
-	undoAcct()
-	undoIP()
+	u := act.User
 	return a.write(ctx, func(w *writer) error {
 		if err := w.DeleteMFA(w.ctx, u.ID); err != nil {
 			return err
@@ -369,7 +408,11 @@ func (a *App) CompleteMFA(ctx context.Context, in CompleteMFAInput) (*LoginResul
 		undo()
 		return a.finishSecondFactor(ctx, u, c, hash, "passkey", nil)
 	}
-	passkeys := a.hasPasskeys(ctx, u.ID)
+	keys, err := a.store.Passkeys(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	passkeys := len(keys) > 0
 	if in.RecoveryCode != "" && passkeys && (m == nil || m.ConfirmedAt == nil) {
 		m = &store.MFA{ConfirmedAt: &c.ExpiresAt} // a passkey user's recovery code
 	}
@@ -483,8 +526,3 @@ func (a *App) mfaMethods(ctx context.Context, userID string) ([]string, error) {
 	return out, nil
 }
 
-// hasPasskeys reports whether a user has a passkey.
-func (a *App) hasPasskeys(ctx context.Context, userID string) bool {
-	keys, err := a.store.Passkeys(ctx, userID)
-	return err == nil && len(keys) > 0
-}

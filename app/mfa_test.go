@@ -34,10 +34,10 @@ func TestTOTP(t *testing.T) {
 			if e.Secret == "" || e.URL == "" {
 				t.Fatalf("enrolment %+v", e)
 			}
-			if _, err := a.ConfirmTOTP(w.owner, "000000"); atrium.ErrorCode(err) != atrium.EInvalid {
+			if _, err := a.ConfirmTOTP(w.owner, app.ConfirmTOTPInput{Code: "000000", Password: pw}); atrium.ErrorCode(err) != atrium.EInvalid {
 				t.Fatalf("a wrong first code: %v", err)
 			}
-			codes, err := a.ConfirmTOTP(w.owner, code(now, e.Secret))
+			codes, err := a.ConfirmTOTP(w.owner, app.ConfirmTOTPInput{Code: code(now, e.Secret), Password: pw})
 			must(t, err)
 			if len(codes) != 10 {
 				t.Fatalf("%d recovery codes", len(codes))
@@ -118,7 +118,7 @@ func TestSecondFactorThrottled(t *testing.T) {
 	e, err := a.StartTOTP(w.owner)
 	must(t, err)
 	first, _ := totp.GenerateCode(e.Secret, time.Now())
-	_, err = a.ConfirmTOTP(w.owner, first)
+	_, err = a.ConfirmTOTP(w.owner, app.ConfirmTOTPInput{Code: first, Password: pw})
 	must(t, err)
 	challenge := func() string {
 		res, err := a.Login(bg, app.LoginInput{Email: "o@acme.test", Password: pw})
@@ -142,6 +142,11 @@ func TestSecondFactorThrottled(t *testing.T) {
 	}
 	if err := a.DisableMFA(w.owner, app.DisableMFAInput{Password: pw}); atrium.ErrorCode(err) != atrium.ERateLimited {
 		t.Fatalf("turning MFA off after three wrong passwords: %v", err)
+	}
+	// Every change of second factors checks the password under the same
+	// throttle.
+	if _, err := a.ConfirmTOTP(w.owner, app.ConfirmTOTPInput{Code: "000000", Password: pw}); atrium.ErrorCode(err) != atrium.ERateLimited {
+		t.Fatalf("adding a factor after three wrong passwords: %v", err)
 	}
 }
 

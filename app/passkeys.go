@@ -21,7 +21,8 @@ import (
 // github.com/go-webauthn/webauthn's; this file keeps their state.
 const (
 	ceremonyTTL       = 5 * time.Minute
-	maxPasskeyAnswer  = 64 << 10 // an authenticator's JSON answer
+	maxPasskeyAnswer  = 16 << 10 // an authenticator's JSON answer
+	maxPasskeyID      = 1400     // a credential id (up to 1023 bytes), base64url
 	maxPasskeysByUser = 20
 	purposeRegister   = "register"
 	purposeSignIn     = "sign-in"
@@ -164,11 +165,14 @@ func (a *App) takeCeremony(ctx context.Context, hash, purpose, userID string) (*
 }
 
 // RegisterPasskeyInput finishes a registration: the authenticator's
-// answer (the PublicKeyCredential, as JSON) and a name for the passkey.
+// answer (the PublicKeyCredential, as JSON), a name for the passkey, and
+// the password (a second factor is added only by whoever knows it, not by
+// whoever holds a session).
 type RegisterPasskeyInput struct {
 	CeremonyID string          `json:"registration_id"`
 	Name       string          `json:"name"`
 	Credential json.RawMessage `json:"credential"`
+	Password   string          `json:"password"`
 }
 
 // RegisteredPasskey is a new passkey; RecoveryCodes come (once) when it
@@ -200,6 +204,9 @@ func (a *App) RegisterPasskey(ctx context.Context, in RegisterPasskeyInput) (*Re
 	if !auth.ValidTokenShape(in.CeremonyID) || len(in.Credential) == 0 || len(in.Credential) > maxPasskeyAnswer {
 		return nil, atrium.Errorf(atrium.EInvalid, "send registration_id and the authenticator's credential (at most %d bytes)", maxPasskeyAnswer)
 	}
+	if err := a.confirmPassword(ctx, act.User.ID, in.Password, "adding a passkey"); err != nil {
+		return nil, err
+	}
 	session, err := a.takeCeremony(ctx, hex.EncodeToString(auth.HashToken(in.CeremonyID)), purposeRegister, act.User.ID)
 	if atrium.ErrorCode(err) == atrium.ENotFound {
 		return nil, atrium.Errorf(atrium.EInvalid, "this registration expired or was finished already; begin again")
@@ -221,19 +228,19 @@ func (a *App) RegisterPasskey(ctx context.Context, in RegisterPasskeyInput) (*Re
 	if err != nil {
 		return nil, atrium.Internal("app.RegisterPasskey", err)
 	}
-	had, err := a.hasMFA(ctx, act.User.ID)
+	codes, hashes, err := newRecoveryCodes()
 	if err != nil {
 		return nil, err
 	}
-	var codes, hashes []string
-	if !had {
-		if codes, hashes, err = newRecoveryCodes(); err != nil {
-			return nil, err
-		}
-	}
+	had := false
 	p := &store.Passkey{ID: base64.RawURLEncoding.EncodeToString(cred.ID), UserID: act.User.ID, Name: name, Credential: record}
 	err = a.write(ctx, func(w *writer) error {
 		p.CreatedAt = w.now
+		// Decided under the user's lock, so that two factors added at once
+		// do not both hand out recovery codes.
+		if had, err = w.hasSecondFactor(act.User.ID); err != nil {
+			return err
+		}
 		if err := w.AddPasskey(w.ctx, p); err != nil {
 			return err
 		}
@@ -249,6 +256,9 @@ func (a *App) RegisterPasskey(ctx context.Context, in RegisterPasskeyInput) (*Re
 	})
 	if err != nil {
 		return nil, err
+	}
+	if had {
+		codes = nil
 	}
 	return &RegisteredPasskey{Passkey: p, RecoveryCodes: codes}, nil
 }
@@ -271,36 +281,62 @@ func (a *App) ListPasskeys(ctx context.Context) ([]*store.Passkey, error) {
 	return a.store.Passkeys(ctx, act.User.ID)
 }
 
-// DeletePasskey removes one of the actor's passkeys, as long as another
-// second factor remains; turning two-factor authentication off altogether
-// takes the password (DisableMFA).
-func (a *App) DeletePasskey(ctx context.Context, id string) error {
+// hasSecondFactor locks the user's row (ordering changes of their second
+// factors) and reports whether they have one: a confirmed TOTP secret or
+// a passkey.
+func (w *writer) hasSecondFactor(userID string) (bool, error) {
+	if _, err := w.GetUserForUpdate(w.ctx, userID); err != nil {
+		return false, err
+	}
+	m, err := w.GetMFA(w.ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	keys, err := w.Passkeys(w.ctx, userID)
+	return m != nil && m.ConfirmedAt != nil || len(keys) > 0, err
+}
+
+// RemovePasskeyInput confirms a passkey's removal with the password.
+type RemovePasskeyInput struct {
+	Password string `json:"password"`
+}
+
+// RemovePasskey removes one of the actor's passkeys (with the password),
+// as long as another second factor remains; turning two-factor
+// authentication off altogether is DisableMFA.
+func (a *App) RemovePasskey(ctx context.Context, id string, in RemovePasskeyInput) error {
 	act, err := actor(ctx)
 	if err != nil {
 		return err
 	}
-	if len(id) == 0 || len(id) > 1024 {
+	if len(id) == 0 || len(id) > maxPasskeyID {
 		return atrium.NotFound("passkey")
 	}
-	keys, err := a.store.Passkeys(ctx, act.User.ID)
-	if err != nil {
+	if err := a.confirmPassword(ctx, act.User.ID, in.Password, "removing a passkey"); err != nil {
 		return err
-	}
-	found := false
-	for _, k := range keys {
-		found = found || k.ID == id
-	}
-	if !found {
-		return atrium.NotFound("passkey")
-	}
-	m, err := a.store.GetMFA(ctx, act.User.ID)
-	if err != nil {
-		return err
-	}
-	if len(keys) <= 1 && (m == nil || m.ConfirmedAt == nil) {
-		return atrium.Errorf(atrium.EConflict, "this is your only second factor: turn two-factor authentication off (with your password) instead")
 	}
 	return a.write(ctx, func(w *writer) error {
+		if _, err := w.GetUserForUpdate(w.ctx, act.User.ID); err != nil {
+			return err
+		}
+		keys, err := w.Passkeys(w.ctx, act.User.ID)
+		if err != nil {
+			return err
+		}
+		found := false
+		for _, k := range keys {
+			found = found || k.ID == id
+		}
+		if !found {
+			return atrium.NotFound("passkey")
+		}
+		m, err := w.GetMFA(w.ctx, act.User.ID)
+		if err != nil {
+			return err
+		}
+		if len(keys) <= 1 && (m == nil || m.ConfirmedAt == nil) {
+			return atrium.Errorf(atrium.EConflict, "this is your only second factor: turn two-factor authentication off instead")
+		}
 		if err := w.DeletePasskey(w.ctx, act.User.ID, id); err != nil {
 			return err
 		}
@@ -386,11 +422,12 @@ func (a *App) checkPasskey(ctx context.Context, u *atrium.User, challengeHash st
 	if err != nil {
 		return false, nil
 	}
+	id := base64.RawURLEncoding.EncodeToString(cred.ID)
 	if cred.Authenticator.CloneWarning {
-		a.auditLogin(ctx, u.OrgID, u.ID, u.Email, atrium.OutcomeFailure, "passkey's signature counter went backwards: a cloned authenticator?")
+		a.auditLogin(ctx, u.OrgID, u.ID, u.Email, atrium.OutcomeFailure,
+			"passkey "+truncate(id, 64)+": its signature counter went backwards (a cloned authenticator?); remove it")
 		return false, nil
 	}
-	id := base64.RawURLEncoding.EncodeToString(cred.ID)
 	var old []byte
 	for _, k := range keys {
 		if k.ID == id {

@@ -39,7 +39,7 @@ func TestPasskeys(t *testing.T) {
 				must(t, err)
 				answer, err := auth.Register(opts.Options)
 				must(t, err)
-				return a.RegisterPasskey(ctx, app.RegisterPasskeyInput{CeremonyID: opts.CeremonyID, Name: "Security key", Credential: answer})
+				return a.RegisterPasskey(ctx, app.RegisterPasskeyInput{CeremonyID: opts.CeremonyID, Name: "Security key", Credential: answer, Password: pw})
 			}
 			first, err := register(w.owner, key)
 			must(t, err)
@@ -79,10 +79,10 @@ func TestPasskeys(t *testing.T) {
 					t.Fatalf("%s: %v", what, err)
 				}
 			}
-			// An answer to an earlier challenge.
-			tok = login()
+			// A fresh answer, but to another sign-in's challenge.
+			tok, other1 := login(), login()
 			ask(tok)
-			refused("an answer to another challenge", tok, good)
+			refused("an answer to another sign-in's challenge", tok, answer(key, ask(other1)))
 			// Signed by another key.
 			tok = login()
 			opts := ask(tok)
@@ -100,11 +100,21 @@ func TestPasskeys(t *testing.T) {
 			clone := *key
 			clone.SignCount = 0
 			refused("a cloned authenticator", tok, answer(&clone, ask(tok)))
-			// The right answer, once: asked again, the ceremony is spent.
+			// The right answer, once: sent again to a new ceremony of the same
+			// sign-in, the old challenge is spent.
 			tok = login()
 			ans := answer(key, ask(tok))
+			ask(tok)
+			refused("an answer to a challenge asked again", tok, ans)
+			ans = answer(key, ask(tok))
 			_, err = a.CompleteMFA(bg, app.CompleteMFAInput{MFAToken: tok, WebAuthn: ans})
 			must(t, err)
+			// The same valid answer, twice, to a fresh sign-in of the same
+			// challenge cannot happen (the challenge went with the sign-in);
+			// to a new sign-in it answers the wrong challenge.
+			tok = login()
+			ask(tok)
+			refused("an answer played again", tok, ans)
 
 			// Registration answers are checked as well: replayed, or from
 			// another origin.
@@ -113,12 +123,39 @@ func TestPasskeys(t *testing.T) {
 			second := testwebauthn.New("https://atrium.evil.test", testRPID)
 			bad, err := second.Register(opts2.Options)
 			must(t, err)
-			if _, err := a.RegisterPasskey(w.owner, app.RegisterPasskeyInput{CeremonyID: opts2.CeremonyID, Credential: bad}); atrium.ErrorCode(err) != atrium.EInvalid {
+			if _, err := a.RegisterPasskey(w.owner, app.RegisterPasskeyInput{CeremonyID: opts2.CeremonyID, Credential: bad, Password: pw}); atrium.ErrorCode(err) != atrium.EInvalid {
 				t.Fatalf("a registration from another origin: %v", err)
 			}
-			if _, err := a.RegisterPasskey(w.owner, app.RegisterPasskeyInput{CeremonyID: opts2.CeremonyID, Credential: bad}); atrium.ErrorCode(err) != atrium.EInvalid {
+			// A valid answer, twice: the registration is spent.
+			opts3, err := a.BeginPasskeyRegistration(w.owner)
+			must(t, err)
+			spare := testwebauthn.New(testOrigin, testRPID)
+			okAnswer, err := spare.Register(opts3.Options)
+			must(t, err)
+			_, err = a.RegisterPasskey(w.owner, app.RegisterPasskeyInput{CeremonyID: opts3.CeremonyID, Credential: okAnswer, Password: pw})
+			must(t, err)
+			if _, err := a.RegisterPasskey(w.owner, app.RegisterPasskeyInput{CeremonyID: opts3.CeremonyID, Credential: okAnswer, Password: pw}); atrium.ErrorCode(err) != atrium.EInvalid {
 				t.Fatalf("a registration answered twice: %v", err)
 			}
+			// A registration's id is no sign-in token.
+			if _, err := a.BeginPasskeySignIn(bg, opts3.CeremonyID); atrium.ErrorCode(err) != atrium.EUnauthorized {
+				t.Fatalf("a registration id used as a sign-in: %v", err)
+			}
+			// Without the password, no factor is added or removed (a
+			// stolen session cannot swap them).
+			opts4, err := a.BeginPasskeyRegistration(w.owner)
+			must(t, err)
+			thief, err := testwebauthn.New(testOrigin, testRPID).Register(opts4.Options)
+			must(t, err)
+			if _, err := a.RegisterPasskey(w.owner, app.RegisterPasskeyInput{CeremonyID: opts4.CeremonyID, Credential: thief, Password: "guess"}); atrium.ErrorCode(err) != atrium.EForbidden {
+				t.Fatalf("a passkey added without the password: %v", err)
+			}
+			spareKeys, err := a.ListPasskeys(w.owner)
+			must(t, err)
+			if err := a.RemovePasskey(w.owner, spareKeys[1].ID, app.RemovePasskeyInput{Password: "guess"}); atrium.ErrorCode(err) != atrium.EForbidden {
+				t.Fatalf("a passkey removed without the password: %v", err)
+			}
+			must(t, a.RemovePasskey(w.owner, spareKeys[1].ID, app.RemovePasskeyInput{Password: pw}))
 			// Someone else cannot register the owner's credential.
 			if _, err := register(w.viewer, key); atrium.ErrorCode(err) != atrium.EConflict {
 				t.Fatalf("another user registering the same credential: %v", err)
@@ -145,7 +182,7 @@ func TestPasskeys(t *testing.T) {
 			if len(keys) != 1 || keys[0].LastUsedAt == nil {
 				t.Fatalf("passkeys listed: %+v", keys)
 			}
-			if err := a.DeletePasskey(w.owner, keys[0].ID); atrium.ErrorCode(err) != atrium.EConflict {
+			if err := a.RemovePasskey(w.owner, keys[0].ID, app.RemovePasskeyInput{Password: pw}); atrium.ErrorCode(err) != atrium.EConflict {
 				t.Fatalf("removing the only second factor: %v", err)
 			}
 			must(t, a.DisableMFA(w.owner, app.DisableMFAInput{Password: pw}))
@@ -174,7 +211,7 @@ func TestPasskeyLimit(t *testing.T) {
 		must(t, err)
 		answer, err := testwebauthn.New(testOrigin, testRPID).Register(opts.Options)
 		must(t, err)
-		if _, err := w.a.RegisterPasskey(w.owner, app.RegisterPasskeyInput{CeremonyID: opts.CeremonyID, Credential: answer}); err != nil {
+		if _, err := w.a.RegisterPasskey(w.owner, app.RegisterPasskeyInput{CeremonyID: opts.CeremonyID, Credential: answer, Password: pw}); err != nil {
 			t.Fatalf("passkey %d: %v", i+1, err)
 		}
 	}

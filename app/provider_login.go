@@ -314,11 +314,11 @@ func (a *App) firstProviderSignIn(w *writer, p *store.IdentityProvider, id exter
 			// A provider an administrator registered must not open the
 			// accounts of owners, administrators or anyone with a second
 			// factor: those are linked only by their own sign-in.
-			mfa, mfaErr := w.GetMFA(w.ctx, existing.ID)
-			if mfaErr != nil {
-				return nil, mfaErr
+			second, err := w.hasSecondFactor(existing.ID)
+			if err != nil {
+				return nil, err
 			}
-			if existing.Role != atrium.OrgRoleMember || mfa != nil && mfa.ConfirmedAt != nil {
+			if existing.Role != atrium.OrgRoleMember || second {
 				return nil, atrium.Errorf(atrium.EConflict, "this address is an administrator's or has a second factor; it is not linked by address")
 			}
 			if err := w.AddIdPIdentity(w.ctx, p.ID, id.Subject, existing.ID, w.now); err != nil {

@@ -209,7 +209,7 @@ func TestLinkIdentity(t *testing.T) {
 	e2, err := a.StartTOTP(w.viewer)
 	must(t, err)
 	code, _ := totp.GenerateCode(e2.Secret, time.Now())
-	_, err = a.ConfirmTOTP(w.viewer, code)
+	_, err = a.ConfirmTOTP(w.viewer, app.ConfirmTOTPInput{Code: code, Password: pw})
 	must(t, err)
 	if _, err := a.LinkIdentity(w.owner, viewer.ID, app.LinkIdentityInput{Source: c.ID, ExternalID: "cust-2"}); atrium.ErrorCode(err) != atrium.EForbidden {
 		t.Fatalf("a link to a user with a second factor: %v", err)

@@ -35,10 +35,10 @@ func (c *Client) BeginPasskeyRegistration(ctx context.Context) (*PasskeyOptions,
 }
 
 // RegisterPasskey sends the authenticator's answer (the
-// PublicKeyCredential, as JSON) to a registration.
-func (c *Client) RegisterPasskey(ctx context.Context, registrationID, name string, credential json.RawMessage) (*Passkey, error) {
+// PublicKeyCredential, as JSON) to a registration, with the password.
+func (c *Client) RegisterPasskey(ctx context.Context, registrationID, name string, credential json.RawMessage, password string) (*Passkey, error) {
 	var out Passkey
-	body := map[string]any{"registration_id": registrationID, "name": name, "credential": credential}
+	body := map[string]any{"registration_id": registrationID, "name": name, "credential": credential, "password": password}
 	if err := c.do(ctx, &request{method: http.MethodPost, path: "/api/v1/me/mfa/webauthn", body: body}, &out); err != nil {
 		return nil, err
 	}
@@ -56,9 +56,11 @@ func (c *Client) ListPasskeys(ctx context.Context) ([]Passkey, error) {
 	return out.Items, nil
 }
 
-// DeletePasskey removes a passkey (not the last second factor).
-func (c *Client) DeletePasskey(ctx context.Context, id string) error {
-	return c.do(ctx, &request{method: http.MethodDelete, path: pathf("/api/v1/me/mfa/webauthn/%s", id), retry: true}, nil)
+// RemovePasskey removes a passkey (not the last second factor), with the
+// password.
+func (c *Client) RemovePasskey(ctx context.Context, id, password string) error {
+	return c.do(ctx, &request{method: http.MethodPost, path: pathf("/api/v1/me/mfa/webauthn/%s/remove", id),
+		body: map[string]string{"password": password}}, nil)
 }
 
 // BeginPasskeySignIn asks for the options of a sign-in's passkey (after

@@ -64,17 +64,18 @@ func (s *Server) startTOTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Code string `json:"code"`
-	}
+	var in app.ConfirmTOTPInput
 	if err := decode(r, maxBody, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	codes, err := s.app.ConfirmTOTP(r.Context(), in.Code)
+	codes, err := s.app.ConfirmTOTP(r.Context(), in)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
+	}
+	if codes == nil {
+		codes = []string{} // not the first second factor: the codes stand
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, RecoveryCodes{RecoveryCodes: codes})
@@ -238,8 +239,13 @@ func (s *Server) listPasskeys(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list(keys, ""))
 }
 
-func (s *Server) deletePasskey(w http.ResponseWriter, r *http.Request) {
-	if err := s.app.DeletePasskey(r.Context(), r.PathValue("id")); err != nil {
+func (s *Server) removePasskey(w http.ResponseWriter, r *http.Request) {
+	var in app.RemovePasskeyInput
+	if err := decode(r, maxBody, &in); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if err := s.app.RemovePasskey(r.Context(), r.PathValue("id"), in); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

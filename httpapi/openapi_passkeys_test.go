@@ -14,7 +14,7 @@ func (w *oapiWorld) passkeys() {
 	const (
 		register = "/api/v1/me/mfa/webauthn/register"
 		keys     = "/api/v1/me/mfa/webauthn"
-		key      = "/api/v1/me/mfa/webauthn/{id}"
+		remove   = "/api/v1/me/mfa/webauthn/{id}/remove"
 		ask      = "/api/v1/auth/mfa/webauthn"
 		complete = "/api/v1/auth/mfa"
 		login    = "/api/v1/auth/login"
@@ -30,7 +30,7 @@ func (w *oapiWorld) passkeys() {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	in := app.RegisterPasskeyInput{CeremonyID: opts.CeremonyID, Name: "Key", Credential: answer}
+	in := app.RegisterPasskeyInput{CeremonyID: opts.CeremonyID, Name: "Key", Credential: answer, Password: oapiPassword}
 	p := oapiDecode[app.RegisteredPasskey](w.t, w.do(oapiCall{method: "POST", path: keys, token: tok, want: 201, body: in}))
 	w.do(oapiCall{method: "POST", path: keys, token: tok, want: 400, body: in}) // answered twice
 	again := begin()
@@ -38,16 +38,19 @@ func (w *oapiWorld) passkeys() {
 	w.do(oapiCall{method: "POST", path: keys, token: tok, want: 400, body: in}) // an answer to another challenge
 	w.do(oapiCall{method: "POST", path: keys, token: w.staffTok, want: 400, req: oapiReqAny, body: app.RegisterPasskeyInput{CeremonyID: "x", Credential: answer}})
 	w.paginate(keys, nil, tok, 1)
-	w.do(oapiCall{method: "DELETE", path: key, args: []string{p.ID}, token: tok, want: 409}) // the only second factor
-	w.do(oapiCall{method: "DELETE", path: key, args: []string{"nope"}, token: tok, want: 404})
-	w.do(oapiCall{method: "DELETE", path: key, args: []string{p.ID}, token: w.staffTok, want: 404}) // someone else's
+	pw := app.RemovePasskeyInput{Password: oapiPassword}
+	w.do(oapiCall{method: "POST", path: remove, args: []string{p.ID}, token: tok, want: 409, body: pw}) // the only second factor
+	w.do(oapiCall{method: "POST", path: remove, args: []string{"nope"}, token: tok, want: 404, body: pw})
+	w.do(oapiCall{method: "POST", path: remove, args: []string{p.ID}, token: w.staffTok, want: 404, body: pw}) // someone else's
+	w.do(oapiCall{method: "POST", path: remove, args: []string{p.ID}, token: tok, want: 403, body: app.RemovePasskeyInput{Password: "not it"}})
 	// The same credential again; then a second key, and one removed.
 	same := begin()
 	dup, err := auth.Register(same.Options)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	w.do(oapiCall{method: "POST", path: keys, token: tok, want: 409, body: app.RegisterPasskeyInput{CeremonyID: same.CeremonyID, Credential: dup}})
+	w.do(oapiCall{method: "POST", path: keys, token: tok, want: 403, body: app.RegisterPasskeyInput{CeremonyID: same.CeremonyID, Credential: dup, Password: "not it"}})
+	w.do(oapiCall{method: "POST", path: keys, token: tok, want: 409, body: app.RegisterPasskeyInput{CeremonyID: same.CeremonyID, Credential: dup, Password: oapiPassword}})
 	spare := testwebauthn.New("https://localhost", "localhost")
 	second := begin()
 	ans2, err := spare.Register(second.Options)
@@ -55,11 +58,11 @@ func (w *oapiWorld) passkeys() {
 		w.t.Fatal(err)
 	}
 	p2 := oapiDecode[app.RegisteredPasskey](w.t, w.do(oapiCall{method: "POST", path: keys, token: tok, want: 201,
-		body: app.RegisterPasskeyInput{CeremonyID: second.CeremonyID, Credential: ans2}}))
+		body: app.RegisterPasskeyInput{CeremonyID: second.CeremonyID, Credential: ans2, Password: oapiPassword}}))
 	if len(p2.RecoveryCodes) != 0 {
 		w.t.Fatal("a second passkey came with new recovery codes")
 	}
-	w.do(oapiCall{method: "DELETE", path: key, args: []string{p2.ID}, token: tok, want: 204})
+	w.do(oapiCall{method: "POST", path: remove, args: []string{p2.ID}, token: tok, want: 204, body: pw})
 
 	res := oapiDecode[app.LoginResult](w.t, w.do(oapiCall{method: "POST", path: login, want: 200,
 		body: app.LoginInput{Email: "keys@acme.test", Password: oapiPassword}}))

@@ -1214,12 +1214,13 @@ func (w *oapiWorld) mfa() {
 	const start, confirm, disable, complete = "/api/v1/me/mfa/totp", "/api/v1/me/mfa/totp/confirm", "/api/v1/me/mfa/disable", "/api/v1/auth/mfa"
 	w.srv.CreateUser(w.t, w.org.ID, "mfa@acme.test", atrium.KindInternal, oapiPassword)
 	tok := w.login("mfa@acme.test")
-	w.do(oapiCall{method: "POST", path: confirm, token: tok, want: 409, body: map[string]string{"code": "123456"}})
+	w.do(oapiCall{method: "POST", path: confirm, token: tok, want: 409, body: app.ConfirmTOTPInput{Code: "123456", Password: oapiPassword}})
 	e := oapiDecode[app.TOTPEnrolment](w.t, w.do(oapiCall{method: "POST", path: start, token: tok, want: 201}))
-	w.do(oapiCall{method: "POST", path: confirm, token: tok, want: 400, body: map[string]string{"code": "000000"}})
+	w.do(oapiCall{method: "POST", path: confirm, token: tok, want: 400, body: app.ConfirmTOTPInput{Code: "000000", Password: oapiPassword}})
 	now := time.Now()
 	code, _ := totp.GenerateCode(e.Secret, now)
-	codes := oapiDecode[httpapi.RecoveryCodes](w.t, w.do(oapiCall{method: "POST", path: confirm, token: tok, want: 200, body: map[string]string{"code": code}}))
+	w.do(oapiCall{method: "POST", path: confirm, token: tok, want: 403, body: app.ConfirmTOTPInput{Code: code, Password: "not it"}})
+	codes := oapiDecode[httpapi.RecoveryCodes](w.t, w.do(oapiCall{method: "POST", path: confirm, token: tok, want: 200, body: app.ConfirmTOTPInput{Code: code, Password: oapiPassword}}))
 	if len(codes.RecoveryCodes) != 10 {
 		w.t.Errorf("recovery codes: %+v", codes)
 	}
@@ -1731,16 +1732,19 @@ func (w *oapiWorld) refusals() {
 func (w *oapiWorld) coverage() {
 	// Answers the document rightly lists that this test cannot provoke.
 	unreached := map[string]string{
-		"POST /api/v1/binders/{id}/messages 409":    "two posts with one client_key racing on PostgreSQL",
-		"GET /api/v1/events 410":                    "a cursor older than the events kept; TestOldEventsArePrunedAndOldCursorsAreGone provokes it",
-		"GET /api/v1/events 429":                    "a session's seventeenth open stream; TestStreamsPerSessionAreLimited provokes it",
-		"POST /api/v1/files/{id}/restore 410":       "a restore after the retention period; TestFileRestoreEndsWithRetention provokes it",
-		"GET /api/v1/me/exports/{id}/content 410":   "an export whose preparation failed; the archive is written by the server itself",
-		"POST /api/v1/auth/sso/signature 429":       "the per-address throttle of failed sign-ins; TestSignatureSSOThrottled provokes it",
-		"POST /api/v1/auth/mfa 429":                 "the per-user throttle of wrong second factors; TestSecondFactorThrottled provokes it",
-		"POST /api/v1/me/mfa/disable 429":           "wrong passwords when turning MFA off; TestSecondFactorThrottled provokes it",
-		"POST /api/v1/me/mfa/webauthn/register 409": "a user's twenty-first passkey; TestPasskeyLimit provokes it",
-		"GET /api/v1/me/device-key 410":             "a session opened before device keys existed; logout and wipe end the session, which answers 401",
+		"POST /api/v1/binders/{id}/messages 409":       "two posts with one client_key racing on PostgreSQL",
+		"GET /api/v1/events 410":                       "a cursor older than the events kept; TestOldEventsArePrunedAndOldCursorsAreGone provokes it",
+		"GET /api/v1/events 429":                       "a session's seventeenth open stream; TestStreamsPerSessionAreLimited provokes it",
+		"POST /api/v1/files/{id}/restore 410":          "a restore after the retention period; TestFileRestoreEndsWithRetention provokes it",
+		"GET /api/v1/me/exports/{id}/content 410":      "an export whose preparation failed; the archive is written by the server itself",
+		"POST /api/v1/auth/sso/signature 429":          "the per-address throttle of failed sign-ins; TestSignatureSSOThrottled provokes it",
+		"POST /api/v1/auth/mfa 429":                    "the per-user throttle of wrong second factors; TestSecondFactorThrottled provokes it",
+		"POST /api/v1/me/mfa/disable 429":              "wrong passwords when turning MFA off; TestSecondFactorThrottled provokes it",
+		"POST /api/v1/me/mfa/webauthn/register 409":    "a user's twenty-first passkey; TestPasskeyLimit provokes it",
+		"POST /api/v1/me/mfa/webauthn 429":             "the password check every change of second factors shares; TestSecondFactorThrottled provokes it",
+		"POST /api/v1/me/mfa/webauthn/{id}/remove 429": "the same shared password check; TestSecondFactorThrottled provokes it",
+		"POST /api/v1/me/mfa/totp/confirm 429":         "as above",
+		"GET /api/v1/me/device-key 410":                "a session opened before device keys existed; logout and wipe end the session, which answers 401",
 	}
 	var missing []string
 	for path, item := range w.spec.doc.Paths.Map() {

@@ -51,7 +51,7 @@ func (s *Server) Routes() []Route {
 		{"POST /api/v1/me/mfa/webauthn/register", a(s.beginPasskeyRegistration)},
 		{"GET /api/v1/me/mfa/webauthn", a(s.listPasskeys)},
 		{"POST /api/v1/me/mfa/webauthn", a(s.registerPasskey)},
-		{"DELETE /api/v1/me/mfa/webauthn/{id}", a(s.deletePasskey)},
+		{"POST /api/v1/me/mfa/webauthn/{id}/remove", a(s.removePasskey)},
 		{"POST /api/v1/me/exports", a(s.requestExport)},
 		{"GET /api/v1/me/exports/{id}", a(s.getExport)},
 		{"GET /api/v1/me/exports/{id}/content", a(s.downloadExport)},

@@ -15,6 +15,7 @@ import (
 	"github.com/atrium-dev/atrium/app"
 	"github.com/atrium-dev/atrium/client"
 	"github.com/atrium-dev/atrium/internal/testoidc"
+	"github.com/atrium-dev/atrium/internal/testwebauthn"
 )
 
 // oidcWorld is an organisation with an OpenID provider running beside it.
@@ -315,10 +316,22 @@ func TestOIDCLinkByEmail(t *testing.T) {
 			t.Fatalf("signed in as %+v, want Sam", res.User)
 		}
 		wantStatus(t, "the owner's address", w.signIn(t, anaAtIdP), http.StatusConflict, atrium.EConflict)
+		// Nor a member with a passkey: the link would sign them in without it.
+		w.srv.CreateUser(t, w.org.ID, "pat@example.com", atrium.KindInternal, password)
+		pat := login(t, w.srv.URL, "pat@example.com")
+		opts := call(pat.BeginPasskeyRegistration(ctx)).must(t)
+		answer, err := testwebauthn.New("http://localhost", "localhost").Register(opts.Options)
+		if err != nil {
+			t.Fatal(err)
+		}
+		call(pat.RegisterPasskey(ctx, opts.RegistrationID, "key", answer, password)).must(t)
+		patAtIdP := testoidc.User{ID: "sub-pat", Username: "pat", Password: "pat-at-the-idp", Email: "pat@example.com", EmailVerified: true}
+		w.op.AddUser(patAtIdP)
+		wantStatus(t, "a member with a passkey", w.signIn(t, patAtIdP), http.StatusConflict, atrium.EConflict)
 		// An address the provider does not say it verified is not linked
 		// (and this provider makes no users).
 		wantStatus(t, "an unverified address", w.signIn(t, leeAtIdP), http.StatusForbidden, atrium.EForbidden)
-		_, err := w.kaiC.CreateIdentityProvider(ctx, client.IdentityProviderInput{Name: "Mine", Protocol: "oidc", Provision: "client",
+		_, err = w.kaiC.CreateIdentityProvider(ctx, client.IdentityProviderInput{Name: "Mine", Protocol: "oidc", Provision: "client",
 			Issuer: w.op.Issuer, ClientID: w.op.ClientID})
 		wantError(t, err, http.StatusForbidden, atrium.EForbidden)
 		_, err = w.anaC.CreateIdentityProvider(ctx, client.IdentityProviderInput{Name: "Plain", Protocol: "oidc", Provision: "client",

@@ -18,7 +18,7 @@ func TestPasskeySignIn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := call(w.kaiC.RegisterPasskey(ctx, opts.RegistrationID, "Kai's key", answer)).must(t)
+		p := call(w.kaiC.RegisterPasskey(ctx, opts.RegistrationID, "Kai's key", answer, password)).must(t)
 		if len(p.RecoveryCodes) != 10 {
 			t.Fatalf("the first passkey: %+v", p)
 		}

@@ -111,14 +111,24 @@ func parseServe(args []string, e env) (*serveConfig, error) {
 func (c *serveConfig) tls() bool { return c.tlsCert != "" || c.tlsSelfSigned }
 
 // webAuthn names the server as a WebAuthn relying party: by its public
-// URL, or, listening on loopback, as localhost (which browsers treat as a
-// secure origin). Otherwise passkeys stay off until --public-url is set.
+// URL (https, or http on localhost, as browsers require), or, listening on
+// loopback and not behind a proxy, as localhost. Otherwise passkeys stay
+// off until --public-url is set. Changing the name later makes every
+// registered passkey unusable.
 func (c *serveConfig) webAuthn() app.WebAuthnConfig {
 	if c.publicURL != "" {
 		u, err := url.Parse(c.publicURL)
-		if err == nil && u.Hostname() != "" {
-			return app.WebAuthnConfig{RPID: u.Hostname(), Origins: []string{u.Scheme + "://" + u.Host}}
+		if err != nil || u.Hostname() == "" {
+			return app.WebAuthnConfig{}
 		}
+		host := strings.ToLower(u.Hostname())
+		if u.Scheme != "https" && host != "localhost" {
+			return app.WebAuthnConfig{}
+		}
+		return app.WebAuthnConfig{RPID: host, Origins: []string{strings.ToLower(u.Scheme + "://" + u.Host)}}
+	}
+	if c.behindProxy {
+		return app.WebAuthnConfig{}
 	}
 	host, port, err := net.SplitHostPort(c.listen)
 	if ip := net.ParseIP(host); err == nil && (host == "localhost" || ip != nil && ip.IsLoopback()) {

@@ -40,7 +40,7 @@ type Provider struct {
 	ClientID     string
 	ClientSecret string
 	t            testing.TB
-	users        storage.UserStore
+	list         []User
 	redirects    []string
 	handler      atomic.Pointer[http.Handler]
 }
@@ -50,24 +50,7 @@ func Start(t testing.TB, users ...User) *Provider {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
-	m := map[string]*storage.User{}
-	for _, u := range users {
-		m[u.ID] = &storage.User{ID: u.ID, Username: u.Username, Password: u.Password, FirstName: u.FirstName,
-			LastName: u.LastName, Email: u.Email, EmailVerified: u.EmailVerified}
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "users.json")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	us, err := storage.StoreFromFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &Provider{Issuer: issuer, ClientID: "atrium-test", ClientSecret: "provider-secret-for-tests", t: t, users: us}
+	p := &Provider{Issuer: issuer, ClientID: "atrium-test", ClientSecret: "provider-secret-for-tests", t: t, list: users}
 	p.build()
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*p.handler.Load()).ServeHTTP(w, r) })
 	srv.Start()
@@ -75,10 +58,38 @@ func Start(t testing.TB, users ...User) *Provider {
 	return p
 }
 
+// AddUser adds an account. The provider starts afresh, as with Allow.
+func (p *Provider) AddUser(u User) {
+	p.list = append(p.list, u)
+	p.build()
+}
+
+// userStore writes the users where the example storage reads them.
+func (p *Provider) userStore() storage.UserStore {
+	m := map[string]*storage.User{}
+	for _, u := range p.list {
+		m[u.ID] = &storage.User{ID: u.ID, Username: u.Username, Password: u.Password, FirstName: u.FirstName,
+			LastName: u.LastName, Email: u.Email, EmailVerified: u.EmailVerified}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	path := filepath.Join(p.t.TempDir(), "users.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		p.t.Fatal(err)
+	}
+	us, err := storage.StoreFromFile(path)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return us
+}
+
 // build makes the provider anew with the client's redirect URIs so far.
 func (p *Provider) build() {
 	redirects := append([]string{p.Issuer + "/nowhere"}, p.redirects...)
-	st := storage.NewStorageWithClients(p.users, map[string]*storage.Client{
+	st := storage.NewStorageWithClients(p.userStore(), map[string]*storage.Client{
 		p.ClientID: storage.WebClient(p.ClientID, p.ClientSecret, redirects...),
 	})
 	h := http.Handler(exampleop.SetupServer(p.Issuer, st, nil, false))
