@@ -16,6 +16,11 @@ type Actor struct {
 	// WipePending: the session's device was asked to wipe itself; it may
 	// only receive that command and confirm it.
 	WipePending bool
+	// Scopes are an OAuth access token's (nil for a session, which may do
+	// all its user may); GrantID is the token's grant and AppID its app.
+	Scopes  []string
+	GrantID string
+	AppID   string
 }
 
 type ctxKey int

@@ -25,6 +25,7 @@ const (
 	EUpgrade         = "upgrade_needed"      // e.g. the database schema is newer than this binary
 	EMalware         = "malware_detected"    // the malware scanner found the upload infected; it was quarantined
 	EFeatureDisabled = "feature_disabled"    // the feature is switched off for this user (organisation setting or permission)
+	EScope           = "insufficient_scope"  // an OAuth access token without the scope the request needs
 )
 
 // Error is Atrium's error. Code is one of the E* constants, Message is safe

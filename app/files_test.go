@@ -231,6 +231,8 @@ func TestMasterKeyRotationIsOnline(t *testing.T) {
 			ctx := context.Background()
 			f, err := w.a.UploadFile(w.owner, w.binder.ID, "a.txt", strings.NewReader("kept across rotations"))
 			must(t, err)
+			serverKey, err := w.a.ServerKey(ctx, "oauth") // the server's own keys move too
+			must(t, err)
 			objects, _ := filepath.Glob(filepath.Join(w.dir, "blobs", "objects", "*", "*"))
 			before, _ := os.ReadFile(objects[0])
 
@@ -254,6 +256,9 @@ func TestMasterKeyRotationIsOnline(t *testing.T) {
 			}
 			if n, _ := admin.MasterKeyInUse(ctx, old); n != 0 {
 				t.Fatalf("the old key still wraps %d keys", n)
+			}
+			if k, err := admin.ServerKey(ctx, "oauth"); err != nil || k != serverKey {
+				t.Fatalf("the server key after the rotation: %v", err)
 			}
 			after, _ := os.ReadFile(objects[0])
 			if !bytes.Equal(before, after) {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/store"
 )
 
 // RewrapOrgKeys wraps every organisation key under the current master key
@@ -15,6 +16,9 @@ import (
 func (a *App) RewrapOrgKeys(ctx context.Context) (int, error) {
 	fs, err := a.files()
 	if err != nil {
+		return 0, err
+	}
+	if err := a.rewrapServerKeys(ctx, fs); err != nil {
 		return 0, err
 	}
 	n, after := 0, ""
@@ -51,8 +55,32 @@ func (a *App) RewrapOrgKeys(ctx context.Context) (int, error) {
 	}
 }
 
-// MasterKeyInUse reports how many organisation keys master key id still
-// wraps.
+// rewrapServerKeys wraps the server's own keys (the OAuth server's) under
+// the current master key.
+func (a *App) rewrapServerKeys(ctx context.Context, fs FileStorage) error {
+	secrets, err := a.store.ServerSecretsNotUnder(ctx, fs.Keys.Current())
+	if err != nil {
+		return err
+	}
+	for _, s := range secrets {
+		ad := "atrium/server-secret/v1/" + s.Name
+		key, err := fs.Keys.Unwrap(ctx, s.KEKID, s.Wrapped, ad)
+		if err != nil {
+			return atrium.Internal("app.rewrapServerKeys", err)
+		}
+		kek, wrapped, err := fs.Keys.Wrap(ctx, key, ad)
+		if err != nil {
+			return atrium.Internal("app.rewrapServerKeys", err)
+		}
+		if err := a.store.Tx(ctx, func(tx *store.Tx) error { return tx.RewrapServerSecret(ctx, s.Name, s.KEKID, kek, wrapped) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MasterKeyInUse reports how many organisation keys (and server keys)
+// master key id still wraps.
 func (a *App) MasterKeyInUse(ctx context.Context, id string) (int, error) {
 	return a.store.CountOrgKeysUnder(ctx, id)
 }

@@ -525,4 +525,3 @@ func (a *App) mfaMethods(ctx context.Context, userID string) ([]string, error) {
 	}
 	return out, nil
 }
-

@@ -26,6 +26,7 @@ var statusOf = map[string]int{
 	atrium.EPrecondition:    http.StatusUnprocessableEntity,
 	atrium.EMalware:         http.StatusUnprocessableEntity,
 	atrium.EFeatureDisabled: http.StatusForbidden,
+	atrium.EScope:           http.StatusForbidden,
 	atrium.EUnavailable:     http.StatusServiceUnavailable,
 	atrium.EInternal:        http.StatusInternalServerError,
 	atrium.EUpgrade:         http.StatusInternalServerError,

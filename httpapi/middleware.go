@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/auth"
 )
 
 // sessionCookie is the web app's session cookie.
@@ -162,7 +163,12 @@ func (s *Server) authed(h http.HandlerFunc, allowCookie bool) http.HandlerFunc {
 			writeError(w, r, s.log, err)
 			return
 		}
-		act, err := s.app.Authenticate(r.Context(), token)
+		var act *atrium.Actor
+		if auth.ValidTokenShape(token) {
+			act, err = s.app.Authenticate(r.Context(), token)
+		} else {
+			act, err = s.authenticateOAuth(w, r, token) // a third-party app's access token
+		}
 		if err == nil {
 			err = refuseWiped(act, r.Pattern)
 		}

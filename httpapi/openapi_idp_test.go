@@ -182,3 +182,33 @@ func (w *oapiWorld) identities() {
 	w.do(oapiCall{method: "DELETE", path: identity, args: []string{w.client.ID, c.ID}, token: w.ownerTok, want: 204})
 	w.do(oapiCall{method: "DELETE", path: identity, args: []string{w.client.ID, c.ID}, token: w.ownerTok, want: 404})
 }
+
+// oauthApps registers an OAuth app, lists it and revokes it, and lists
+// and revokes grants (there are none to revoke here: TestOAuthRefusals
+// revokes real ones).
+func (w *oapiWorld) oauthApps() {
+	const (
+		apps, one     = "/api/v1/oauth-apps", "/api/v1/oauth-apps/{id}"
+		grants, grant = "/api/v1/oauth-grants", "/api/v1/oauth-grants/{id}"
+		mine, mineOne = "/api/v1/me/oauth-grants", "/api/v1/me/oauth-grants/{id}"
+	)
+	in := app.CreateOAuthAppInput{Name: "Reports", RedirectURIs: []string{"https://reports.example/cb"}, Scopes: []string{atrium.ScopeBindersRead}}
+	a := oapiDecode[app.CreatedOAuthApp](w.t, w.do(oapiCall{method: "POST", path: apps, token: w.ownerTok, want: 201, body: in}))
+	if a.Secret == "" {
+		w.t.Fatal("a confidential app without a secret")
+	}
+	w.do(oapiCall{method: "POST", path: apps, token: w.staffTok, want: 403, body: in})
+	bad := in
+	bad.RedirectURIs = []string{"http://reports.example/cb"}
+	w.do(oapiCall{method: "POST", path: apps, token: w.ownerTok, want: 400, body: bad})
+	w.paginate(apps, nil, w.ownerTok, 1)
+	w.do(oapiCall{method: "GET", path: apps, token: w.clientTok, want: 403})
+	w.do(oapiCall{method: "GET", path: grants, token: w.ownerTok, want: 200})
+	w.do(oapiCall{method: "GET", path: grants, token: w.clientTok, want: 403})
+	w.do(oapiCall{method: "GET", path: mine, token: w.clientTok, want: 200})
+	w.do(oapiCall{method: "DELETE", path: grant, args: []string{atrium.NewID()}, token: w.ownerTok, want: 404})
+	w.do(oapiCall{method: "DELETE", path: mineOne, args: []string{atrium.NewID()}, token: w.clientTok, want: 404})
+	w.do(oapiCall{method: "DELETE", path: one, args: []string{a.ID}, token: w.staffTok, want: 403})
+	w.do(oapiCall{method: "DELETE", path: one, args: []string{a.ID}, token: w.ownerTok, want: 204})
+	w.do(oapiCall{method: "DELETE", path: one, args: []string{a.ID}, token: w.ownerTok, want: 404})
+}

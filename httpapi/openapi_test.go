@@ -722,6 +722,7 @@ func TestOpenAPIMatchesServer(t *testing.T) {
 	w.identityProviders()
 	w.samlProviders()
 	w.identities()
+	w.oauthApps()
 	w.mfa()
 	w.passkeys()
 	w.exports()
@@ -1743,6 +1744,8 @@ func (w *oapiWorld) coverage() {
 		"POST /api/v1/me/mfa/webauthn/register 409":    "a user's twenty-first passkey; TestPasskeyLimit provokes it",
 		"POST /api/v1/me/mfa/webauthn 429":             "the password check every change of second factors shares; TestSecondFactorThrottled provokes it",
 		"POST /api/v1/me/mfa/webauthn/{id}/remove 429": "the same shared password check; TestSecondFactorThrottled provokes it",
+		"DELETE /api/v1/oauth-grants/{id} 204":         "a grant comes from the browser consent flow; TestOAuthRefusals revokes one",
+		"DELETE /api/v1/me/oauth-grants/{id} 204":      "a grant comes from the browser consent flow; TestOAuthRefusals revokes one",
 		"POST /api/v1/me/mfa/totp/confirm 429":         "as above",
 		"GET /api/v1/me/device-key 410":                "a session opened before device keys existed; logout and wipe end the session, which answers 401",
 	}

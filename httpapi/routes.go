@@ -28,6 +28,13 @@ func (s *Server) Routes() []Route {
 		{"GET /api/v1/api-clients", a(s.listAPIClients)},
 		{"POST /api/v1/api-clients", a(s.createAPIClient)},
 		{"DELETE /api/v1/api-clients/{id}", a(s.revokeAPIClient)},
+		{"GET /api/v1/oauth-apps", a(s.listOAuthApps)},
+		{"POST /api/v1/oauth-apps", a(s.createOAuthApp)},
+		{"DELETE /api/v1/oauth-apps/{id}", a(s.revokeOAuthApp)},
+		{"GET /api/v1/oauth-grants", a(s.listGrants)},
+		{"DELETE /api/v1/oauth-grants/{id}", a(s.revokeGrant)},
+		{"GET /api/v1/me/oauth-grants", a(s.listGrants)},
+		{"DELETE /api/v1/me/oauth-grants/{id}", a(s.revokeGrant)},
 		{"GET /api/v1/identity-providers", a(s.listIdentityProviders)},
 		{"POST /api/v1/identity-providers", a(s.createIdentityProvider)},
 		{"DELETE /api/v1/identity-providers/{id}", a(s.disableIdentityProvider)},
@@ -137,6 +144,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
 	mux.Handle("GET /setup", s.route("GET /setup", s.setupPage))
 	mux.Handle("POST /setup", s.route("POST /setup", s.setupSubmit))
+	mux.Handle("/oauth/", s.route("* /oauth/", s.serveOAuth))
+	mux.Handle("GET /.well-known/oauth-authorization-server", s.route("GET /.well-known/oauth-authorization-server", s.oauthMetadata))
+	mux.Handle("GET /.well-known/oauth-authorization-server/oauth", s.route("GET /.well-known/oauth-authorization-server", s.oauthMetadata))
 	mux.Handle("GET /invite", s.route("GET /invite", s.invitePage))
 	mux.Handle("POST /invite", s.route("POST /invite", s.inviteSubmit))
 	mux.Handle("/api/", s.route("* /api/", s.notFound))

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/atrium-dev/atrium/app"
+	"github.com/atrium-dev/atrium/oauthserver"
 	"github.com/atrium-dev/atrium/realtime"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -56,6 +57,9 @@ type Server struct {
 	streams sync.WaitGroup
 	// setupDone is set once the setup page has created the first org.
 	setupDone atomic.Bool
+	// oauth is the OAuth authorization server, made at first use.
+	oauthMu sync.Mutex
+	oauth   *oauthserver.Server
 }
 
 // New returns a Server. reg receives the server's metrics and is served

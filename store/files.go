@@ -42,7 +42,7 @@ func (q Queries) AddOrgKey(ctx context.Context, k *OrgKey) error {
 // MasterKeysInUse lists the master keys that wrap a live organisation key.
 func (q Queries) MasterKeysInUse(ctx context.Context) ([]string, error) {
 	return q.queryStrings(ctx, "store.MasterKeysInUse",
-		`SELECT DISTINCT kek_id FROM org_keys WHERE destroyed_at IS NULL ORDER BY kek_id`)
+		`SELECT kek_id FROM org_keys WHERE destroyed_at IS NULL UNION SELECT kek_id FROM server_secrets ORDER BY 1`)
 }
 
 // Blob is a stored object's record: its stored size and its data key,
@@ -155,11 +155,12 @@ func (q Queries) OrgKeysNotUnder(ctx context.Context, kekID, after string, limit
 	return out, atrium.Internal("store.OrgKeysNotUnder", rows.Err())
 }
 
-// CountOrgKeysUnder counts the live organisation keys wrapped under
-// master key kekID.
+// CountOrgKeysUnder counts the live organisation keys (and the server's
+// own keys) wrapped under master key kekID.
 func (q Queries) CountOrgKeysUnder(ctx context.Context, kekID string) (int, error) {
 	var n int
-	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM org_keys WHERE kek_id = $1 AND destroyed_at IS NULL`, kekID).Scan(&n)
+	err := q.q.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM org_keys WHERE kek_id = $1 AND destroyed_at IS NULL)
+		+ (SELECT COUNT(*) FROM server_secrets WHERE kek_id = $1)`, kekID).Scan(&n)
 	return n, atrium.Internal("store.CountOrgKeysUnder", err)
 }
 

@@ -46,6 +46,10 @@ func (q Queries) RemoveUserEverywhere(ctx context.Context, id string) ([]string,
 		`DELETE FROM external_identities WHERE user_id = $1`,
 		`DELETE FROM idp_identities WHERE user_id = $1`,
 		`DELETE FROM login_codes WHERE user_id = $1`,
+		// The apps the user authorised lose their tokens.
+		`DELETE FROM oauth_tokens WHERE grant_id IN (SELECT id FROM oauth_grants WHERE user_id = $1)`,
+		`DELETE FROM oauth_requests WHERE user_id = $1`,
+		`DELETE FROM oauth_grants WHERE user_id = $1`,
 		// The devices' names and addresses are personal data too.
 		`UPDATE sessions SET device_name = '', platform = '', ip = '', user_agent = '', device_key = NULL WHERE user_id = $1`,
 	} {
