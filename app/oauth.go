@@ -37,6 +37,11 @@ type CreateOAuthAppInput struct {
 	Public       bool     `json:"public"`
 	RedirectURIs []string `json:"redirect_uris"`
 	Scopes       []string `json:"scopes"`
+	// ClientCredentials makes a confidential app a server-to-server one
+	// as well: with its own credentials (the client credentials grant) it
+	// gets tokens that act as the administrator who registered it, within
+	// its scopes, for as long as that administrator is active.
+	ClientCredentials bool `json:"client_credentials,omitempty"`
 }
 
 // CreatedOAuthApp is a new app with its secret (confidential apps), shown
@@ -61,7 +66,10 @@ func (a *App) CreateOAuthApp(ctx context.Context, in CreateOAuthAppInput) (*Crea
 	if err := atrium.CheckText("name", strings.TrimSpace(in.Name), atrium.MaxNameLen); err != nil {
 		return nil, err
 	}
-	if len(in.RedirectURIs) == 0 || len(in.RedirectURIs) > maxRedirectURIs {
+	if in.ClientCredentials && in.Public {
+		return nil, atrium.Errorf(atrium.EInvalid, "a public app has no secret, so no client credentials")
+	}
+	if len(in.RedirectURIs) == 0 && !in.ClientCredentials || len(in.RedirectURIs) > maxRedirectURIs {
 		return nil, atrium.Errorf(atrium.EInvalid, "redirect_uris: one to %d exact addresses", maxRedirectURIs)
 	}
 	for _, u := range in.RedirectURIs {
@@ -83,10 +91,27 @@ func (a *App) CreateOAuthApp(ctx context.Context, in CreateOAuthAppInput) (*Crea
 		out.Secret = hex.EncodeToString(b)
 		app.SecretHash = secretHash(out.Secret)
 	}
+	var service *store.OAuthGrant
+	if in.ClientCredentials {
+		service = &store.OAuthGrant{ID: atrium.NewID(), AppID: app.ID, UserID: act.User.ID, OrgID: app.OrgID, Scopes: app.Scopes}
+		app.ServiceGrantID = service.ID
+	}
+	if app.RedirectURIs == nil {
+		app.RedirectURIs = []string{}
+	}
 	err = a.write(ctx, func(w *writer) error {
 		app.CreatedAt = w.now
 		if err := w.AddOAuthApp(w.ctx, app); err != nil {
 			return err
+		}
+		if service != nil {
+			service.CreatedAt = w.now
+			if err := w.AddOAuthGrant(w.ctx, service); err != nil {
+				return err
+			}
+			if err := w.audit(app.OrgID, "oauth.grant", "oauth_app", app.ID, "client credentials, acting as "+act.User.ID+": "+strings.Join(app.Scopes, " ")); err != nil {
+				return err
+			}
 		}
 		kind := "confidential"
 		if app.Public {
@@ -171,6 +196,21 @@ func (a *App) OAuthApp(ctx context.Context, id string) (*store.OAuthApp, error) 
 		return nil, atrium.NotFound("app")
 	}
 	return app, nil
+}
+
+// ServiceScopes returns the scopes a server-to-server app's token gets:
+// those asked that the app may have (all of them when none are asked).
+func ServiceScopes(a *store.OAuthApp, asked []string) []string {
+	if len(asked) == 0 {
+		return a.Scopes
+	}
+	var out []string
+	for _, s := range asked {
+		if slices.Contains(a.Scopes, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // CheckOAuthSecret reports whether secret is a confidential app's, in

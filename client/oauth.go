@@ -13,13 +13,17 @@ type OAuthApp struct {
 	Public       bool     `json:"public"`
 	RedirectURIs []string `json:"redirect_uris"`
 	Scopes       []string `json:"scopes"`
-	Secret       string   `json:"client_secret,omitempty"`
+	// ClientCredentials: a server-to-server app, which gets tokens with its
+	// own credentials, acting as the administrator who registered it.
+	ClientCredentials bool   `json:"client_credentials,omitempty"`
+	Secret            string `json:"client_secret,omitempty"`
 }
 
 // CreateOAuthApp registers an app (administrators only).
 func (c *Client) CreateOAuthApp(ctx context.Context, in OAuthApp) (*OAuthApp, error) {
 	var out OAuthApp
-	body := map[string]any{"name": in.Name, "public": in.Public, "redirect_uris": in.RedirectURIs, "scopes": in.Scopes}
+	body := map[string]any{"name": in.Name, "public": in.Public, "redirect_uris": in.RedirectURIs, "scopes": in.Scopes,
+		"client_credentials": in.ClientCredentials}
 	if err := c.do(ctx, &request{method: http.MethodPost, path: "/api/v1/oauth-apps", body: body}, &out); err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/client"
@@ -318,4 +319,37 @@ func (w *oauthWorld) clientPost(t *testing.T, endpoint string, form url.Values, 
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestOAuthClientCredentials: a server-to-server app gets tokens with its
+// own credentials, acting as the administrator who registered it, within
+// its scopes.
+func TestOAuthClientCredentials(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		w := newOAuthWorld(t, dialect)
+		ctx := ctxT(t)
+		svc := call(w.anaC.CreateOAuthApp(ctx, client.OAuthApp{Name: "Nightly export", ClientCredentials: true,
+			Scopes: []string{atrium.ScopeAdmin, atrium.ScopeBindersRead}})).must(t)
+		cc := clientcredentials.Config{ClientID: svc.ID, ClientSecret: svc.Secret, TokenURL: w.meta.Token, Scopes: []string{atrium.ScopeAdmin}}
+		tok, err := cc.Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp := w.api(t, tok.AccessToken, "GET", "/api/v1/users", ""); resp.StatusCode != http.StatusOK {
+			t.Fatalf("listing users with admin: %d", resp.StatusCode)
+		}
+		wantStatus(t, "a scope not asked for", w.api(t, tok.AccessToken, "GET", "/api/v1/binders", ""), http.StatusForbidden, atrium.EScope)
+		bad := cc
+		bad.ClientSecret = strings.Repeat("0", 64)
+		if _, err := bad.Token(ctx); err == nil {
+			t.Fatal("client credentials with a wrong secret")
+		}
+		// An app registered without client credentials gets none.
+		plain := clientcredentials.Config{ClientID: w.app.ID, ClientSecret: w.app.Secret, TokenURL: w.meta.Token}
+		if _, err := plain.Token(ctx); err == nil {
+			t.Fatal("client credentials for an app not registered for them")
+		}
+		_, err = w.anaC.CreateOAuthApp(ctx, client.OAuthApp{Name: "Phone", Public: true, ClientCredentials: true, Scopes: []string{atrium.ScopeBindersRead}})
+		wantError(t, err, http.StatusBadRequest, atrium.EInvalid)
+	})
 }

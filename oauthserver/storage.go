@@ -323,6 +323,43 @@ func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([
 
 func (s *storage) Health(context.Context) error { return nil }
 
+// ClientCredentials authenticates a server-to-server app (client
+// credentials grant): a confidential app registered for it.
+func (s *storage) ClientCredentials(ctx context.Context, id, secret string) (op.Client, error) {
+	if !s.app.CheckOAuthSecret(ctx, id, secret) {
+		return nil, oidc.ErrInvalidClient().WithDescription("wrong client credentials")
+	}
+	a, err := s.app.OAuthApp(ctx, id)
+	if err != nil || a.ServiceGrantID == "" {
+		return nil, oidc.ErrUnauthorizedClient().WithDescription("this app was not registered for client credentials")
+	}
+	return &client{a: a}, nil
+}
+
+// ClientCredentialsTokenRequest is the token request of a
+// server-to-server app: its service grant, within the scopes asked.
+func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, id string, scopes []string) (op.TokenRequest, error) {
+	a, err := s.app.OAuthApp(ctx, id)
+	if err != nil || a.ServiceGrantID == "" {
+		return nil, oidc.ErrUnauthorizedClient()
+	}
+	granted := app.ServiceScopes(a, scopes)
+	if len(granted) == 0 {
+		return nil, oidc.ErrInvalidScope().WithDescription("none of the scopes asked is the app's")
+	}
+	return &serviceRequest{grant: a.ServiceGrantID, app: a.ID, scopes: granted}, nil
+}
+
+// serviceRequest is op.TokenRequest for client credentials.
+type serviceRequest struct {
+	grant, app string
+	scopes     []string
+}
+
+func (r *serviceRequest) GetSubject() string    { return r.grant }
+func (r *serviceRequest) GetAudience() []string { return []string{r.app} }
+func (r *serviceRequest) GetScopes() []string   { return r.scopes }
+
 // client is op.Client over an app: confidential apps are web clients
 // (client_secret_basic or _post), public apps native ones (no secret,
 // PKCE). Redirect URIs match exactly; no development leniency.
@@ -347,7 +384,11 @@ func (c *client) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }
 func (c *client) GrantTypes() []oidc.GrantType {
-	return []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	types := []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	if c.a.ServiceGrantID != "" {
+		types = append(types, oidc.GrantTypeClientCredentials)
+	}
+	return types
 }
 func (c *client) LoginURL(id string) string            { return ConsentPath + "?authRequestID=" + id }
 func (c *client) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeBearer }

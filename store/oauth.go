@@ -13,28 +13,33 @@ import (
 
 // OAuthApp is a third-party app registered with the OAuth server.
 type OAuthApp struct {
-	ID           string     `json:"client_id"`
-	OrgID        string     `json:"org_id"`
-	Name         string     `json:"name"`
-	Public       bool       `json:"public"`
-	RedirectURIs []string   `json:"redirect_uris"`
-	Scopes       []string   `json:"scopes"`
-	CreatedBy    string     `json:"created_by"`
-	CreatedAt    time.Time  `json:"created_at"`
-	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
-	SecretHash   string     `json:"-"`
+	ID           string   `json:"client_id"`
+	OrgID        string   `json:"org_id"`
+	Name         string   `json:"name"`
+	Public       bool     `json:"public"`
+	RedirectURIs []string `json:"redirect_uris"`
+	Scopes       []string `json:"scopes"`
+	// ServiceGrantID is, for a server-to-server app (client credentials),
+	// the grant its tokens act under.
+	ServiceGrantID string     `json:"service_grant_id,omitempty"`
+	CreatedBy      string     `json:"created_by"`
+	CreatedAt      time.Time  `json:"created_at"`
+	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
+	SecretHash     string     `json:"-"`
 }
 
-const oauthAppCols = `id, org_id, name, public, secret_hash, redirect_uris, scopes, created_by, created_at, revoked_at`
+const oauthAppCols = `id, org_id, name, public, secret_hash, redirect_uris, scopes, service_grant_id, created_by, created_at, revoked_at`
 
 func scanOAuthApp(row interface{ Scan(...any) error }) (*OAuthApp, error) {
 	var a OAuthApp
 	var uris, scopes string
+	var service sql.NullString
 	var created int64
 	var revoked sql.NullInt64
-	if err := row.Scan(&a.ID, &a.OrgID, &a.Name, &a.Public, &a.SecretHash, &uris, &scopes, &a.CreatedBy, &created, &revoked); err != nil {
+	if err := row.Scan(&a.ID, &a.OrgID, &a.Name, &a.Public, &a.SecretHash, &uris, &scopes, &service, &a.CreatedBy, &created, &revoked); err != nil {
 		return nil, err
 	}
+	a.ServiceGrantID = service.String
 	if err := json.Unmarshal([]byte(uris), &a.RedirectURIs); err != nil {
 		return nil, err
 	}
@@ -52,8 +57,12 @@ func jsonList(v []string) string {
 
 // AddOAuthApp records an app.
 func (q Queries) AddOAuthApp(ctx context.Context, a *OAuthApp) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO oauth_apps (`+oauthAppCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)`,
-		a.ID, a.OrgID, a.Name, a.Public, a.SecretHash, jsonList(a.RedirectURIs), jsonList(a.Scopes), a.CreatedBy, ms(a.CreatedAt))
+	var service any
+	if a.ServiceGrantID != "" {
+		service = a.ServiceGrantID
+	}
+	_, err := q.q.ExecContext(ctx, `INSERT INTO oauth_apps (`+oauthAppCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)`,
+		a.ID, a.OrgID, a.Name, a.Public, a.SecretHash, jsonList(a.RedirectURIs), jsonList(a.Scopes), service, a.CreatedBy, ms(a.CreatedAt))
 	return atrium.Internal("store.AddOAuthApp", err)
 }
 

@@ -2,7 +2,8 @@
 -- The OAuth 2.0 authorization server for third-party apps.
 -- oauth_apps: apps an organisation's administrators registered. A
 -- confidential app's secret is kept as a SHA-256 hash (it is 256 random
--- bits); redirect_uris and scopes are JSON lists.
+-- bits); redirect_uris and scopes are JSON lists. service_grant_id: for a
+-- server-to-server app (client credentials), the grant it acts under.
 CREATE TABLE oauth_apps (
     id            TEXT PRIMARY KEY,
     org_id        TEXT NOT NULL REFERENCES orgs(id),
@@ -11,6 +12,7 @@ CREATE TABLE oauth_apps (
     secret_hash   TEXT NOT NULL,
     redirect_uris TEXT NOT NULL,
     scopes        TEXT NOT NULL,
+    service_grant_id TEXT,
     created_by    TEXT NOT NULL,
     created_at    BIGINT NOT NULL,
     revoked_at    BIGINT
