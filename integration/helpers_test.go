@@ -278,3 +278,15 @@ func allMessages(t *testing.T, c *client.Client, binderID string) []*atrium.Mess
 	}
 	return out
 }
+
+// scenarioWait bounds a whole multi-step scenario (sign-ins through real
+// identity providers, many requests), which under -race on a loaded
+// machine takes longer than one wait.
+const scenarioWait = 2 * time.Minute
+
+// ctxScenario is a context bounded by scenarioWait, ended with the test.
+func ctxScenario(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), scenarioWait)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -123,7 +123,7 @@ func (w *oauthWorld) api(t *testing.T, token, method, path string, body string) 
 func TestOAuthCodeFlow(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
 		w := newOAuthWorld(t, dialect)
-		ctx := ctxT(t)
+		ctx := ctxScenario(t)
 		conf := w.config(atrium.ScopeBindersRead, "offline_access")
 		verifier := oauth2.GenerateVerifier()
 		q := w.authorize(t, conf.AuthCodeURL("state-1", oauth2.S256ChallengeOption(verifier)), "ana@example.com", true)
@@ -171,7 +171,7 @@ func TestOAuthCodeFlow(t *testing.T) {
 func TestOAuthRefusals(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
 		w := newOAuthWorld(t, dialect)
-		ctx := ctxT(t)
+		ctx := ctxScenario(t)
 		conf := w.config(atrium.ScopeBindersRead, atrium.ScopeMessagesRead)
 
 		// Redirect URIs match exactly: the authorization server answers
@@ -327,7 +327,7 @@ func (w *oauthWorld) clientPost(t *testing.T, endpoint string, form url.Values, 
 func TestOAuthClientCredentials(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
 		w := newOAuthWorld(t, dialect)
-		ctx := ctxT(t)
+		ctx := ctxScenario(t)
 		svc := call(w.anaC.CreateOAuthApp(ctx, client.OAuthApp{Name: "Nightly export", ClientCredentials: true,
 			Scopes: []string{atrium.ScopeAdmin, atrium.ScopeBindersRead}})).must(t)
 		cc := clientcredentials.Config{ClientID: svc.ID, ClientSecret: svc.Secret, TokenURL: w.meta.Token, Scopes: []string{atrium.ScopeAdmin}}

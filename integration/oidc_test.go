@@ -133,7 +133,7 @@ func wantStatus(t *testing.T, what string, resp *http.Response, status int, code
 func TestOIDCLogin(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
 		w := newOIDCWorld(t, dialect)
-		ctx := ctxT(t)
+		ctx := ctxScenario(t)
 		if w.idp.RedirectURI != w.srv.URL+"/api/v1/auth/oidc/"+w.idp.ID+"/callback" || w.idp.Settings.Issuer != w.op.Issuer {
 			t.Fatalf("the registered provider: %+v", w.idp)
 		}
@@ -182,7 +182,7 @@ func TestOIDCLogin(t *testing.T) {
 func TestOIDCLoginRefusals(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
 		w := newOIDCWorld(t, dialect)
-		ctx := ctxT(t)
+		ctx := ctxScenario(t)
 
 		// The callback reached from another browser than the one that
 		// started the sign-in (login CSRF): refused, and the victim's own
@@ -302,7 +302,7 @@ func TestOIDCLoginRefusals(t *testing.T) {
 func TestOIDCLinkByEmail(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
 		w := &oidcWorld{world: newWorld(t, dialect)}
-		ctx := ctxT(t)
+		ctx := ctxScenario(t)
 		sam := w.srv.CreateUser(t, w.org.ID, "sam@example.com", atrium.KindInternal, password)
 		w.srv.CreateUser(t, w.org.ID, "lee@example.com", atrium.KindInternal, password)
 		samAtIdP := testoidc.User{ID: "sub-sam", Username: "sam", Password: "sam-at-the-idp", Email: "sam@example.com", EmailVerified: true}

@@ -117,7 +117,7 @@ func (p samlPost) back(t *testing.T) *http.Response {
 func TestSAMLLogin(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
 		w := newSAMLWorld(t, dialect, true)
-		ctx := ctxT(t)
+		ctx := ctxScenario(t)
 		if !strings.HasSuffix(w.p.RedirectURI, "/acs") || w.p.Settings.IDPEntityID != w.idp.MetadataURL() {
 			t.Fatalf("the registered provider: %+v", w.p)
 		}
@@ -172,7 +172,7 @@ func refusedFor(t *testing.T, w *world, what, reason string) {
 func TestSAMLLoginRefusals(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
 		w := newSAMLWorld(t, dialect, false)
-		ctx := ctxT(t)
+		ctx := ctxScenario(t)
 		acs := w.p.RedirectURI
 		refused := func(what string, resp *http.Response, status int, code, reason string) {
 			t.Helper()
