@@ -40,17 +40,19 @@ func RouteScope(pattern string) string {
 	case p == "me" && read:
 		return ScopeProfile
 	case strings.HasPrefix(p, "auth/"), strings.HasPrefix(p, "me"), p == "openapi.json",
-		strings.HasPrefix(p, "oauth/"):
+		// The event stream carries every kind of binder event; credentials
+		// and identity links outlive a grant: sessions only.
+		p == "events", strings.HasPrefix(p, "api-clients"), strings.HasPrefix(p, "identity-providers"),
+		strings.HasSuffix(p, "/identities"), strings.Contains(p, "/identities/"):
 		return ""
-	case strings.Contains(p, "/messages"), strings.HasSuffix(p, "/read"), p == "events":
+	case strings.Contains(p, "/messages"), strings.HasSuffix(p, "/read"):
 		return pick(ScopeMessagesRead, ScopeMessagesWrite)
 	case strings.HasPrefix(p, "files"), strings.HasPrefix(p, "uploads"), strings.Contains(p, "/files"), strings.Contains(p, "/uploads"):
 		return pick(ScopeFilesRead, ScopeFilesWrite)
 	case strings.HasPrefix(p, "binders"), p == "directory":
 		return pick(ScopeBindersRead, ScopeBindersWrite)
 	case strings.HasPrefix(p, "users"), strings.HasPrefix(p, "org"), strings.HasPrefix(p, "relationships"),
-		strings.HasPrefix(p, "reports"), strings.HasPrefix(p, "audit"), strings.HasPrefix(p, "api-clients"),
-		strings.HasPrefix(p, "identity-providers"):
+		strings.HasPrefix(p, "reports"), strings.HasPrefix(p, "audit"):
 		return ScopeAdmin
 	}
 	return ""

@@ -303,6 +303,9 @@ func (a *App) Housekeep(ctx context.Context) error {
 	if err := a.store.Tx(ctx, func(tx *store.Tx) error { return tx.DeleteCeremoniesBefore(ctx, now) }); err != nil {
 		a.log.Warn("housekeeping: forgetting expired passkey ceremonies", "err", err)
 	}
+	if err := a.store.Tx(ctx, func(tx *store.Tx) error { return tx.DeleteExpiredOAuth(ctx, now) }); err != nil {
+		a.log.Warn("housekeeping: forgetting expired OAuth requests and tokens", "err", err)
+	}
 	if err := a.store.Tx(ctx, func(tx *store.Tx) error { return tx.DeleteLoginFlowsBefore(ctx, now) }); err != nil {
 		a.log.Warn("housekeeping: forgetting expired provider sign-ins", "err", err)
 	}

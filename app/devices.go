@@ -93,6 +93,12 @@ func (a *App) LogoutDevices(ctx context.Context, userID, sessionID string) (int,
 		if err != nil {
 			return err
 		}
+		if sessionID == "" {
+			// Logging out everywhere ends the apps' access too.
+			if err := w.RevokeUserGrants(w.ctx, u.ID, w.now); err != nil {
+				return err
+			}
+		}
 		if n = len(ids); n == 0 && sessionID != "" {
 			return atrium.NotFound("session")
 		}

@@ -125,24 +125,15 @@ func (a *App) CreateOAuthApp(ctx context.Context, in CreateOAuthAppInput) (*Crea
 	return out, nil
 }
 
-// checkRedirectURI accepts an absolute redirect URI without a fragment:
-// https, or, for public (native) apps, a loopback http address or a
-// private-use scheme (RFC 8252).
-func checkRedirectURI(raw string, public bool) error {
+// checkRedirectURI accepts an absolute https redirect URI without a
+// fragment, matched exactly at authorization (public apps, too: a mobile
+// app receives it as a claimed https link).
+func checkRedirectURI(raw string, _ bool) error {
 	u, err := url.Parse(raw)
-	bad := atrium.Errorf(atrium.EInvalid, "redirect URI %q: an absolute https address without a fragment (public apps: also http on loopback, or an app's own scheme)", truncate(raw, 100))
-	if err != nil || len(raw) > 2048 || u.Fragment != "" || strings.Contains(raw, "#") || u.Scheme == "" || u.User != nil {
-		return bad
+	if err != nil || len(raw) > 2048 || u.Fragment != "" || strings.Contains(raw, "#") || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		return atrium.Errorf(atrium.EInvalid, "redirect URI %q: an absolute https address without a fragment", truncate(raw, 100))
 	}
-	switch {
-	case u.Scheme == "https" && u.Host != "":
-		return nil
-	case public && u.Scheme == "http" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1" || u.Hostname() == "localhost"):
-		return nil
-	case public && u.Scheme != "http" && u.Scheme != "https" && strings.Contains(u.Scheme, "."):
-		return nil
-	}
-	return bad
+	return nil
 }
 
 // ListOAuthApps returns a page of the organisation's apps (administrators
@@ -268,6 +259,7 @@ func (a *App) ApproveOAuthRequest(ctx context.Context, id string, asked []string
 		}
 	}
 	if len(scopes) == 0 {
+		a.auditRefusal(ctx, act.User.OrgID, "oauth.grant", act.User.ID, "none of the scopes "+app.Name+" asked can be granted by this account")
 		return atrium.Errorf(atrium.EForbidden, "none of the scopes asked can be granted by this account")
 	}
 	if slices.Contains(asked, "offline_access") {
@@ -297,20 +289,53 @@ func codeHash(code string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// OAuthRequestByCode returns the approved request of a code.
+// OAuthRequestByCode spends a code and returns its approved request. A
+// code presented a second time was copied: the grant it led to is revoked
+// with its tokens (RFC 6749 §4.1.2), and audited.
 func (a *App) OAuthRequestByCode(ctx context.Context, code string) (*store.OAuthRequest, error) {
-	return a.store.OAuthRequestByCode(ctx, codeHash(code), a.now())
+	r, err := a.store.OAuthRequestByCode(ctx, codeHash(code), a.now())
+	if err != nil {
+		return nil, atrium.Errorf(atrium.EUnauthorized, "the code is not valid or expired")
+	}
+	first := false
+	if r.CodeUsedAt == nil {
+		if err := a.write(ctx, func(w *writer) (err error) {
+			first, err = w.UseOAuthCode(w.ctx, r.ID, w.now)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if !first {
+		a.revokeGrantFor(ctx, r.GrantID, "an authorization code was used twice")
+		return nil, atrium.Errorf(atrium.EUnauthorized, "the code was used already: the authorisation is revoked")
+	}
+	return r, nil
 }
 
-// EndOAuthRequest removes a request once its code was exchanged; false
-// if it was gone already (the code was used).
-func (a *App) EndOAuthRequest(ctx context.Context, id string) (bool, error) {
-	gone := false
-	err := a.write(ctx, func(w *writer) (err error) {
-		gone, err = w.DeleteOAuthRequest(w.ctx, id)
+// BindOAuthRequest ties a request to the browser that started it: the
+// consent is taken only from a browser with the same cookie.
+func (a *App) BindOAuthRequest(ctx context.Context, id, browserToken string) error {
+	return a.write(ctx, func(w *writer) error { return w.BindOAuthRequest(w.ctx, id, codeHash(browserToken)) })
+}
+
+// DenyOAuthRequest ends a request the user refused; audited.
+func (a *App) DenyOAuthRequest(ctx context.Context, id string) error {
+	r, err := a.OAuthRequest(ctx, id)
+	if err != nil {
 		return err
+	}
+	orgID := ""
+	if app, err := a.OAuthApp(ctx, r.AppID); err == nil {
+		orgID = app.OrgID
+	}
+	return a.write(ctx, func(w *writer) error {
+		if err := w.DeleteOAuthRequest(w.ctx, id); err != nil {
+			return err
+		}
+		w.record(a.auditEntry(w.ctx, orgID, "oauth.deny", "oauth_app", r.AppID, atrium.OutcomeDenied, "the user refused the app", w.now))
+		return nil
 	})
-	return gone, err
 }
 
 // liveGrant returns a grant that is not revoked, of a live app and an
@@ -339,13 +364,14 @@ func (a *App) liveGrant(ctx context.Context, id string) (*store.OAuthGrant, *atr
 // IssueOAuthTokens issues an access token for a grant (and a refresh token
 // when refresh is set): the access token's id and the refresh token.
 func (a *App) IssueOAuthTokens(ctx context.Context, grantID string, scopes []string, refresh bool) (string, string, time.Time, error) {
-	g, _, err := a.liveGrant(ctx, grantID)
+	g, u, err := a.liveGrant(ctx, grantID)
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
 	var kept []string
 	for _, s := range scopes {
-		if slices.Contains(g.Scopes, s) {
+		// admin only while the user still administers the organisation.
+		if slices.Contains(g.Scopes, s) && (s != atrium.ScopeAdmin || atrium.CanManageUsers(u, u.OrgID)) {
 			kept = append(kept, s)
 		}
 	}
@@ -405,6 +431,14 @@ func (a *App) OAuthRefresh(ctx context.Context, refreshToken string) (*RefreshGr
 
 // revokeReusedGrant revokes a grant whose refresh token came back twice.
 func (a *App) revokeReusedGrant(ctx context.Context, grantID string) {
+	a.revokeGrantFor(ctx, grantID, "a refresh token was used twice")
+}
+
+// revokeGrantFor revokes a grant that was abused, and audits why.
+func (a *App) revokeGrantFor(ctx context.Context, grantID, why string) {
+	if grantID == "" {
+		return
+	}
 	g, err := a.store.GetOAuthGrant(ctx, grantID)
 	if err != nil {
 		return
@@ -413,11 +447,24 @@ func (a *App) revokeReusedGrant(ctx context.Context, grantID string) {
 		if err := w.RevokeOAuthGrant(w.ctx, g.ID, w.now); err != nil && atrium.ErrorCode(err) != atrium.ENotFound {
 			return err
 		}
-		return w.audit(g.OrgID, "oauth.revoke", "oauth_grant", g.ID, "a refresh token was used twice")
+		return w.audit(g.OrgID, "oauth.revoke", "oauth_grant", g.ID, why)
 	})
 	if err != nil {
-		a.log.Warn("revoking a grant whose refresh token was reused", "err", err)
+		a.log.Warn("revoking an abused grant", "why", why, "err", err)
 	}
+}
+
+// OAuthRefreshGrant returns, without side effects, the grant of a
+// refresh token (for revocation, which must not trigger reuse detection).
+func (a *App) OAuthRefreshGrant(ctx context.Context, refreshToken string) (*store.OAuthGrant, error) {
+	if !auth.ValidTokenShape(refreshToken) {
+		return nil, atrium.NotFound("token")
+	}
+	t, err := a.store.OAuthTokenByHash(ctx, hex.EncodeToString(auth.HashToken(refreshToken)))
+	if err != nil || t.Kind != "refresh" {
+		return nil, atrium.NotFound("token")
+	}
+	return a.store.GetOAuthGrant(ctx, t.GrantID)
 }
 
 // RotateOAuthRefresh spends a refresh token and issues the next access
@@ -511,6 +558,13 @@ func (a *App) CheckOAuthAccess(ctx context.Context, tokenID string) (*OAuthAcces
 func (a *App) AuthenticateOAuth(ctx context.Context, tokenID string) (*atrium.Actor, error) {
 	acc, err := a.CheckOAuthAccess(ctx, tokenID)
 	if err != nil {
+		// A known token refused (revoked, expired, its grant or app
+		// revoked, its user deactivated) is audited in its organisation.
+		if t, terr := a.store.GetOAuthToken(ctx, tokenID); terr == nil {
+			if g, gerr := a.store.GetOAuthGrant(ctx, t.GrantID); gerr == nil {
+				a.AuditOAuthRefusal(ctx, g.AppID, "api", "invalid_token", atrium.ErrorMessage(err))
+			}
+		}
 		return nil, err
 	}
 	ci := atrium.ClientInfoFrom(ctx)
@@ -612,11 +666,11 @@ func (a *App) ServerKey(ctx context.Context, name string) ([32]byte, error) {
 // (a password, and a code when their account asks for a second factor)
 // and whether they allow the app.
 type ConsentInput struct {
-	RequestID string
-	Email     string
-	Password  string
-	Code      string
-	Allow     bool
+	RequestID    string
+	BrowserToken string // the cookie of the browser that started the request
+	Email        string
+	Password     string
+	Code         string
 }
 
 // ErrSecondFactorNeeded asks the consent page for the user's code.
@@ -629,6 +683,11 @@ func (a *App) ConsentToOAuth(ctx context.Context, in ConsentInput) error {
 	r, err := a.OAuthRequest(ctx, in.RequestID)
 	if err != nil {
 		return err
+	}
+	// Consent is taken only in the browser that started the request: no
+	// one can start one and have someone else approve it.
+	if r.BrowserHash == "" || subtle.ConstantTimeCompare([]byte(codeHash(in.BrowserToken)), []byte(r.BrowserHash)) != 1 {
+		return atrium.Errorf(atrium.EForbidden, "this authorization was not started in this browser; start again from the app")
 	}
 	app, err := a.OAuthApp(ctx, r.AppID)
 	if err != nil {
@@ -659,12 +718,6 @@ func (a *App) ConsentToOAuth(ctx context.Context, in ConsentInput) error {
 			a.log.Warn("ending the consent page's session", "err", err)
 		}
 	}()
-	if !in.Allow {
-		e := a.auditEntry(ctx, act.User.OrgID, "oauth.deny", "oauth_app", app.ID, atrium.OutcomeDenied, "the user refused the app", a.now())
-		e.ActorID = act.User.ID
-		_ = a.store.Tx(ctx, func(tx *store.Tx) error { tx.AppendRecords([]*atrium.AuditEntry{e}, nil); return nil })
-		return nil
-	}
 	var asked []string
 	if err := json.Unmarshal(r.Request, &struct {
 		Scopes *[]string `json:"scopes"`
@@ -688,4 +741,21 @@ func (a *App) newServerKey(ctx context.Context, fs FileStorage, name string) err
 	return a.store.Tx(ctx, func(tx *store.Tx) error {
 		return tx.AddServerSecret(ctx, &store.ServerSecret{Name: name, KEKID: kek, Wrapped: wrapped}, a.now())
 	})
+}
+
+// AuditOAuthRefusal records a request the OAuth server refused (an
+// unknown client, a redirect URI not registered, a code used twice, a PKCE
+// verifier that does not match…), in the app's organisation when the app
+// is known.
+func (a *App) AuditOAuthRefusal(ctx context.Context, clientID, endpoint, code, description string) {
+	orgID := ""
+	if app, err := a.OAuthApp(ctx, clientID); err == nil {
+		orgID = app.OrgID
+	}
+	detail := truncate(endpoint+": "+code+": "+description, 500)
+	e := a.auditEntry(ctx, orgID, "oauth.refuse", "oauth_app", truncate(clientID, 64), atrium.OutcomeFailure, detail, a.now())
+	bg := context.WithoutCancel(ctx)
+	if err := a.store.Tx(bg, func(tx *store.Tx) error { tx.AppendRecords([]*atrium.AuditEntry{e}, nil); return nil }); err != nil {
+		a.log.Warn("audit of an OAuth refusal", "err", err)
+	}
 }

@@ -474,6 +474,11 @@ func (a *App) ChangePassword(ctx context.Context, in ChangePasswordInput) error 
 		if err := w.audit(u.OrgID, "user.password_change", "user", u.ID, ""); err != nil {
 			return err
 		}
+		// Apps the user authorised, maybe with the old password, lose
+		// their access too.
+		if err := w.RevokeUserGrants(ctx, u.ID, w.now); err != nil {
+			return err
+		}
 		ids, err := w.RevokeSessions(ctx, u.ID, "", act.SessionID, w.now)
 		if err != nil || len(ids) == 0 {
 			return err

@@ -57,7 +57,7 @@ func (s *Server) authenticateOAuth(w http.ResponseWriter, r *http.Request, token
 	}
 	id, ok := o.TokenID(token)
 	if !ok {
-		return nil, atrium.Errorf(atrium.EUnauthorized, "the token is not valid")
+		return nil, atrium.Errorf(atrium.EUnauthorized, "the access token is not valid, expired or was revoked")
 	}
 	act, err := s.app.AuthenticateOAuth(r.Context(), id)
 	if err != nil {
@@ -65,6 +65,7 @@ func (s *Server) authenticateOAuth(w http.ResponseWriter, r *http.Request, token
 	}
 	need := atrium.RouteScope(r.Pattern)
 	if need == "" || !slices.Contains(act.Scopes, need) {
+		s.app.AuditOAuthRefusal(r.Context(), act.AppID, r.Pattern, "insufficient_scope", "needs "+need)
 		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+need+`"`)
 		if need == "" {
 			return nil, atrium.Errorf(atrium.EScope, "this endpoint takes a signed-in session, not an app's token")

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/app"
 	"github.com/atrium-dev/atrium/client"
 )
 
@@ -140,9 +141,15 @@ func TestOAuthCodeFlow(t *testing.T) {
 		wantStatus(t, "posting without messages:write", w.api(t, tok.AccessToken, "POST", "/api/v1/binders/"+w.lobby.ID+"/messages", `{"text":"hi"}`),
 			http.StatusForbidden, atrium.EScope)
 		wantStatus(t, "a session-only endpoint", w.api(t, tok.AccessToken, "GET", "/api/v1/me/sessions", ""), http.StatusForbidden, atrium.EScope)
-		// A code is exchanged once.
+		// A code is exchanged once; played again, it revokes what it gave.
 		if _, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier)); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
 			t.Fatalf("a code used twice: %v", err)
+		}
+		wantStatus(t, "a token of a code played twice", w.api(t, tok.AccessToken, "GET", "/api/v1/binders", ""), http.StatusUnauthorized, atrium.EUnauthorized)
+		verifier = oauth2.GenerateVerifier()
+		q = w.authorize(t, conf.AuthCodeURL("state-2", oauth2.S256ChallengeOption(verifier)), "ana@example.com", true)
+		if tok, err = conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier)); err != nil {
+			t.Fatal(err)
 		}
 
 		// The refresh token rotates; the old one, played again, revokes
@@ -184,9 +191,38 @@ func TestOAuthRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
-			if loc := resp.Header.Get("Location"); strings.HasPrefix(loc, bad) || resp.StatusCode == http.StatusFound && !strings.HasPrefix(loc, "/oauth/") {
-				t.Fatalf("redirect URI %q: %d to %q", bad, resp.StatusCode, loc)
+			if resp.StatusCode/100 != 4 || resp.Header.Get("Location") != "" {
+				t.Fatalf("redirect URI %q: %d to %q", bad, resp.StatusCode, resp.Header.Get("Location"))
 			}
+		}
+
+		// Someone who starts a request cannot have a victim approve it: the
+		// consent is taken only in the browser that started it, and the
+		// code is never handed out to whoever knows the request's id.
+		attacker := browser()
+		resp, err := attacker.Get(conf.AuthCodeURL("s1", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		consent, _ := resp.Request.URL.Parse(resp.Header.Get("Location"))
+		victim := browser()
+		resp, err = victim.PostForm(consent.String(), url.Values{"id": {consent.Query().Get("authRequestID")}, "email": {"ana@example.com"},
+			"password": {password}, "decision": {"allow"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusFound {
+			t.Fatalf("a consent in another browser than the one that started it: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		resp, err = attacker.Get(w.srv.URL + "/oauth/authorize/callback?id=" + consent.Query().Get("authRequestID"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("the library's callback, which would hand out a code for a request id: %d", resp.StatusCode)
 		}
 
 		// A verifier that does not match the challenge.
@@ -197,14 +233,14 @@ func TestOAuthRefusals(t *testing.T) {
 		}
 
 		// A public app must use PKCE.
-		public := call(w.anaC.CreateOAuthApp(ctx, client.OAuthApp{Name: "Phone app", Public: true, RedirectURIs: []string{"http://127.0.0.1/cb"},
+		public := call(w.anaC.CreateOAuthApp(ctx, client.OAuthApp{Name: "Phone app", Public: true, RedirectURIs: []string{"https://phone.example/cb"},
 			Scopes: []string{atrium.ScopeBindersRead}})).must(t)
 		if public.Secret != "" {
 			t.Fatal("a public app was given a secret")
 		}
-		pc := oauth2.Config{ClientID: public.ID, RedirectURL: "http://127.0.0.1/cb", Scopes: []string{atrium.ScopeBindersRead},
+		pc := oauth2.Config{ClientID: public.ID, RedirectURL: "https://phone.example/cb", Scopes: []string{atrium.ScopeBindersRead},
 			Endpoint: oauth2.Endpoint{AuthURL: w.meta.Authorize, TokenURL: w.meta.Token}}
-		resp, err := browser().Get(pc.AuthCodeURL("s3"))
+		resp, err = browser().Get(pc.AuthCodeURL("s3"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -295,6 +331,25 @@ func TestOAuthRefusals(t *testing.T) {
 			t.Fatalf("revoking the app: %d", r.StatusCode)
 		}
 		wantStatus(t, "a token of a revoked app", w.api(t, anaTok.AccessToken, "GET", "/api/v1/binders", ""), http.StatusUnauthorized, atrium.EUnauthorized)
+
+		// Each refusal of the protocol is in the organisation's audit log.
+		entries, _, err := w.srv.App.SearchAudit(asUserOf(t, w.world, "ana@example.com"), app.AuditSearch{Action: "oauth.refuse"}, app.Page{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var details []string
+		for _, e := range entries {
+			details = append(details, e.Detail)
+		}
+		refusals := strings.Join(details, "\n")
+		for _, want := range []string{"/authorize: invalid_request", "/oauth/token: invalid_grant"} {
+			if !strings.Contains(refusals, want) {
+				t.Errorf("no audited refusal %q; refusals:\n%s", want, refusals)
+			}
+		}
+		if n := strings.Count(refusals, "redirect_uri"); n < 3 {
+			t.Errorf("%d refused redirect URIs audited, want 3; refusals:\n%s", n, refusals)
+		}
 	})
 }
 

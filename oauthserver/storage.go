@@ -27,6 +27,22 @@ type storage struct {
 
 var errNoIDTokens = errors.New("oauthserver: this server issues no ID tokens")
 
+// maxParam bounds state and nonce.
+const maxParam = 512
+
+// opErr maps the app's errors to the protocol's: a refusal is
+// invalid_grant (its message is the app's, safe to show); anything else
+// is a server error that says nothing more (the app logs it).
+func opErr(err error) error {
+	switch atrium.ErrorCode(err) {
+	case "":
+		return nil
+	case atrium.EUnauthorized, atrium.ENotFound, atrium.EForbidden:
+		return oidc.ErrInvalidGrant().WithDescription("%s", atrium.ErrorMessage(err))
+	}
+	return oidc.ErrServerError()
+}
+
 // requestParams are the parameters of an authorization request kept
 // until its code is exchanged.
 type requestParams struct {
@@ -104,6 +120,12 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ 
 	if err != nil {
 		return nil, oidc.ErrInvalidClient()
 	}
+	if !slices.Contains(a.RedirectURIs, r.RedirectURI) {
+		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("redirect_uri is not one the app registered")
+	}
+	if len(r.State) > maxParam || len(r.Nonce) > maxParam || len(r.Scopes) > 20 || r.CodeChallenge != "" && len(r.CodeChallenge) != 43 {
+		return nil, oidc.ErrInvalidRequest().WithDescription("state or nonce too long, too many scopes, or a code_challenge that is not 43 characters")
+	}
 	if r.CodeChallenge != "" && r.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
 	}
@@ -122,11 +144,11 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ 
 	}
 	id, err := s.app.StartOAuthRequest(ctx, a.ID, b)
 	if err != nil {
-		return nil, err
+		return nil, opErr(err)
 	}
 	stored, err := s.app.OAuthRequest(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, opErr(err)
 	}
 	return newAuthRequest(stored)
 }
@@ -134,35 +156,29 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ 
 func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
 	r, err := s.app.OAuthRequest(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, opErr(err)
 	}
 	return newAuthRequest(r)
 }
 
+// AuthRequestByCode spends the code (the app revokes the grant of a code
+// played again).
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	r, err := s.app.OAuthRequestByCode(ctx, code)
 	if err != nil {
-		return nil, err
+		return nil, opErr(err)
 	}
 	return newAuthRequest(r)
 }
 
 func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
-	return s.app.SetOAuthCode(ctx, id, code)
+	return opErr(s.app.SetOAuthCode(ctx, id, code))
 }
 
-// DeleteAuthRequest ends a request when its code is exchanged: a code is
-// taken once.
-func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
-	gone, err := s.app.EndOAuthRequest(ctx, id)
-	if err != nil {
-		return err
-	}
-	if !gone {
-		return oidc.ErrInvalidGrant().WithDescription("the code was used already")
-	}
-	return nil
-}
+// DeleteAuthRequest does nothing: the code was spent when it was read,
+// and the request stays until it expires, so that a code played again
+// is recognised.
+func (s *storage) DeleteAuthRequest(context.Context, string) error { return nil }
 
 // tokenScopes are the API scopes of a token request.
 func tokenScopes(scopes []string) []string {
@@ -171,24 +187,22 @@ func tokenScopes(scopes []string) []string {
 
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
 	id, _, exp, err := s.app.IssueOAuthTokens(ctx, req.GetSubject(), tokenScopes(req.GetScopes()), false)
-	return id, exp, err
+	return id, exp, opErr(err)
 }
 
 // CreateAccessAndRefreshTokens issues tokens for a code, or rotates a
 // refresh token (currentRefreshToken set): the old one is spent.
 func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
 	if current == "" {
-		return s.app.IssueOAuthTokens(ctx, req.GetSubject(), tokenScopes(req.GetScopes()), true)
+		id, refresh, exp, err := s.app.IssueOAuthTokens(ctx, req.GetSubject(), tokenScopes(req.GetScopes()), true)
+		return id, refresh, exp, opErr(err)
 	}
 	rr, ok := req.(*refreshRequest)
 	if !ok {
 		return "", "", time.Time{}, oidc.ErrInvalidGrant()
 	}
 	id, refresh, exp, err := s.app.RotateOAuthRefresh(ctx, rr.g, tokenScopes(req.GetScopes()))
-	if atrium.ErrorCode(err) == atrium.EUnauthorized {
-		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("%s", atrium.ErrorMessage(err))
-	}
-	return id, refresh, exp, err
+	return id, refresh, exp, opErr(err)
 }
 
 // refreshRequest is op.RefreshTokenRequest over a refresh token's grant.
@@ -209,11 +223,12 @@ func (r *refreshRequest) SetCurrentScopes(scopes []string) { r.scopes = scopes }
 // before revokes the grant (reuse detection).
 func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
 	g, err := s.app.OAuthRefresh(ctx, token)
-	if atrium.ErrorCode(err) == atrium.EUnauthorized {
+	switch atrium.ErrorCode(err) {
+	case "":
+	case atrium.EUnauthorized, atrium.ENotFound:
 		return nil, op.ErrInvalidRefreshToken
-	}
-	if err != nil {
-		return nil, err
+	default:
+		return nil, oidc.ErrServerError()
 	}
 	return &refreshRequest{g: g, scopes: append(slices.Clone(g.Scopes), oidc.ScopeOfflineAccess)}, nil
 }
@@ -228,12 +243,14 @@ func (s *storage) RevokeToken(ctx context.Context, tokenOrID, _, clientID string
 	return nil
 }
 
+// GetRefreshTokenInfo finds a refresh token to revoke, without side
+// effects, and only among the calling app's.
 func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
-	g, err := s.app.OAuthRefresh(ctx, token)
-	if err != nil || g.Grant.AppID != clientID {
+	g, err := s.app.OAuthRefreshGrant(ctx, token)
+	if err != nil || g.AppID != clientID {
 		return "", "", op.ErrInvalidRefreshToken
 	}
-	return g.Grant.ID, token, nil
+	return g.ID, token, nil
 }
 
 // signingKey signs the ID tokens the protocol sends beside access tokens
@@ -293,9 +310,10 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 	if err != nil {
 		return err
 	}
-	caller, err := s.app.OAuthApp(ctx, clientID)
-	if err != nil || caller.OrgID != acc.Grant.OrgID {
-		return errors.New("oauthserver: a token of another organisation")
+	// An app introspects its own tokens only: another app (even of the
+	// organisation) learns nothing of them.
+	if clientID != acc.Grant.AppID {
+		return errors.New("oauthserver: another app's token")
 	}
 	resp.Active = true
 	resp.Scope = oidc.SpaceDelimitedArray(acc.Token.Scopes)
@@ -370,7 +388,7 @@ func (c *client) RedirectURIs() []string           { return c.a.RedirectURIs }
 func (c *client) PostLogoutRedirectURIs() []string { return nil }
 func (c *client) ApplicationType() op.ApplicationType {
 	if c.a.Public {
-		return op.ApplicationTypeNative
+		return op.ApplicationTypeUserAgent // https redirect URIs, matched exactly
 	}
 	return op.ApplicationTypeWeb
 }

@@ -110,36 +110,39 @@ func (q Queries) RevokeOAuthApp(ctx context.Context, orgID, id string, now time.
 // (Request, JSON), and once the user approved, the grant and the hash of
 // its code.
 type OAuthRequest struct {
-	ID        string
-	AppID     string
-	Request   []byte
-	UserID    string
-	GrantID   string
-	Scopes    []string // granted
-	CodeHash  string
-	AuthTime  *time.Time
-	ExpiresAt time.Time
+	ID          string
+	AppID       string
+	Request     []byte
+	UserID      string
+	GrantID     string
+	Scopes      []string // granted
+	CodeHash    string
+	CodeUsedAt  *time.Time
+	BrowserHash string
+	AuthTime    *time.Time
+	ExpiresAt   time.Time
 }
 
-const oauthRequestCols = `id, app_id, request, user_id, grant_id, scopes, code_hash, auth_time, expires_at`
+const oauthRequestCols = `id, app_id, request, user_id, grant_id, scopes, code_hash, code_used_at, browser_hash, auth_time, expires_at`
 
 func scanOAuthRequest(row interface{ Scan(...any) error }) (*OAuthRequest, error) {
 	var r OAuthRequest
 	var req, scopes string
-	var user, grant, code sql.NullString
-	var authTime sql.NullInt64
+	var user, grant, code, browser sql.NullString
+	var authTime, used sql.NullInt64
 	var expires int64
-	if err := row.Scan(&r.ID, &r.AppID, &req, &user, &grant, &scopes, &code, &authTime, &expires); err != nil {
+	if err := row.Scan(&r.ID, &r.AppID, &req, &user, &grant, &scopes, &code, &used, &browser, &authTime, &expires); err != nil {
 		return nil, err
 	}
-	r.Request, r.UserID, r.GrantID, r.CodeHash = []byte(req), user.String, grant.String, code.String
+	r.Request, r.UserID, r.GrantID, r.CodeHash, r.BrowserHash = []byte(req), user.String, grant.String, code.String, browser.String
+	r.CodeUsedAt = fromNullMS(used)
 	r.AuthTime, r.ExpiresAt = fromNullMS(authTime), fromMS(expires)
 	return &r, json.Unmarshal([]byte(scopes), &r.Scopes)
 }
 
 // AddOAuthRequest records an authorization request.
 func (q Queries) AddOAuthRequest(ctx context.Context, r *OAuthRequest) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO oauth_requests (`+oauthRequestCols+`) VALUES ($1, $2, $3, NULL, NULL, '[]', NULL, NULL, $4)`,
+	_, err := q.q.ExecContext(ctx, `INSERT INTO oauth_requests (`+oauthRequestCols+`) VALUES ($1, $2, $3, NULL, NULL, '[]', NULL, NULL, NULL, NULL, $4)`,
 		r.ID, r.AppID, string(r.Request), ms(r.ExpiresAt))
 	return atrium.Internal("store.AddOAuthRequest", err)
 }
@@ -181,15 +184,45 @@ func (q Queries) SetOAuthCode(ctx context.Context, id, codeHash string) error {
 	return changedOne(res, err, "authorization request", "store.SetOAuthCode")
 }
 
-// DeleteOAuthRequest removes a request (its code is then spent); false if
-// it was gone already.
-func (q Queries) DeleteOAuthRequest(ctx context.Context, id string) (bool, error) {
-	res, err := q.q.ExecContext(ctx, `DELETE FROM oauth_requests WHERE id = $1`, id)
+// UseOAuthCode spends a request's code; false if it was spent before.
+func (q Queries) UseOAuthCode(ctx context.Context, id string, now time.Time) (bool, error) {
+	res, err := q.q.ExecContext(ctx, `UPDATE oauth_requests SET code_used_at = $2 WHERE id = $1 AND code_used_at IS NULL`, id, ms(now))
 	if err != nil {
-		return false, atrium.Internal("store.DeleteOAuthRequest", err)
+		return false, atrium.Internal("store.UseOAuthCode", err)
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+// BindOAuthRequest records the hash of the cookie of the browser that
+// started a request, once.
+func (q Queries) BindOAuthRequest(ctx context.Context, id, browserHash string) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE oauth_requests SET browser_hash = $2 WHERE id = $1 AND browser_hash IS NULL`, id, browserHash)
+	return changedOne(res, err, "authorization request", "store.BindOAuthRequest")
+}
+
+// DeleteOAuthRequest removes a request (a denied one).
+func (q Queries) DeleteOAuthRequest(ctx context.Context, id string) error {
+	_, err := q.q.ExecContext(ctx, `DELETE FROM oauth_requests WHERE id = $1`, id)
+	return atrium.Internal("store.DeleteOAuthRequest", err)
+}
+
+// DeleteExpiredOAuth forgets requests that expired, and tokens that
+// expired before t (revoked or used ones too, once expired: until then
+// a used refresh token must still be recognised).
+func (q Queries) DeleteExpiredOAuth(ctx context.Context, t time.Time) error {
+	for _, stmt := range []string{`DELETE FROM oauth_requests WHERE expires_at < $1`, `DELETE FROM oauth_tokens WHERE expires_at < $1`} {
+		if _, err := q.q.ExecContext(ctx, stmt, ms(t)); err != nil {
+			return atrium.Internal("store.DeleteExpiredOAuth", err)
+		}
+	}
+	return nil
+}
+
+// RevokeUserGrants revokes every live grant of a user.
+func (q Queries) RevokeUserGrants(ctx context.Context, userID string, now time.Time) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE oauth_grants SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, userID, ms(now))
+	return atrium.Internal("store.RevokeUserGrants", err)
 }
 
 // OAuthGrant is a user's authorisation of an app.

@@ -18,8 +18,10 @@ CREATE TABLE oauth_apps (
     revoked_at    BIGINT
 );
 CREATE INDEX oauth_apps_org ON oauth_apps(org_id, id);
--- oauth_requests: authorization requests waiting for the user's consent,
--- then for their code to be exchanged (code_hash set once approved).
+-- oauth_requests: authorization requests waiting for the user's consent
+-- (in the browser that started them: browser_hash, the hash of a cookie),
+-- then for their code to be exchanged, once (code_used_at; the row stays
+-- until it expires, so that a code played again is recognised).
 CREATE TABLE oauth_requests (
     id             TEXT PRIMARY KEY,
     app_id         TEXT NOT NULL,
@@ -28,6 +30,8 @@ CREATE TABLE oauth_requests (
     grant_id       TEXT,
     scopes         TEXT NOT NULL,
     code_hash      TEXT,
+    code_used_at   BIGINT,
+    browser_hash   TEXT,
     auth_time      BIGINT,
     expires_at     BIGINT NOT NULL
 );
