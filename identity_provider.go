@@ -45,11 +45,13 @@ type IdPSettings struct {
 	IDPMetadataURL string `json:"idp_metadata_url,omitempty"`
 	// IDPEntityID is the SAML IdP's entity id, from its metadata.
 	IDPEntityID string `json:"idp_entity_id,omitempty"`
-	// SPEntityID and ACSURL are this server's entity id (its metadata
-	// address) and assertion consumer service for the IdP, fixed when the
-	// provider is registered; SPCertificate is its certificate (PEM).
+	// SPEntityID, ACSURL and SLOURL are this server's entity id (its
+	// metadata address), assertion consumer service and single logout
+	// service for the IdP, fixed when the provider is registered;
+	// SPCertificate is its certificate (PEM).
 	SPEntityID    string `json:"sp_entity_id,omitempty"`
 	ACSURL        string `json:"acs_url,omitempty"`
+	SLOURL        string `json:"slo_url,omitempty"`
 	SPCertificate string `json:"sp_certificate,omitempty"`
 	// AllowIDPInitiated accepts SAML sign-ins started at the IdP, which
 	// answer no request of this server.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"net/http"
 	"strings"
 	"time"
 
@@ -41,7 +42,7 @@ func (a *App) prepareSAML(ctx context.Context, p *store.IdentityProvider, in Cre
 	}
 	base := strings.TrimRight(in.AuthBase, "/") + "/saml/" + p.ID
 	s := &p.Settings
-	s.IDPMetadataXML, s.IDPEntityID, s.SPEntityID, s.ACSURL = string(data), md.EntityID, base+"/metadata", base+"/acs"
+	s.IDPMetadataXML, s.IDPEntityID, s.SPEntityID, s.ACSURL, s.SLOURL = string(data), md.EntityID, base+"/metadata", base+"/acs", base+"/slo"
 	// IdP-initiated sign-ins cannot be bound to a browser: off unless asked.
 	s.AllowIDPInitiated = in.AllowIDPInitiated != nil && *in.AllowIDPInitiated
 	key, cert, err := samllogin.NewKey(s.SPEntityID, a.now())
@@ -71,7 +72,7 @@ func (a *App) samlProvider(ctx context.Context, p *store.IdentityProvider) (*sam
 		return nil, atrium.Internal("app.samlProvider", err)
 	}
 	sp, err := samllogin.New(samllogin.Config{IDPMetadata: []byte(p.Settings.IDPMetadataXML), EntityID: p.Settings.SPEntityID,
-		ACSURL: p.Settings.ACSURL, Key: key, Certificate: cert, AllowIDPInitiated: p.Settings.AllowIDPInitiated,
+		ACSURL: p.Settings.ACSURL, SLOURL: p.Settings.SLOURL, Key: key, Certificate: cert, AllowIDPInitiated: p.Settings.AllowIDPInitiated,
 		ReplayCache: replayCache{a: a, providerID: p.ID}})
 	if err != nil {
 		return nil, atrium.Internal("app.samlProvider", err)
@@ -220,4 +221,68 @@ func (a *App) FinishSAMLLogin(ctx context.Context, in SAMLResponse) (*ProviderLo
 		ext.Subject = "email:" + email
 	}
 	return a.finishExternal(ctx, p, ext, returnTo, codeChallenge)
+}
+
+// SAMLLogout ends, at the IdP's request (single logout), every session of
+// the user its NameID names, and returns where to send the browser with
+// the IdP's answer. The request must be signed by the IdP, addressed
+// here, fresh and used once; every logout is audited.
+func (a *App) SAMLLogout(ctx context.Context, providerID string, r *http.Request) (string, error) {
+	p, err := a.enabledProvider(ctx, atrium.ProtocolSAML, providerID)
+	if err != nil {
+		return "", err
+	}
+	sp, err := a.samlProvider(ctx, p)
+	if err != nil {
+		return "", err
+	}
+	lr, err := sp.Logout(r)
+	var sf storeFailure
+	if errors.As(err, &sf) {
+		return "", sf.err
+	}
+	if err != nil {
+		a.auditLogin(ctx, p.OrgID, "", "provider "+p.ID, atrium.OutcomeFailure, "single logout refused: "+truncate(err.Error(), 300))
+		return "", atrium.Errorf(atrium.EUnauthorized, "the identity provider's logout request was refused")
+	}
+	uid, err := a.store.IdPUser(ctx, p.ID, "nameid:"+lr.NameID)
+	if err != nil {
+		return "", err
+	}
+	if uid == "" && lr.NameID != "" {
+		if email, err := atrium.NormalizeEmail(lr.NameID); err == nil {
+			uid, err = a.store.IdPUser(ctx, p.ID, "email:"+email) // a transient subject's stand-in
+			if err != nil {
+				return "", err
+			}
+		}
+	}
+	if uid != "" {
+		u, err := a.store.GetUser(ctx, uid)
+		if err != nil {
+			return "", err
+		}
+		err = a.write(ctx, func(w *writer) error {
+			ids, err := w.RevokeSessions(w.ctx, u.ID, "", "", w.now)
+			if err != nil {
+				return err
+			}
+			if err := w.audit(u.OrgID, "auth.single_logout", "user", u.ID, "by provider "+p.ID); err != nil {
+				return err
+			}
+			if len(ids) == 0 {
+				return nil
+			}
+			return w.sessionsRevoked(u, ids, "session.end_by_single_logout")
+		})
+		if err != nil {
+			return "", err
+		}
+		a.sessions.clear()
+	}
+	back, err := sp.LogoutResponse(lr.ID, r.FormValue("RelayState"))
+	if err != nil {
+		return "", atrium.Internal("app.SAMLLogout", err)
+	}
+	return back, nil
 }

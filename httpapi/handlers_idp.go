@@ -261,3 +261,26 @@ func redirect(w http.ResponseWriter, loc string) {
 	w.Header().Set("Location", loc)
 	w.WriteHeader(http.StatusFound)
 }
+
+// samlLogout takes an IdP's single-logout request (HTTP-Redirect or
+// HTTP-POST) and answers the IdP through the browser.
+func (s *Server) samlLogout(w http.ResponseWriter, r *http.Request) {
+	if _, err := query(r); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, samllogin.MaxResponse+4096)
+		if err := r.ParseForm(); err != nil {
+			writeError(w, r, s.log, formError(err))
+			return
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	back, err := s.app.SAMLLogout(r.Context(), r.PathValue("id"), r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	redirect(w, back)
+}

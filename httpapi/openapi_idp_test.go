@@ -157,6 +157,14 @@ func (w *oapiWorld) samlProviders() {
 	w.do(oapiCall{method: "PATCH", path: settings, token: w.ownerTok, want: 200, body: map[string]any{"login_methods_client": []string{"password"}}})
 	post(p.ID, signIn(ivy), 403)
 	w.do(oapiCall{method: "PATCH", path: settings, token: w.ownerTok, want: 200, body: map[string]any{"login_methods_client": nil}})
+
+	const slo = "/api/v1/auth/saml/{id}/slo"
+	w.do(oapiCall{method: "GET", path: slo, args: []string{p.ID}, query: "SAMLRequest=bm90IGEgcmVxdWVzdA%3D%3D", want: 401})
+	w.do(oapiCall{method: "GET", path: slo, args: []string{atrium.NewID()}, query: "SAMLRequest=x", want: 404})
+	w.do(oapiCall{method: "POST", path: slo, args: []string{p.ID}, body: oapiRaw("SAMLRequest=bm90IGEgcmVxdWVzdA%3D%3D"), ctype: form, want: 401, req: oapiReqAny})
+	w.do(oapiCall{method: "POST", path: slo, args: []string{atrium.NewID()}, body: oapiRaw("SAMLRequest=x"), ctype: form, want: 404, req: oapiReqAny})
+	w.do(oapiCall{method: "POST", path: slo, args: []string{p.ID}, body: oapiRaw("SAMLRequest=" + strings.Repeat("A", 300<<10)), ctype: form, want: 413, req: oapiReqAny})
+	w.do(oapiCall{method: "POST", path: slo, args: []string{p.ID}, body: oapiRaw("%zz"), ctype: form, want: 400, req: oapiReqAny})
 }
 
 // identities links an app's unique id to a user, lists and removes it.

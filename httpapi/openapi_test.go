@@ -1746,6 +1746,8 @@ func (w *oapiWorld) coverage() {
 		"POST /api/v1/me/mfa/webauthn/{id}/remove 429": "the same shared password check; TestSecondFactorThrottled provokes it",
 		"DELETE /api/v1/oauth-grants/{id} 204":         "a grant comes from the browser consent flow; TestOAuthRefusals revokes one",
 		"DELETE /api/v1/me/oauth-grants/{id} 204":      "a grant comes from the browser consent flow; TestOAuthRefusals revokes one",
+		"GET /api/v1/auth/saml/{id}/slo 302":           "a logout request needs an IdP session of a signed-in user; TestSAMLLogin drives one",
+		"POST /api/v1/auth/saml/{id}/slo 302":          "the IdP of the tests sends logout requests by HTTP-Redirect (the GET); the POST binding is the SAML library's",
 		"POST /api/v1/me/mfa/totp/confirm 429":         "as above",
 		"GET /api/v1/me/device-key 410":                "a session opened before device keys existed; logout and wipe end the session, which answers 401",
 	}

@@ -43,6 +43,8 @@ func (s *Server) Routes() []Route {
 		{"GET /api/v1/auth/saml/{id}/start", s.startSAML},
 		{"GET /api/v1/auth/saml/{id}/metadata", s.samlMetadata},
 		{"POST /api/v1/auth/saml/{id}/acs", s.samlACS},
+		{"GET /api/v1/auth/saml/{id}/slo", s.samlLogout},
+		{"POST /api/v1/auth/saml/{id}/slo", s.samlLogout},
 		{"POST /api/v1/auth/login-code", s.exchangeLoginCode},
 
 		{"GET /api/v1/me", a(s.me)},

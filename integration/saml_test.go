@@ -140,6 +140,43 @@ func TestSAMLLogin(t *testing.T) {
 		if cleo.User.Email != "cleo@customer.example" || cleo.User.Kind != atrium.KindClient || cleo.User.Role != atrium.OrgRoleMember {
 			t.Fatalf("signed in from the IdP as %+v", cleo.User)
 		}
+
+		// Single logout: Cleo logs out at the IdP, which sends her browser
+		// here with a signed logout request; her Atrium sessions end, and
+		// the browser goes back to the IdP with the answer.
+		post, cookies, err := w.idp.IdPInitiatedSession("atrium", cleoSAML.Name, cleoSAML.Password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cleoC := newClient(t, w.srv.URL)
+		call(cleoC.ExchangeLoginCode(ctx, loginCode(t, deliver(t, post.Action, post.SAMLResponse, "", ""), "/"), "")).must(t)
+		call(cleoC.Me(ctx)).must(t)
+		slo, err := w.idp.Logout(cookies)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(slo, w.p.Settings.SLOURL+"?SAMLRequest=") {
+			t.Fatalf("the IdP sent the browser to %q, not the single logout service", slo)
+		}
+		resp, err := browser().Get(slo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), w.idp.URL) || !strings.Contains(resp.Header.Get("Location"), "SAMLResponse=") {
+			t.Fatalf("the logout's answer: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		_, err = cleoC.Me(ctx)
+		wantError(t, err, http.StatusUnauthorized, atrium.EUnauthorized)
+		// The same logout request, played again, is refused.
+		resp, err = browser().Get(slo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("a logout request played again: %d", resp.StatusCode)
+		}
 	})
 }
 

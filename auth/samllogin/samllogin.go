@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -38,6 +39,7 @@ type Config struct {
 	IDPMetadata       []byte // the IdP's metadata XML
 	EntityID          string // this service provider's entity id (its metadata URL)
 	ACSURL            string // where responses are posted
+	SLOURL            string // where the IdP's logout requests arrive ("" for none)
 	Key               *rsa.PrivateKey
 	Certificate       *x509.Certificate
 	AllowIDPInitiated bool
@@ -175,7 +177,15 @@ func New(c Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Provider{sp: saml.ServiceProvider{
+	var slo url.URL
+	if c.SLOURL != "" {
+		u, err := url.Parse(c.SLOURL)
+		if err != nil {
+			return nil, err
+		}
+		slo = *u
+	}
+	return &Provider{sp: saml.ServiceProvider{SloURL: slo, LogoutBindings: []string{saml.HTTPRedirectBinding, saml.HTTPPostBinding},
 		EntityID: c.EntityID, Key: c.Key, Certificate: c.Certificate, MetadataURL: *entity, AcsURL: *acs,
 		IDPMetadata: md, AllowIDPInitiated: c.AllowIDPInitiated, ReplayCache: c.ReplayCache,
 		AuthnNameIDFormat:                saml.UnspecifiedNameIDFormat,
@@ -286,3 +296,38 @@ func (p *Provider) Finish(samlResponse string, requestIDs []string) (*Identity, 
 
 // Transient reports whether the NameID changes at every sign-in.
 func (id *Identity) Transient() bool { return id.NameIDFormat == string(saml.TransientNameIDFormat) }
+
+// LogoutRequest is an IdP's request to end a subject's sessions.
+type LogoutRequest struct {
+	ID     string
+	NameID string
+}
+
+// Logout checks a logout request the IdP sent through the browser
+// (HTTP-Redirect or HTTP-POST binding): signed by the IdP, addressed
+// here, fresh, used once (the library's checks).
+func (p *Provider) Logout(r *http.Request) (*LogoutRequest, error) {
+	req, err := p.sp.ValidateLogoutRequest(r)
+	if err != nil {
+		var ire *saml.InvalidResponseError
+		if errors.As(err, &ire) && ire.PrivateErr != nil {
+			return nil, fmt.Errorf("samllogin: %w", ire.PrivateErr)
+		}
+		return nil, fmt.Errorf("samllogin: %w", err)
+	}
+	out := &LogoutRequest{ID: req.ID}
+	if req.NameID != nil {
+		out.NameID = strings.TrimSpace(req.NameID.Value)
+	}
+	return out, nil
+}
+
+// LogoutResponse is where to send the browser to tell the IdP the
+// sessions are ended.
+func (p *Provider) LogoutResponse(requestID, relayState string) (string, error) {
+	u, err := p.sp.MakeRedirectLogoutResponse(requestID, relayState)
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}

@@ -227,21 +227,51 @@ func (p *IdP) SignIn(authURL, user, password string) (*Post, error) {
 // sign-in to the service provider registered as name, returning what the
 // IdP has the browser post.
 func (p *IdP) IdPInitiated(name, user, password string) (*Post, error) {
+	post, _, err := p.IdPInitiatedSession(name, user, password)
+	return post, err
+}
+
+// IdPInitiatedSession is IdPInitiated, and also returns the browser's
+// session cookies at the IdP (for Logout).
+func (p *IdP) IdPInitiatedSession(name, user, password string) (*Post, []*http.Cookie, error) {
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.PostForm(p.URL+"/login", url.Values{"user": {user}, "password": {password}})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	resp.Body.Close()
+	cookies := resp.Cookies()
 	req, _ := http.NewRequest(http.MethodGet, p.URL+"/login/"+name, nil)
-	for _, ck := range resp.Cookies() {
+	for _, ck := range cookies {
 		req.AddCookie(ck)
 	}
 	resp, err = c.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return readPost(resp)
+	post, err := readPost(resp)
+	return post, cookies, err
+}
+
+// Logout logs the browser with these cookies out at the IdP, which then
+// sends it to each service provider it signed into with a logout request:
+// Logout returns where the IdP sends it first.
+func (p *IdP) Logout(cookies []*http.Cookie) (string, error) {
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest(http.MethodGet, p.URL+"/logout", nil)
+	for _, ck := range cookies {
+		req.AddCookie(ck)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); loc != "" {
+		return loc, nil
+	}
+	return "", fmt.Errorf("testsaml: the logout sent the browser nowhere (%d): %.300s", resp.StatusCode, body)
 }
 
 func readPost(resp *http.Response) (*Post, error) {
