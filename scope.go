@@ -40,6 +40,8 @@ func RouteScope(pattern string) string {
 	case p == "me" && read:
 		return ScopeProfile
 	case strings.HasPrefix(p, "auth/"), strings.HasPrefix(p, "me"), p == "openapi.json",
+		// The login policy and second-factor rules are changed by a person.
+		p == "org/settings" && !read,
 		// The event stream carries every kind of binder event; credentials
 		// and identity links outlive a grant: sessions only.
 		p == "events", strings.HasPrefix(p, "api-clients"), strings.HasPrefix(p, "identity-providers"),

@@ -271,8 +271,11 @@ func (a *App) Maintain(ctx context.Context, every time.Duration) {
 }
 
 // Housekeep purges deleted files and quarantined uploads past their
-// retention, forgets expired uploads, and stored idempotent results and outbox events past their
-// retention.
+// retention, applies the retention of messages and audit entries, signs
+// audit checkpoints, and forgets what has expired: uploads, exports,
+// sign-in nonces, second-factor challenges and passkey ceremonies,
+// provider sign-ins and login codes, OAuth requests and tokens, stored
+// idempotent results and outbox events.
 func (a *App) Housekeep(ctx context.Context) error {
 	now := a.now()
 	// A failure here must not keep the rest from being cleaned up.

@@ -37,16 +37,18 @@ func (a *App) LinkIdentity(ctx context.Context, userID string, in LinkIdentityIn
 	if !atrium.ValidID(in.Source) {
 		return nil, atrium.Errorf(atrium.EInvalid, "source must be an API client's or an identity provider's id")
 	}
-	if target.ID != act.User.ID {
-		if has, err := a.hasMFA(ctx, target.ID); err != nil {
-			return nil, err
-		} else if has {
-			return nil, atrium.Errorf(atrium.EForbidden, "this user has a second factor, which a link would bypass")
-		}
-	}
 	e := &store.ExternalIdentity{Source: in.Source, ExternalID: ext, UserID: target.ID}
 	err = a.write(ctx, func(w *writer) error {
 		e.CreatedAt = w.now
+		// Decided under the user's lock, so that a factor added meanwhile
+		// is seen.
+		if target.ID != act.User.ID {
+			if has, err := w.hasSecondFactor(target.ID); err != nil {
+				return err
+			} else if has {
+				return atrium.Errorf(atrium.EForbidden, "this user has a second factor, which a link would bypass")
+			}
+		}
 		if c, err := w.GetAPIClient(w.ctx, in.Source); err == nil && c.OrgID == act.User.OrgID && c.RevokedAt == nil {
 			e.Kind = "api_client"
 			if err := w.AddExternalIdentity(w.ctx, c.ID, ext, target.ID, w.now); err != nil {

@@ -73,7 +73,7 @@ func (a *App) CreateOAuthApp(ctx context.Context, in CreateOAuthAppInput) (*Crea
 		return nil, atrium.Errorf(atrium.EInvalid, "redirect_uris: one to %d exact addresses", maxRedirectURIs)
 	}
 	for _, u := range in.RedirectURIs {
-		if err := checkRedirectURI(u, in.Public); err != nil {
+		if err := checkRedirectURI(u); err != nil {
 			return nil, err
 		}
 	}
@@ -128,7 +128,7 @@ func (a *App) CreateOAuthApp(ctx context.Context, in CreateOAuthAppInput) (*Crea
 // checkRedirectURI accepts an absolute https redirect URI without a
 // fragment, matched exactly at authorization (public apps, too: a mobile
 // app receives it as a claimed https link).
-func checkRedirectURI(raw string, _ bool) error {
+func checkRedirectURI(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || len(raw) > 2048 || u.Fragment != "" || strings.Contains(raw, "#") || u.Scheme != "https" || u.Host == "" || u.User != nil {
 		return atrium.Errorf(atrium.EInvalid, "redirect URI %q: an absolute https address without a fragment", truncate(raw, 100))
@@ -416,7 +416,7 @@ func (a *App) OAuthRefresh(ctx context.Context, refreshToken string) (*RefreshGr
 		return nil, atrium.Errorf(atrium.EUnauthorized, "not a refresh token")
 	}
 	if t.UsedAt != nil {
-		a.revokeReusedGrant(ctx, t.GrantID)
+		a.revokeGrantFor(ctx, t.GrantID, "a refresh token was used twice")
 		return nil, atrium.Errorf(atrium.EUnauthorized, "this refresh token was used already: the authorisation is revoked")
 	}
 	if t.RevokedAt != nil || !t.ExpiresAt.After(a.now()) {
@@ -427,11 +427,6 @@ func (a *App) OAuthRefresh(ctx context.Context, refreshToken string) (*RefreshGr
 		return nil, err
 	}
 	return &RefreshGrant{Grant: g, Token: t, Scopes: t.Scopes}, nil
-}
-
-// revokeReusedGrant revokes a grant whose refresh token came back twice.
-func (a *App) revokeReusedGrant(ctx context.Context, grantID string) {
-	a.revokeGrantFor(ctx, grantID, "a refresh token was used twice")
 }
 
 // revokeGrantFor revokes a grant that was abused, and audits why.
@@ -480,7 +475,7 @@ func (a *App) RotateOAuthRefresh(ctx context.Context, rg *RefreshGrant, scopes [
 		return "", "", time.Time{}, err
 	}
 	if !ok {
-		a.revokeReusedGrant(ctx, rg.Grant.ID)
+		a.revokeGrantFor(ctx, rg.Grant.ID, "a refresh token was used twice")
 		return "", "", time.Time{}, atrium.Errorf(atrium.EUnauthorized, "this refresh token was used already: the authorisation is revoked")
 	}
 	return a.IssueOAuthTokens(ctx, rg.Grant.ID, scopes, true)
@@ -701,6 +696,9 @@ func (a *App) ConsentToOAuth(ctx context.Context, in ConsentInput) error {
 		if res.MFAEnrollment {
 			return atrium.Errorf(atrium.EForbidden, "set up a second factor in Atrium first")
 		}
+		if !slices.Contains(res.MFAMethods, "totp") {
+			return atrium.Errorf(atrium.EForbidden, "this page takes a code from an authenticator app; accounts with passkeys only cannot authorise apps here yet")
+		}
 		if strings.TrimSpace(in.Code) == "" {
 			return ErrSecondFactorNeeded
 		}
@@ -753,9 +751,5 @@ func (a *App) AuditOAuthRefusal(ctx context.Context, clientID, endpoint, code, d
 		orgID = app.OrgID
 	}
 	detail := truncate(endpoint+": "+code+": "+description, 500)
-	e := a.auditEntry(ctx, orgID, "oauth.refuse", "oauth_app", truncate(clientID, 64), atrium.OutcomeFailure, detail, a.now())
-	bg := context.WithoutCancel(ctx)
-	if err := a.store.Tx(bg, func(tx *store.Tx) error { tx.AppendRecords([]*atrium.AuditEntry{e}, nil); return nil }); err != nil {
-		a.log.Warn("audit of an OAuth refusal", "err", err)
-	}
+	a.recordAlone(ctx, a.auditEntry(ctx, orgID, "oauth.refuse", "oauth_app", truncate(clientID, 64), atrium.OutcomeFailure, detail, a.now()))
 }

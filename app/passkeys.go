@@ -265,11 +265,7 @@ func (a *App) RegisterPasskey(ctx context.Context, in RegisterPasskeyInput) (*Re
 
 // auditRefusal records a refused attempt of the actor's.
 func (a *App) auditRefusal(ctx context.Context, orgID, action, userID, detail string) {
-	e := a.auditEntry(ctx, orgID, action, "user", userID, atrium.OutcomeFailure, detail, a.now())
-	bg := context.WithoutCancel(ctx)
-	if err := a.store.Tx(bg, func(tx *store.Tx) error { tx.AppendRecords([]*atrium.AuditEntry{e}, nil); return nil }); err != nil {
-		a.log.Warn("audit of a refusal failed", "action", action, "err", err)
-	}
+	a.recordAlone(ctx, a.auditEntry(ctx, orgID, action, "user", userID, atrium.OutcomeFailure, detail, a.now()))
 }
 
 // ListPasskeys returns the actor's passkeys.

@@ -31,6 +31,7 @@ func TestPasskeys(t *testing.T) {
 			t.Parallel()
 			w := newFileWorldConfig(t, dialect, func(c *app.Config) {
 				c.WebAuthn = app.WebAuthnConfig{RPID: testRPID, Origins: []string{testOrigin}}
+				c.AccountFailures = 50 // this test counts many refused answers on purpose
 			})
 			a, bg := w.a, context.Background()
 			key := testwebauthn.New(testOrigin, testRPID)

@@ -249,37 +249,37 @@ func (a *App) SAMLLogout(ctx context.Context, providerID string, r *http.Request
 	if err != nil {
 		return "", err
 	}
-	if uid == "" && lr.NameID != "" {
-		if email, err := atrium.NormalizeEmail(lr.NameID); err == nil {
-			uid, err = a.store.IdPUser(ctx, p.ID, "email:"+email) // a transient subject's stand-in
-			if err != nil {
-				return "", err
-			}
-		}
-	}
-	if uid != "" {
-		u, err := a.store.GetUser(ctx, uid)
+	if uid == "" {
+		// Nobody signed in under that NameID (or under a transient one,
+		// which is not kept): the IdP is told nothing was ended.
+		a.auditLogin(ctx, p.OrgID, "", "provider "+p.ID, atrium.OutcomeFailure, "single logout: no user with this NameID")
+		back, err := sp.LogoutResponseStatus(lr.ID, r.FormValue("RelayState"), false)
 		if err != nil {
-			return "", err
+			return "", atrium.Internal("app.SAMLLogout", err)
 		}
-		err = a.write(ctx, func(w *writer) error {
-			ids, err := w.RevokeSessions(w.ctx, u.ID, "", "", w.now)
-			if err != nil {
-				return err
-			}
-			if err := w.audit(u.OrgID, "auth.single_logout", "user", u.ID, "by provider "+p.ID); err != nil {
-				return err
-			}
-			if len(ids) == 0 {
-				return nil
-			}
-			return w.sessionsRevoked(u, ids, "session.end_by_single_logout")
-		})
-		if err != nil {
-			return "", err
-		}
-		a.sessions.clear()
+		return back, nil
 	}
+	u, err := a.store.GetUser(ctx, uid)
+	if err != nil {
+		return "", err
+	}
+	err = a.write(ctx, func(w *writer) error {
+		ids, err := w.RevokeSessions(w.ctx, u.ID, "", "", w.now)
+		if err != nil {
+			return err
+		}
+		if err := w.audit(u.OrgID, "auth.single_logout", "user", u.ID, "by provider "+p.ID); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		return w.sessionsRevoked(u, ids, "session.end_by_single_logout")
+	})
+	if err != nil {
+		return "", err
+	}
+	a.sessions.clear()
 	back, err := sp.LogoutResponse(lr.ID, r.FormValue("RelayState"))
 	if err != nil {
 		return "", atrium.Internal("app.SAMLLogout", err)

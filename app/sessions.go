@@ -195,9 +195,16 @@ func (a *App) loginAccount(ctx context.Context, email, orgID string) (*atrium.Us
 func (a *App) auditLogin(ctx context.Context, orgID, userID, email, outcome, detail string) {
 	e := a.auditEntry(ctx, orgID, "auth.login", "user", userID, outcome, detail+": "+truncate(email, atrium.MaxEmailLen), a.now())
 	e.ActorID = userID
-	bg := context.WithoutCancel(ctx) // a client that hung up is still audited
+	a.recordAlone(ctx, e)
+}
+
+// recordAlone records an audit entry in a transaction of its own (a
+// refused or failed attempt, which changes nothing else). A client that
+// hung up is still audited.
+func (a *App) recordAlone(ctx context.Context, e *atrium.AuditEntry) {
+	bg := context.WithoutCancel(ctx)
 	if err := a.store.Tx(bg, func(tx *store.Tx) error { tx.AppendRecords([]*atrium.AuditEntry{e}, nil); return nil }); err != nil {
-		a.log.Error("audit a sign-in", "err", err)
+		a.log.Error("audit of a refused attempt", "action", e.Action, "err", err)
 	}
 }
 

@@ -226,4 +226,28 @@ func TestLinkIdentity(t *testing.T) {
 	if err := a.UnlinkIdentities(w.owner, viewer.ID, c.ID); atrium.ErrorCode(err) != atrium.ENotFound {
 		t.Fatalf("unlinking twice: %v", err)
 	}
+
+	// Deleting the user takes their second factors and links with them.
+	_, err = a.LinkIdentity(w.owner, viewer.ID, app.LinkIdentityInput{Source: c.ID, ExternalID: "cust-3"})
+	if atrium.ErrorCode(err) != atrium.EForbidden { // the viewer has TOTP: link as the owner instead
+		t.Fatalf("a link to a user with a second factor: %v", err)
+	}
+	must(t, a.DisableMFA(w.viewer, app.DisableMFAInput{Password: pw}))
+	_, err = a.LinkIdentity(w.owner, viewer.ID, app.LinkIdentityInput{Source: c.ID, ExternalID: "cust-3"})
+	must(t, err)
+	e3, err := a.StartTOTP(w.viewer)
+	must(t, err)
+	code3, _ := totp.GenerateCode(e3.Secret, time.Now())
+	_, err = a.ConfirmTOTP(w.viewer, app.ConfirmTOTPInput{Code: code3, Password: pw})
+	must(t, err)
+	must(t, a.DeleteUser(w.owner, viewer.ID))
+	if ids, err := a.Store().UserIdentities(bg, viewer.ID); err != nil || len(ids) != 0 {
+		t.Fatalf("a deleted user's links: %+v %v", ids, err)
+	}
+	if m, err := a.Store().GetMFA(bg, viewer.ID); err != nil || m != nil {
+		t.Fatalf("a deleted user's second factor: %+v %v", m, err)
+	}
+	if _, err := signIn("cust-3", "n4"); atrium.ErrorCode(err) != atrium.EForbidden {
+		t.Fatalf("a deleted user's app id: %v", err)
+	}
 }

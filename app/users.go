@@ -415,6 +415,10 @@ func (a *App) applyUserUpdate(w *writer, by, u *atrium.User, in UpdateUserInput)
 		if _, err := w.RevokeSessions(w.ctx, u.ID, "", "", w.now); err != nil {
 			return err
 		}
+		// The apps they authorised lose their access for good.
+		if err := w.RevokeUserGrants(w.ctx, u.ID, w.now); err != nil {
+			return err
+		}
 		if err := w.audit(u.OrgID, "user.deactivate", "user", u.ID, ""); err != nil {
 			return err
 		}

@@ -35,8 +35,9 @@ type Config struct {
 	// /setup?token=….
 	SetupToken string
 	// PublicURL is where users reach the server (e.g.
-	// https://atrium.example.com), for links such as invitations; empty
-	// means the scheme and host of the request.
+	// https://atrium.example.com), for links such as invitations, its
+	// addresses at identity providers and the OAuth issuer; empty means the
+	// scheme and host of the request.
 	PublicURL string
 }
 

@@ -65,7 +65,7 @@ func New(ctx context.Context, a *app.App, log *slog.Logger, publicURL string) (*
 	}
 	// Tokens and codes are sealed with AES-256-GCM only (no fallback to the
 	// library's older unauthenticated format).
-	opts = append(opts, op.WithLogger(log.With("component", "oauth")), op.WithCrypto(op.NewAES256GCMCrypto(key, "atrium-oauth-1")))
+	opts = append(opts, op.WithCrypto(op.NewAES256GCMCrypto(key, "atrium-oauth-1")))
 	p, err := op.NewProvider(cfg, &storage{app: a, signing: sk}, issuer, opts...)
 	if err != nil {
 		return nil, err

@@ -304,7 +304,7 @@ func (s *storage) SetUserinfoFromToken(context.Context, *oidc.UserInfo, string, 
 }
 
 // SetIntrospectionFromToken answers introspection (RFC 7662) for a live
-// access token of the same organisation's apps.
+// access token of the calling app's own.
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, _, clientID string) error {
 	acc, err := s.app.CheckOAuthAccess(ctx, tokenID)
 	if err != nil {

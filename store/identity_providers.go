@@ -12,7 +12,7 @@ import (
 )
 
 // IdentityProvider is an organisation's identity provider (OpenID
-// Connect), through which its users sign in.
+// Connect or SAML 2.0), through which its users sign in.
 type IdentityProvider struct {
 	ID         string             `json:"id"`
 	OrgID      string             `json:"org_id"`
@@ -23,8 +23,9 @@ type IdentityProvider struct {
 	CreatedBy  string             `json:"created_by"`
 	CreatedAt  time.Time          `json:"created_at"`
 	DisabledAt *time.Time         `json:"disabled_at,omitempty"`
-	// SecretWrapped is the client secret, encrypted under the
-	// organisation's key; empty for a public client.
+	// SecretWrapped is the OpenID client secret (empty for a public
+	// client) or this server's SAML key (PEM), encrypted under the
+	// organisation's key.
 	SecretWrapped []byte `json:"-"`
 }
 

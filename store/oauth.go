@@ -219,9 +219,12 @@ func (q Queries) DeleteExpiredOAuth(ctx context.Context, t time.Time) error {
 	return nil
 }
 
-// RevokeUserGrants revokes every live grant of a user.
+// RevokeUserGrants revokes every live grant a user gave an app through a
+// consent (not the grants server-to-server apps act under, which go with
+// their app).
 func (q Queries) RevokeUserGrants(ctx context.Context, userID string, now time.Time) error {
-	_, err := q.q.ExecContext(ctx, `UPDATE oauth_grants SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, userID, ms(now))
+	_, err := q.q.ExecContext(ctx, `UPDATE oauth_grants SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL
+		AND id NOT IN (SELECT service_grant_id FROM oauth_apps WHERE service_grant_id IS NOT NULL)`, userID, ms(now))
 	return atrium.Internal("store.RevokeUserGrants", err)
 }
 

@@ -325,7 +325,17 @@ func (p *Provider) Logout(r *http.Request) (*LogoutRequest, error) {
 // LogoutResponse is where to send the browser to tell the IdP the
 // sessions are ended.
 func (p *Provider) LogoutResponse(requestID, relayState string) (string, error) {
-	u, err := p.sp.MakeRedirectLogoutResponse(requestID, relayState)
+	return p.LogoutResponseStatus(requestID, relayState, true)
+}
+
+// LogoutResponseStatus is LogoutResponse, saying whether sessions were
+// found and ended (Success) or not (Responder).
+func (p *Provider) LogoutResponseStatus(requestID, relayState string, ended bool) (string, error) {
+	status := saml.Status{StatusCode: saml.StatusCode{Value: saml.StatusSuccess}}
+	if !ended {
+		status.StatusCode.Value = saml.StatusResponder
+	}
+	u, err := p.sp.MakeRedirectLogoutResponseWithStatus(requestID, relayState, status)
 	if err != nil {
 		return "", err
 	}

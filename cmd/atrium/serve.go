@@ -30,6 +30,9 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	log := newLogger(e, cfg.logLevel)
+	// Libraries that log through the default logger (the OAuth server's)
+	// write the same structured lines.
+	slog.SetDefault(log)
 	st, err := openStore(ctx, cfg.db.config())
 	if err != nil {
 		return err

@@ -1,7 +1,8 @@
 -- +goose Up
--- identity_providers: an organisation's OpenID Connect providers (and,
--- later, SAML ones). settings is JSON (issuer, client id, scopes, claim
--- mapping); a client secret is kept wrapped under the organisation's key.
+-- identity_providers: an organisation's OpenID Connect providers and
+-- SAML IdPs. settings is JSON (issuer, client id, scopes, claim mapping;
+-- IdP metadata); an OpenID client secret, or this server's SAML key, is
+-- kept wrapped under the organisation's key.
 CREATE TABLE identity_providers (
     id             TEXT PRIMARY KEY,
     org_id         TEXT NOT NULL REFERENCES orgs(id),
