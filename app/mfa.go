@@ -299,22 +299,7 @@ func (a *App) mfaChallenge(ctx context.Context, u *atrium.User, rehash bool, pas
 // the secret for an authenticator, whose first code then completes the
 // sign-in (CompleteMFA). It counts as an attempt of the challenge.
 func (a *App) EnrollMFA(ctx context.Context, mfaToken string) (*TOTPEnrolment, error) {
-	if !auth.ValidTokenShape(mfaToken) {
-		return nil, atrium.Errorf(atrium.EInvalid, "mfa_token is not a sign-in token")
-	}
-	hash := hex.EncodeToString(auth.HashToken(mfaToken))
-	var c *store.MFAChallenge
-	err := a.write(ctx, func(w *writer) (err error) {
-		c, err = w.TakeAttempt(w.ctx, hash, w.now, mfaMaxAttempts)
-		return err
-	})
-	if atrium.ErrorCode(err) == atrium.ENotFound {
-		return nil, errBadSecondFactor
-	}
-	if err != nil {
-		return nil, err
-	}
-	u, err := a.store.GetUser(ctx, c.UserID)
+	u, _, err := a.challengeAttempt(ctx, mfaToken)
 	if err != nil {
 		return nil, err
 	}
@@ -324,6 +309,29 @@ func (a *App) EnrollMFA(ctx context.Context, mfaToken string) (*TOTPEnrolment, e
 		return nil, atrium.Errorf(atrium.EConflict, "this account has a second factor already; use it")
 	}
 	return a.startTOTP(ctx, u)
+}
+
+// challengeAttempt counts an attempt at the live challenge of a sign-in
+// token and returns its user and the token's hash; the same 401 for any
+// token that names no live challenge.
+func (a *App) challengeAttempt(ctx context.Context, mfaToken string) (*atrium.User, string, error) {
+	if !auth.ValidTokenShape(mfaToken) {
+		return nil, "", atrium.Errorf(atrium.EInvalid, "mfa_token is not a sign-in token")
+	}
+	hash := hex.EncodeToString(auth.HashToken(mfaToken))
+	var c *store.MFAChallenge
+	err := a.write(ctx, func(w *writer) (err error) {
+		c, err = w.TakeAttempt(w.ctx, hash, w.now, mfaMaxAttempts)
+		return err
+	})
+	if atrium.ErrorCode(err) == atrium.ENotFound {
+		return nil, "", errBadSecondFactor
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	u, err := a.store.GetUser(ctx, c.UserID)
+	return u, hash, err
 }
 
 // CompleteMFAInput is the second step of a sign-in: the challenge's token

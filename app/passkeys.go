@@ -347,22 +347,7 @@ func (a *App) BeginPasskeySignIn(ctx context.Context, mfaToken string) (*Passkey
 	if err != nil {
 		return nil, err
 	}
-	if !auth.ValidTokenShape(mfaToken) {
-		return nil, atrium.Errorf(atrium.EInvalid, "mfa_token is not a sign-in token")
-	}
-	hash := hex.EncodeToString(auth.HashToken(mfaToken))
-	var c *store.MFAChallenge
-	err = a.write(ctx, func(w *writer) (err error) {
-		c, err = w.TakeAttempt(w.ctx, hash, w.now, mfaMaxAttempts)
-		return err
-	})
-	if atrium.ErrorCode(err) == atrium.ENotFound {
-		return nil, errBadSecondFactor
-	}
-	if err != nil {
-		return nil, err
-	}
-	u, err := a.store.GetUser(ctx, c.UserID)
+	u, hash, err := a.challengeAttempt(ctx, mfaToken)
 	if err != nil {
 		return nil, err
 	}
