@@ -92,6 +92,9 @@ type App struct {
 
 	acctThrottle *auth.Throttle
 	ipThrottle   *auth.Throttle
+	// oauthStarts bounds the OAuth authorization requests an address may
+	// start (each is kept until it expires).
+	oauthStarts *auth.Throttle
 	sessions     *sessionCache
 	idps         *idpCache
 	webauthn     *webauthn.WebAuthn // nil: passkeys not configured
@@ -114,6 +117,7 @@ func New(s *store.Store, hasher *auth.Hasher, log *slog.Logger, cfg Config, noti
 		store:    s, hasher: hasher, log: log, cfg: cfg, now: now, notify: notify,
 		acctThrottle: auth.NewThrottle(cfg.AccountFailures, cfg.FailureWindow, now),
 		ipThrottle:   auth.NewThrottle(cfg.IPFailures, cfg.FailureWindow, now),
+		oauthStarts:  auth.NewThrottle(oauthStartsPerWindow, OAuthRequestTTL, now),
 		sessions:     newSessionCache(),
 		idps:         newIdPCache(cfg.IdPClient, cfg.IdPAllowPrivate),
 		thumbs:       make(chan thumbnailJob, 64),

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -214,9 +215,19 @@ func (a *App) CheckOAuthSecret(ctx context.Context, id, secret string) bool {
 	return subtle.ConstantTimeCompare([]byte(secretHash(secret)), []byte(app.SecretHash)) == 1
 }
 
+// oauthStartsPerWindow bounds the authorization requests one address may
+// start in OAuthRequestTTL: generous for an office behind one address,
+// tight for a flood.
+const oauthStartsPerWindow = 600
+
 // StartOAuthRequest records an authorization request the protocol checked
-// (app, redirect URI, PKCE); request is its parameters, kept as JSON.
+// (app, redirect URI, PKCE); request is its parameters, kept as JSON. An
+// address that started too many lately is refused.
 func (a *App) StartOAuthRequest(ctx context.Context, appID string, request []byte) (string, error) {
+	if wait, _ := a.oauthStarts.Reserve(atrium.ClientInfoFrom(ctx).IP); wait > 0 {
+		return "", &atrium.Error{Code: atrium.ERateLimited, Message: "too many authorization requests from this address; try again later",
+			RetryAfter: int(math.Ceil(wait.Seconds()))}
+	}
 	r := &store.OAuthRequest{ID: atrium.NewID(), AppID: appID, Request: request}
 	err := a.write(ctx, func(w *writer) error {
 		r.ExpiresAt = w.now.Add(OAuthRequestTTL)

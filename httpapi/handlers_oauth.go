@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/atrium-dev/atrium"
 	"github.com/atrium-dev/atrium/app"
@@ -18,10 +19,15 @@ func (s *Server) oauthServer(r *http.Request) (*oauthserver.Server, error) {
 	if s.oauth != nil {
 		return s.oauth, nil
 	}
+	unavailable := &atrium.Error{Code: atrium.EUnavailable, Message: "the OAuth server is not available", RetryAfter: 30}
+	if time.Since(s.oauthFailed) < 30*time.Second {
+		return nil, unavailable // tried a moment ago: not again for every request
+	}
 	o, err := oauthserver.New(r.Context(), s.app, s.log, s.cfg.PublicURL)
 	if err != nil {
+		s.oauthFailed = time.Now()
 		s.log.Error("the OAuth server cannot start", "err", err)
-		return nil, atrium.Errorf(atrium.EUnavailable, "the OAuth server is not available")
+		return nil, unavailable
 	}
 	s.oauth = o
 	return o, nil

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/atrium-dev/atrium/app"
 	"github.com/atrium-dev/atrium/oauthserver"
@@ -59,8 +60,9 @@ type Server struct {
 	// setupDone is set once the setup page has created the first org.
 	setupDone atomic.Bool
 	// oauth is the OAuth authorization server, made at first use.
-	oauthMu sync.Mutex
-	oauth   *oauthserver.Server
+	oauthMu     sync.Mutex
+	oauth       *oauthserver.Server
+	oauthFailed time.Time // when it last failed to start
 }
 
 // New returns a Server. reg receives the server's metrics and is served

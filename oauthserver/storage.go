@@ -143,6 +143,9 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ 
 		return nil, err
 	}
 	id, err := s.app.StartOAuthRequest(ctx, a.ID, b)
+	if atrium.ErrorCode(err) == atrium.ERateLimited {
+		return nil, oidc.ErrServerError().WithDescription("%s", atrium.ErrorMessage(err))
+	}
 	if err != nil {
 		return nil, opErr(err)
 	}
