@@ -95,9 +95,9 @@ type App struct {
 	// oauthStarts bounds the OAuth authorization requests an address may
 	// start (each is kept until it expires).
 	oauthStarts *auth.Throttle
-	sessions     *sessionCache
-	idps         *idpCache
-	webauthn     *webauthn.WebAuthn // nil: passkeys not configured
+	sessions    *sessionCache
+	idps        *idpCache
+	webauthn    *webauthn.WebAuthn // nil: passkeys not configured
 }
 
 // New returns the use cases over s. notify is called after every commit
