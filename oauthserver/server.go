@@ -39,6 +39,9 @@ type Server struct {
 	provider *op.Provider
 	log      *slog.Logger
 	consent  http.Handler
+	// secure: the public URL is https (behind a proxy too), so cookies
+	// are marked Secure.
+	secure bool
 }
 
 // New makes the server. publicURL fixes the issuer; empty, the issuer
@@ -70,7 +73,7 @@ func New(ctx context.Context, a *app.App, log *slog.Logger, publicURL string) (*
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{app: a, provider: p, log: log}
+	s := &Server{app: a, provider: p, log: log, secure: strings.HasPrefix(publicURL, "https://")}
 	s.consent = op.NewIssuerInterceptor(p.IssuerFromRequest).Handler(http.HandlerFunc(s.serveConsent))
 	return s, nil
 }
@@ -126,7 +129,7 @@ func (s *Server) bindBrowser(r *http.Request, id string) (*http.Cookie, error) {
 		return nil, err
 	}
 	return &http.Cookie{Name: browserCookie, Value: token, Path: ConsentPath, MaxAge: int(app.OAuthRequestTTL.Seconds()),
-		HttpOnly: true, Secure: r.TLS != nil || strings.HasPrefix(op.IssuerFromContext(r.Context()), "https://"), SameSite: http.SameSiteLaxMode}, nil
+		HttpOnly: true, Secure: r.TLS != nil || s.secure, SameSite: http.SameSiteLaxMode}, nil
 }
 
 // recorder keeps what tells a refusal apart: the status, the Location of
@@ -291,7 +294,7 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the authorization request cannot be read", http.StatusInternalServerError)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: browserCookie, Value: "", Path: ConsentPath, MaxAge: -1, HttpOnly: true})
+	http.SetCookie(w, &http.Cookie{Name: browserCookie, Value: "", Path: ConsentPath, MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil || s.secure})
 	op.AuthResponse(done, s.provider, w, r)
 }
 
