@@ -262,20 +262,23 @@ func newRecoveryCodes() (codes, hashes []string, err error) {
 // recoveryHash is what is kept of a recovery code: the codes carry 80
 // random bits, so a plain SHA-256 is enough.
 func recoveryHash(code string) string {
-	c := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(code), "-", ""))
-	sum := sha256.Sum256([]byte("atrium/recovery/v1/" + c))
+	return digest("recovery", strings.ToLower(strings.ReplaceAll(strings.TrimSpace(code), "-", "")))
+}
+
+// digest is what is kept of a random secret (a code, a state, a
+// cookie): its SHA-256, under a label of its use, so that a value of one
+// kind never matches a record of another. The secrets carry 80 bits or
+// more, so no slow hash is needed.
+func digest(kind, secret string) string {
+	sum := sha256.Sum256([]byte("atrium/" + kind + "/v1/" + secret))
 	return hex.EncodeToString(sum[:])
 }
 
 // mfaChallenge starts the second step of a password sign-in for a user
 // with two-factor authentication, and returns its token.
 func (a *App) mfaChallenge(ctx context.Context, u *atrium.User, rehash bool, password, device, platform string) (*LoginResult, error) {
-	if rehash {
-		h, err := a.hasher.Hash(ctx, password)
-		if err != nil {
-			return nil, atrium.Internal("app.Login", err)
-		}
-		u.PasswordHash = h
+	if err := a.rehashPassword(ctx, u, rehash, password); err != nil {
+		return nil, err
 	}
 	token, hash := auth.NewToken()
 	err := a.write(ctx, func(w *writer) error {
@@ -516,15 +519,21 @@ func (a *App) hasMFA(ctx context.Context, userID string) (bool, error) {
 
 // mfaMethods lists a user's second factors: "totp", "webauthn".
 func (a *App) mfaMethods(ctx context.Context, userID string) ([]string, error) {
+	return secondFactors(ctx, a.store.Queries, userID)
+}
+
+// secondFactors lists a user's second factors as q reads them (the store,
+// or a transaction).
+func secondFactors(ctx context.Context, q store.Queries, userID string) ([]string, error) {
 	var out []string
-	m, err := a.store.GetMFA(ctx, userID)
+	m, err := q.GetMFA(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
 	if m != nil && m.ConfirmedAt != nil {
 		out = append(out, "totp")
 	}
-	keys, err := a.store.Passkeys(ctx, userID)
+	keys, err := q.Passkeys(ctx, userID)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
@@ -53,10 +52,7 @@ type CreatedOAuthApp struct {
 }
 
 // secretHash is what is kept of an app's secret (256 random bits).
-func secretHash(secret string) string {
-	sum := sha256.Sum256([]byte("atrium/oauth-secret/v1/" + secret))
-	return hex.EncodeToString(sum[:])
-}
+func secretHash(secret string) string { return digest("oauth-secret", secret) }
 
 // CreateOAuthApp registers an app (administrators only).
 func (a *App) CreateOAuthApp(ctx context.Context, in CreateOAuthAppInput) (*CreatedOAuthApp, error) {
@@ -295,10 +291,11 @@ func (a *App) SetOAuthCode(ctx context.Context, id, code string) error {
 }
 
 // codeHash is what is kept of an authorization code.
-func codeHash(code string) string {
-	sum := sha256.Sum256([]byte("atrium/oauth-code/v1/" + code))
-	return hex.EncodeToString(sum[:])
-}
+func codeHash(code string) string { return digest("oauth-code", code) }
+
+// browserHash is what is kept of the cookie that binds a request to a
+// browser.
+func browserHash(token string) string { return digest("oauth-browser", token) }
 
 // OAuthRequestByCode spends a code and returns its approved request. A
 // code presented a second time was copied: the grant it led to is revoked
@@ -327,7 +324,7 @@ func (a *App) OAuthRequestByCode(ctx context.Context, code string) (*store.OAuth
 // BindOAuthRequest ties a request to the browser that started it: the
 // consent is taken only from a browser with the same cookie.
 func (a *App) BindOAuthRequest(ctx context.Context, id, browserToken string) error {
-	return a.write(ctx, func(w *writer) error { return w.BindOAuthRequest(w.ctx, id, codeHash(browserToken)) })
+	return a.write(ctx, func(w *writer) error { return w.BindOAuthRequest(w.ctx, id, browserHash(browserToken)) })
 }
 
 // DenyOAuthRequest ends a request the user refused; audited.
@@ -692,7 +689,7 @@ func (a *App) ConsentToOAuth(ctx context.Context, in ConsentInput) error {
 	}
 	// Consent is taken only in the browser that started the request: no
 	// one can start one and have someone else approve it.
-	if r.BrowserHash == "" || subtle.ConstantTimeCompare([]byte(codeHash(in.BrowserToken)), []byte(r.BrowserHash)) != 1 {
+	if r.BrowserHash == "" || subtle.ConstantTimeCompare([]byte(browserHash(in.BrowserToken)), []byte(r.BrowserHash)) != 1 {
 		return atrium.Errorf(atrium.EForbidden, "this authorization was not started in this browser; start again from the app")
 	}
 	app, err := a.OAuthApp(ctx, r.AppID)

@@ -284,12 +284,8 @@ func (w *writer) hasSecondFactor(userID string) (bool, error) {
 	if _, err := w.GetUserForUpdate(w.ctx, userID); err != nil {
 		return false, err
 	}
-	m, err := w.GetMFA(w.ctx, userID)
-	if err != nil {
-		return false, err
-	}
-	keys, err := w.Passkeys(w.ctx, userID)
-	return m != nil && m.ConfirmedAt != nil || len(keys) > 0, err
+	methods, err := secondFactors(w.ctx, w.Queries, userID)
+	return len(methods) > 0, err
 }
 
 // RemovePasskeyInput confirms a passkey's removal with the password.

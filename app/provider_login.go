@@ -38,10 +38,7 @@ type ProviderLogin struct {
 }
 
 // stateHash is what is kept of a sign-in's state.
-func stateHash(state string) string {
-	sum := sha256.Sum256([]byte("atrium/login-state/v1/" + state))
-	return hex.EncodeToString(sum[:])
-}
+func stateHash(state string) string { return digest("login-state", state) }
 
 // StartProviderLogin begins a sign-in through an enabled provider of the
 // protocol. returnTo is where the browser goes with the login code

@@ -208,14 +208,24 @@ func (a *App) recordAlone(ctx context.Context, e *atrium.AuditEntry) {
 	}
 }
 
+// rehashPassword remakes u's password hash under the current parameters
+// when rehash is set (the caller writes it with the sign-in).
+func (a *App) rehashPassword(ctx context.Context, u *atrium.User, rehash bool, password string) error {
+	if !rehash {
+		return nil
+	}
+	h, err := a.hasher.Hash(ctx, password)
+	if err != nil {
+		return atrium.Internal("app.Login", err)
+	}
+	u.PasswordHash = h
+	return nil
+}
+
 func (a *App) openSession(ctx context.Context, u *atrium.User, rehash bool, password, device, platform string) (*LoginResult, error) {
 	ci := atrium.ClientInfoFrom(ctx)
-	if rehash {
-		h, err := a.hasher.Hash(ctx, password)
-		if err != nil {
-			return nil, atrium.Internal("app.Login", err)
-		}
-		u.PasswordHash = h
+	if err := a.rehashPassword(ctx, u, rehash, password); err != nil {
+		return nil, err
 	}
 	token, hash := auth.NewToken()
 	deviceKey := make([]byte, 32)

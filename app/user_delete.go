@@ -53,9 +53,10 @@ func (a *App) DeleteUser(ctx context.Context, id string) error {
 	return nil
 }
 
-// deleteUser does DeleteUser's work in its transaction, and adds to
-// objects the stored objects to delete once it has committed.
-func (a *App) deleteUser(w *writer, by, u *atrium.User, policy string, objects *[]string) error {
+// cutOff ends all of a user's access, for a deactivation or a deletion:
+// every device wiped (its key destroyed, a connected one told to erase
+// its data) and logged out, and the apps they authorised revoked.
+func (w *writer) cutOff(u, by *atrium.User) error {
 	wiped, err := w.RequestWipe(w.ctx, u.ID, "", by.ID, w.now)
 	if err != nil {
 		return err
@@ -66,6 +67,15 @@ func (a *App) deleteUser(w *writer, by, u *atrium.User, policy string, objects *
 		}
 	}
 	if _, err := w.RevokeSessions(w.ctx, u.ID, "", "", w.now); err != nil {
+		return err
+	}
+	return w.RevokeUserGrants(w.ctx, u.ID, w.now)
+}
+
+// deleteUser does DeleteUser's work in its transaction, and adds to
+// objects the stored objects to delete once it has committed.
+func (a *App) deleteUser(w *writer, by, u *atrium.User, policy string, objects *[]string) error {
+	if err := w.cutOff(u, by); err != nil {
 		return err
 	}
 	orphans, err := w.BindersOwnedOnlyBy(w.ctx, u.ID)

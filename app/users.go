@@ -401,22 +401,7 @@ func (a *App) applyUserUpdate(w *writer, by, u *atrium.User, in UpdateUserInput)
 		return err
 	}
 	if wasActive && u.Status == atrium.StatusDeactivated {
-		// Every device is wiped (its key destroyed, a connected one told
-		// to erase its data) and logged out.
-		wiped, err := w.RequestWipe(w.ctx, u.ID, "", by.ID, w.now)
-		if err != nil {
-			return err
-		}
-		if len(wiped) > 0 {
-			if err := w.wipeRequested(u, wiped); err != nil {
-				return err
-			}
-		}
-		if _, err := w.RevokeSessions(w.ctx, u.ID, "", "", w.now); err != nil {
-			return err
-		}
-		// The apps they authorised lose their access for good.
-		if err := w.RevokeUserGrants(w.ctx, u.ID, w.now); err != nil {
+		if err := w.cutOff(u, by); err != nil {
 			return err
 		}
 		if err := w.audit(u.OrgID, "user.deactivate", "user", u.ID, ""); err != nil {

@@ -270,6 +270,23 @@ func TestOAuthRefusals(t *testing.T) {
 		bossC := login(t, w.srv.URL, boss.Email)
 		theirs := newBinder(t, bossC, "Theirs")
 		wantStatus(t, "another organisation's binder", w.api(t, tok.AccessToken, "GET", "/api/v1/binders/"+theirs.ID, ""), http.StatusNotFound, atrium.ENotFound)
+		// Nor can a user of another organisation authorise this one's app.
+		outsider := browser()
+		resp, err = outsider.Get(conf.AuthCodeURL("s8", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		page, _ := resp.Request.URL.Parse(resp.Header.Get("Location"))
+		resp, err = outsider.PostForm(page.String(), url.Values{"id": {page.Query().Get("authRequestID")}, "email": {boss.Email},
+			"password": {password}, "decision": {"allow"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("a consent by a user of another organisation: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
 		w.clientPost(t, w.meta.Revoke, url.Values{"token": {tok.AccessToken}}, nil)
 		wantStatus(t, "a revoked access token", w.api(t, tok.AccessToken, "GET", "/api/v1/binders", ""), http.StatusUnauthorized, atrium.EUnauthorized)
 		info.Active = true
