@@ -1,17 +1,20 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,7 +45,24 @@ type FileRow struct {
 	// net/http server in the benchmark process (http.ServeContent, which
 	// sends with sendfile): the ceiling of any download on this machine.
 	PlainHTTP float64
+	// ServerCPU and ClientCPU are the CPU time the server process and the
+	// benchmark (the client) spent in the median download round.
+	ServerCPU, ClientCPU time.Duration
 }
+
+// ServerRate is the download rate (MiB/s) per core of server CPU time: a
+// download's bytes over the CPU time the server spent sending them, what
+// one core of the server would send a client that took none of its cores.
+func (r FileRow) ServerRate() float64 {
+	if r.ServerCPU <= 0 {
+		return 0
+	}
+	return mibps(r.Size*int64(r.Count), r.ServerCPU)
+}
+
+// rounds is how many times each rate is measured; the median is kept, so
+// that another process's moment on a shared core does not decide it.
+const rounds = 5
 
 // fileSizes are the sizes measured, with how many files of each.
 var fileSizes = []struct {
@@ -58,8 +78,12 @@ func mibps(n int64, d time.Duration) float64 { return float64(n) / (1 << 20) / d
 // runFiles measures files on one server.
 func runFiles(ctx context.Context, c *Config, a *api, pid int, w *world, scratch string) (FilesResult, error) {
 	var res FilesResult
-	res.RawSeal, res.RawOpen = rawGCM()
-	c.logf("files: raw AES-256-GCM %.0f MiB/s sealing, %.0f MiB/s opening", res.RawSeal, res.RawOpen)
+	var seals, opens []float64
+	gcm := func() {
+		seal, open := rawGCM()
+		seals, opens = append(seals, seal), append(opens, open)
+	}
+	gcm()
 	hc := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	plain, err := servePlain(scratch)
 	if err != nil {
@@ -67,32 +91,15 @@ func runFiles(ctx context.Context, c *Config, a *api, pid int, w *world, scratch
 	}
 	defer plain.Close()
 	for _, fs := range fileSizes {
-		row := FileRow{Size: fs.size, Count: fs.count}
-		var up, down, pw, pr, ph time.Duration
-		for i := 0; i < fs.count; i++ {
-			start := time.Now()
-			id, err := uploadFile(ctx, hc, a.base, w.owner.Token, w.shared, fs.size)
-			if err != nil {
-				return res, err
-			}
-			up += time.Since(start)
-			start = time.Now()
-			if err := downloadFile(ctx, hc, a.base, w.owner.Token, id, fs.size); err != nil {
-				return res, err
-			}
-			down += time.Since(start)
-			w, r, h, err := plainCopy(ctx, hc, plain, scratch, fs.size)
-			if err != nil {
-				return res, err
-			}
-			pw, pr, ph = pw+w, pr+r, ph+h
+		row, err := measureSize(ctx, hc, a, pid, w, plain, scratch, fs.size, fs.count, gcm)
+		if err != nil {
+			return res, err
 		}
-		total := fs.size * int64(fs.count)
-		row.Upload, row.Download, row.PlainWrite, row.PlainRead = mibps(total, up), mibps(total, down), mibps(total, pw), mibps(total, pr)
-		row.PlainHTTP = mibps(total, ph)
-		c.logf("files: %s: upload %.0f MiB/s, download %.0f MiB/s", fmtSize(fs.size), row.Upload, row.Download)
+		c.logf("files: %s: upload %.0f MiB/s, download %.0f MiB/s (server %.0f MiB/s per core)", fmtSize(fs.size), row.Upload, row.Download, row.ServerRate())
 		res.Rows = append(res.Rows, row)
 	}
+	res.RawSeal, res.RawOpen = median(seals), median(opens)
+	c.logf("files: raw AES-256-GCM %.0f MiB/s sealing, %.0f MiB/s opening (median of %d)", res.RawSeal, res.RawOpen, len(opens))
 	res.BigSize = bigFile
 	base, err := processRSS(pid)
 	if err != nil {
@@ -114,6 +121,72 @@ func runFiles(ctx context.Context, c *Config, a *api, pid int, w *world, scratch
 	return res, err
 }
 
+// measureSize uploads count files of size bytes, downloads them all
+// rounds times (and the same bytes from a plain file), calling between
+// rounds, and returns the median of each rate.
+func measureSize(ctx context.Context, hc *http.Client, a *api, pid int, w *world, plain *plainServer, scratch string, size int64, count int, between func()) (FileRow, error) {
+	row := FileRow{Size: size, Count: count}
+	total := size * int64(count)
+	var up, pw, pr time.Duration
+	ids := make([]string, count)
+	for i := range ids {
+		start := time.Now()
+		id, err := uploadFile(ctx, hc, a.base, w.owner.Token, w.shared, size)
+		if err != nil {
+			return row, err
+		}
+		up += time.Since(start)
+		ids[i] = id
+	}
+	type round struct {
+		rate           float64
+		server, client time.Duration
+	}
+	var downs []round
+	var plains []float64
+	for range rounds {
+		var r round
+		s0, err1 := processCPU(pid)
+		c0, err2 := processCPU(os.Getpid())
+		start := time.Now()
+		for _, id := range ids {
+			if err := downloadFile(ctx, hc, a.base, w.owner.Token, id, size); err != nil {
+				return row, err
+			}
+		}
+		r.rate = mibps(total, time.Since(start))
+		s1, err3 := processCPU(pid)
+		c1, err4 := processCPU(os.Getpid())
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			return row, err
+		}
+		r.server, r.client = s1-s0, c1-c0
+		downs = append(downs, r)
+		var ph time.Duration
+		for range ids {
+			w, r, h, err := plainCopy(ctx, hc, plain, scratch, size)
+			if err != nil {
+				return row, err
+			}
+			pw, pr, ph = pw+w, pr+r, ph+h
+		}
+		plains = append(plains, mibps(total, ph))
+		between()
+	}
+	slices.SortFunc(downs, func(a, b round) int { return cmp.Compare(a.rate, b.rate) })
+	mid := downs[len(downs)/2]
+	row.Upload, row.Download, row.ServerCPU, row.ClientCPU = mibps(total, up), mid.rate, mid.server, mid.client
+	row.PlainWrite, row.PlainRead = mibps(total*rounds, pw), mibps(total*rounds, pr)
+	row.PlainHTTP = median(plains)
+	return row, nil
+}
+
+// median is the middle of xs (the upper middle of an even count).
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	return s[len(s)/2]
+}
+
 // rawGCM measures AES-256-GCM sealing and opening of 256 MiB in 1 MiB
 // segments on one goroutine.
 func rawGCM() (seal, open float64) {
@@ -126,19 +199,19 @@ func rawGCM() (seal, open float64) {
 	rand.Read(plain)
 	sealed := gcm.Seal(nil, nonce, plain, nil)
 	buf := make([]byte, 0, len(sealed))
-	const rounds = 256
+	const segments = 256
 	start := time.Now()
-	for i := 0; i < rounds; i++ {
+	for range segments {
 		buf = gcm.Seal(buf[:0], nonce, plain, nil)
 	}
-	seal = mibps(rounds<<20, time.Since(start))
+	seal = mibps(segments<<20, time.Since(start))
 	start = time.Now()
-	for i := 0; i < rounds; i++ {
+	for range segments {
 		if _, err := gcm.Open(buf[:0], nonce, sealed, nil); err != nil {
 			panic(err)
 		}
 	}
-	return seal, mibps(rounds<<20, time.Since(start))
+	return seal, mibps(segments<<20, time.Since(start))
 }
 
 // content is the bytes of a generated file: a random 1 MiB block
@@ -217,11 +290,34 @@ func readAll(ctx context.Context, hc *http.Client, url, token string, size int64
 		return fmt.Errorf("download: %w", err)
 	}
 	defer resp.Body.Close()
-	n, err := io.Copy(io.Discard, resp.Body)
+	n, err := discard(resp.Body)
 	if err != nil || resp.StatusCode != http.StatusOK || n != size {
 		return fmt.Errorf("download: status %d, %d of %d bytes, %v", resp.StatusCode, n, size, err)
 	}
 	return nil
+}
+
+// downloadBuffer is how much the benchmark's client reads from a
+// response at a time. io.Discard would read 8 KiB at a time: on a machine
+// whose cores the client shares with the server, its system calls then take
+// time the server needs. 256 KiB is what a download tool reads.
+const downloadBuffer = 256 << 10
+
+// discard reads r to its end, downloadBuffer bytes at a time, and returns
+// how many bytes it read.
+func discard(r io.Reader) (int64, error) {
+	buf := make([]byte, downloadBuffer)
+	var n int64
+	for {
+		m, err := r.Read(buf)
+		n += int64(m)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
 
 // plainServer serves the files of a directory over HTTP on loopback.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"testing/iotest"
@@ -61,6 +62,59 @@ func TestCSVSafe(t *testing.T) {
 		"\tx": "'\tx", "plain": "plain", "": "", "0190a1b2-c3d4": "0190a1b2-c3d4"} {
 		if got := csvSafe(in); got != want {
 			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// failingAt is a ReaderAt whose reads that reach offset from fail.
+type failingAt struct {
+	io.ReaderAt
+	from int64
+	err  error
+}
+
+func (f failingAt) ReadAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > f.from {
+		return 0, f.err
+	}
+	return f.ReaderAt.ReadAt(p, off)
+}
+
+func TestParallelCopy(t *testing.T) {
+	data := make([]byte, 5*readPiece+12345)
+	rand.Read(data)
+	size := int64(len(data))
+	errRead := errors.New("stored object fails authentication")
+	cases := []struct {
+		name    string
+		src     io.ReaderAt
+		off, n  int64
+		limit   int
+		want    []byte
+		wantErr error
+	}{
+		{"whole", bytes.NewReader(data), 0, size, len(data), data, nil},
+		{"nothing", bytes.NewReader(data), 10, 0, len(data), nil, nil},
+		{"within a piece", bytes.NewReader(data), 100, 1000, len(data), data[100:1100], nil},
+		{"unaligned range", bytes.NewReader(data), readPiece - 7, 3*readPiece + 11, len(data), data[readPiece-7 : 4*readPiece+4], nil},
+		{"to the end", bytes.NewReader(data), 2*readPiece + 3, size - 2*readPiece - 3, len(data), data[2*readPiece+3:], nil},
+		{"source shorter than asked", bytes.NewReader(data), readPiece, size, len(data), data[readPiece:], nil},
+		{"read fails partway", failingAt{bytes.NewReader(data), 3*readPiece + 10, errRead}, 0, size, len(data), data[:3*readPiece], errRead},
+		{"first read fails", failingAt{bytes.NewReader(data), 0, errRead}, 0, size, len(data), nil, errRead},
+		{"write fails partway", bytes.NewReader(data), 0, size, 2*readPiece + 5, data[:2*readPiece], errWrite},
+	}
+	for _, c := range cases {
+		for _, workers := range []int{1, 2, 4, 7} {
+			t.Run(fmt.Sprintf("%s/%d workers", c.name, workers), func(t *testing.T) {
+				w := &failingWriter{limit: c.limit}
+				n, err := parallelCopy(w, c.src, c.off, c.n, workers)
+				if !errors.Is(err, c.wantErr) {
+					t.Fatalf("error %v, want %v", err, c.wantErr)
+				}
+				if n != int64(len(c.want)) || !bytes.Equal(w.Bytes(), c.want) {
+					t.Fatalf("copied %d bytes (%d written), want %d", n, w.Len(), len(c.want))
+				}
+			})
 		}
 	}
 }

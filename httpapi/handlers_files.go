@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/atrium-dev/atrium"
@@ -279,89 +278,6 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request, c *app.Fil
 		s.log.ErrorContext(r.Context(), "download cut off", "path", r.URL.Path, "err", err)
 		panic(http.ErrAbortHandler)
 	}
-}
-
-// copyBufSize is the size of the writes of a download: a whole chunk of
-// plaintext, where net/http's own copy would write 32 KiB at a time.
-const copyBufSize = 1 << 20
-
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
-
-// bigWrites is a ResponseWriter whose ReadFrom (which io.Copy prefers)
-// copies with large writes, fewer system calls per byte sent, and reads
-// (decrypts) the next buffer while the last one is being sent.
-type bigWrites struct{ http.ResponseWriter }
-
-func (b bigWrites) ReadFrom(r io.Reader) (int64, error) {
-	return pipelinedCopy(struct{ io.Writer }{b.ResponseWriter}, r)
-}
-
-// filled is a buffer read by pipelinedCopy's reader.
-type filled struct {
-	buf *[]byte
-	n   int
-	err error
-}
-
-// pipelinedCopy copies r to w like io.Copy, with two buffers: one is
-// read on another goroutine while the other is written. It returns once
-// that goroutine has stopped.
-func pipelinedCopy(w io.Writer, r io.Reader) (int64, error) {
-	full := make(chan filled, 1)
-	empty := make(chan *[]byte, 2)
-	for range 2 {
-		empty <- copyBufs.Get().(*[]byte)
-	}
-	stop := make(chan struct{})
-	go func() {
-		defer close(full)
-		for {
-			var buf *[]byte
-			select {
-			case buf = <-empty:
-			case <-stop:
-				return
-			}
-			n, err := io.ReadFull(r, *buf)
-			if err == io.ErrUnexpectedEOF {
-				err = io.EOF
-			}
-			select {
-			case full <- filled{buf, n, err}:
-			case <-stop:
-				copyBufs.Put(buf)
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	var written int64
-	var err error
-	for f := range full {
-		if f.n > 0 {
-			var k int
-			k, err = w.Write((*f.buf)[:f.n])
-			written += int64(k)
-		}
-		if err == nil && f.err != io.EOF {
-			err = f.err
-		}
-		if err != nil || f.err != nil {
-			copyBufs.Put(f.buf)
-			break
-		}
-		empty <- f.buf
-	}
-	close(stop)
-	for f := range full {
-		copyBufs.Put(f.buf)
-	}
-	for len(empty) > 0 {
-		copyBufs.Put(<-empty)
-	}
-	return written, err
 }
 
 // contentDisposition is an attachment header naming the file (RFC 6266):

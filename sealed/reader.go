@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/tink-crypto/tink-go/v2/streamingaead/subtle"
 )
@@ -26,6 +27,8 @@ type Reader struct {
 	peek  []byte
 	ct    []byte // the stored bytes of chunk index
 	err   error
+	// failed is the first error a ReadAt met, if any.
+	failed atomic.Pointer[error]
 }
 
 // NewReader returns a Reader of object id, of plaintext size size, whose
@@ -98,8 +101,17 @@ func (r *Reader) Open() error {
 	return nil
 }
 
-// Err returns the error that stopped reading, if any.
-func (r *Reader) Err() error { return r.err }
+// Err returns the error that stopped reading (Read's, or the corruption
+// ReadAt met), if any.
+func (r *Reader) Err() error {
+	if r.err != nil {
+		return r.err
+	}
+	if err := r.failed.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
 
 // Read decrypts the segment holding the next byte if need be and copies
 // from it.

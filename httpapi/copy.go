@@ -1,0 +1,238 @@
+package httpapi
+
+import (
+	"io"
+	"net/http"
+	"runtime"
+	"sync"
+
+	"github.com/atrium-dev/atrium/sealed"
+)
+
+// bigWrites is a ResponseWriter whose ReadFrom (which io.Copy prefers)
+// copies with large writes, fewer system calls per byte sent, and reads
+// (decrypts) the next buffers while the last one is being sent: on several
+// goroutines at once when the body can be read at any offset (a decrypting
+// reader, which http.ServeContent hands over inside an io.LimitedReader),
+// on one otherwise.
+type bigWrites struct{ http.ResponseWriter }
+
+func (b bigWrites) ReadFrom(r io.Reader) (int64, error) {
+	w := struct{ io.Writer }{b.ResponseWriter}
+	if lr, ok := r.(*io.LimitedReader); ok {
+		if src, ok := lr.R.(readSeekerAt); ok {
+			return copyLimitedAt(w, lr, src)
+		}
+	}
+	return pipelinedCopy(w, r)
+}
+
+// readSeekerAt is a body that can be read at any offset from several
+// goroutines at once, and whose Seek says where reading stands.
+type readSeekerAt interface {
+	io.ReaderAt
+	io.Seeker
+}
+
+// copyLimitedAt copies lr, whose reader is src, to w with parallelCopy,
+// and leaves lr and src as io.Copy would.
+func copyLimitedAt(w io.Writer, lr *io.LimitedReader, src readSeekerAt) (int64, error) {
+	off, err := src.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	n, err := parallelCopy(w, src, off, lr.N, copyWorkers())
+	lr.N -= n
+	if _, serr := src.Seek(off+n, io.SeekStart); err == nil {
+		err = serr
+	}
+	return n, err
+}
+
+// readPiece is the most parallelCopy reads at once: a chunk of a stored
+// object, which is decrypted whole with nothing skipped when the read is
+// aligned on it.
+const readPiece = sealed.ChunkPlainSize
+
+// maxCopyWorkers bounds the goroutines reading one download, and so its
+// buffers: each worker holds at most one piece and the writer one more.
+const maxCopyWorkers = 4
+
+// copyWorkers is how many goroutines read a download: one per core, within
+// maxCopyWorkers.
+func copyWorkers() int { return min(runtime.GOMAXPROCS(0), maxCopyWorkers) }
+
+// piece is one read of parallelCopy, to be written in its turn.
+type piece struct {
+	buf *[]byte
+	n   int
+	err error
+}
+
+// parallelCopy copies n bytes of src from offset off to w, in pieces
+// aligned on readPiece read by workers goroutines and written in order. A
+// piece whose read fails is not written: what precedes it is, and the
+// error is returned. If src ends first, it stops there with no error, as
+// io.Copy does. It returns once every worker has stopped.
+func parallelCopy(w io.Writer, src io.ReaderAt, off, n int64, workers int) (int64, error) {
+	if n <= 0 {
+		return 0, nil
+	}
+	end := off + n
+	// Piece k covers [bound(k), bound(k+1)): the first runs from off to the
+	// next multiple of readPiece, each next one a whole readPiece.
+	first := off / readPiece
+	bound := func(k int64) int64 { return min(end, max(off, (first+k)*readPiece)) }
+	count := (end-1)/readPiece - first + 1
+	workers = int(min(int64(max(workers, 1)), count))
+
+	// Each worker has two buffers of its own: one it reads into while the
+	// other waits to be written. (Shared buffers could all be taken by
+	// workers ahead of the one whose piece is written next.)
+	frees := make([]chan *[]byte, workers)
+	outs := make([]chan piece, workers)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range workers {
+		frees[i] = make(chan *[]byte, 2)
+		frees[i] <- copyBufs.Get().(*[]byte)
+		frees[i] <- copyBufs.Get().(*[]byte)
+		outs[i] = make(chan piece, 1)
+		wg.Go(func() {
+			for k := int64(i); k < count; k += int64(workers) {
+				var buf *[]byte
+				select {
+				case buf = <-frees[i]:
+				case <-stop:
+					return
+				}
+				from, to := bound(k), bound(k+1)
+				m, err := src.ReadAt((*buf)[:to-from], from)
+				if err == io.EOF && int64(m) == to-from {
+					err = nil
+				} else if err == nil && int64(m) < to-from {
+					err = io.ErrUnexpectedEOF
+				}
+				select {
+				case outs[i] <- piece{buf, m, err}:
+				case <-stop:
+					frees[i] <- buf
+					return
+				}
+				if err != nil {
+					return
+				}
+			}
+		})
+	}
+
+	var written int64
+	var err error
+	for k := int64(0); k < count && err == nil; k++ {
+		i := k % int64(workers)
+		p := <-outs[i]
+		err = p.err
+		if err == nil || err == io.EOF {
+			var m int
+			var werr error
+			m, werr = w.Write((*p.buf)[:p.n])
+			written += int64(m)
+			if werr != nil {
+				err = werr
+			}
+		}
+		frees[i] <- p.buf
+		if err == io.EOF {
+			// src is shorter than n: like io.Copy, stop without an error.
+			err = nil
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
+	for i := range workers {
+		close(outs[i])
+		for p := range outs[i] {
+			frees[i] <- p.buf
+		}
+		close(frees[i])
+		for buf := range frees[i] {
+			copyBufs.Put(buf)
+		}
+	}
+	return written, err
+}
+
+// copyBufSize is the size of the writes of a download: a whole chunk of
+// plaintext, where net/http's own copy would write 32 KiB at a time.
+const copyBufSize = 1 << 20
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
+// filled is a buffer read by pipelinedCopy's reader.
+type filled struct {
+	buf *[]byte
+	n   int
+	err error
+}
+
+// pipelinedCopy copies r to w like io.Copy, with two buffers: one is
+// read on another goroutine while the other is written. It returns once
+// that goroutine has stopped.
+func pipelinedCopy(w io.Writer, r io.Reader) (int64, error) {
+	full := make(chan filled, 1)
+	empty := make(chan *[]byte, 2)
+	for range 2 {
+		empty <- copyBufs.Get().(*[]byte)
+	}
+	stop := make(chan struct{})
+	go func() {
+		defer close(full)
+		for {
+			var buf *[]byte
+			select {
+			case buf = <-empty:
+			case <-stop:
+				return
+			}
+			n, err := io.ReadFull(r, *buf)
+			if err == io.ErrUnexpectedEOF {
+				err = io.EOF
+			}
+			select {
+			case full <- filled{buf, n, err}:
+			case <-stop:
+				copyBufs.Put(buf)
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var written int64
+	var err error
+	for f := range full {
+		if f.n > 0 {
+			var k int
+			k, err = w.Write((*f.buf)[:f.n])
+			written += int64(k)
+		}
+		if err == nil && f.err != io.EOF {
+			err = f.err
+		}
+		if err != nil || f.err != nil {
+			copyBufs.Put(f.buf)
+			break
+		}
+		empty <- f.buf
+	}
+	close(stop)
+	for f := range full {
+		copyBufs.Put(f.buf)
+	}
+	for len(empty) > 0 {
+		copyBufs.Put(<-empty)
+	}
+	return written, err
+}
