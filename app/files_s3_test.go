@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
@@ -53,6 +54,23 @@ func TestFilesOnS3(t *testing.T) {
 	part := make([]byte, 20)
 	if _, err := io.ReadFull(c, part); err != nil || !bytes.Equal(part, body[sealed.ChunkPlainSize-10:sealed.ChunkPlainSize+10]) {
 		t.Fatalf("range across chunks: %v", err)
+	}
+	// Downloads read chunks from several goroutines at once (ReadAt).
+	chunks := make([][]byte, 3)
+	var wg sync.WaitGroup
+	for i := range chunks {
+		wg.Go(func() {
+			chunks[i] = make([]byte, sealed.ChunkPlainSize)
+			n, err := c.ReadAt(chunks[i], int64(i)*sealed.ChunkPlainSize)
+			if err != nil && err != io.EOF {
+				t.Errorf("chunk %d: %v", i, err)
+			}
+			chunks[i] = chunks[i][:n]
+		})
+	}
+	wg.Wait()
+	if got := bytes.Join(chunks, nil); !bytes.Equal(got, body) {
+		t.Fatalf("concurrent chunk reads: %d bytes, want the %d of the file", len(got), len(body))
 	}
 	c.Close()
 
