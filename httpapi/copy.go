@@ -55,7 +55,7 @@ func copyLimitedAt(w io.Writer, lr *io.LimitedReader, src readSeekerAt) (int64, 
 const readPiece = sealed.ChunkPlainSize
 
 // maxCopyWorkers bounds the goroutines reading one download, and so its
-// buffers: each worker holds at most one piece and the writer one more.
+// buffers: one piece each.
 const maxCopyWorkers = 4
 
 // copyWorkers is how many goroutines read a download: one per core, within
@@ -86,17 +86,25 @@ func parallelCopy(w io.Writer, src io.ReaderAt, off, n int64, workers int) (int6
 	count := (end-1)/readPiece - first + 1
 	workers = int(min(int64(max(workers, 1)), count))
 
-	// Each worker has two buffers of its own: one it reads into while the
-	// other waits to be written. (Shared buffers could all be taken by
-	// workers ahead of the one whose piece is written next.)
+	// Each worker has one buffer of its own: it reads the next piece into
+	// it once the last one it read is written. (With buffers shared, all of
+	// them could be taken by workers ahead of the one whose piece is written
+	// next.) One buffer per worker is enough to keep the socket busy: while
+	// one worker's piece is written, the others read theirs. A lone worker
+	// has two, to read the next piece while the last is written.
+	perWorker := 1
+	if workers == 1 {
+		perWorker = 2
+	}
 	frees := make([]chan *[]byte, workers)
 	outs := make([]chan piece, workers)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range workers {
-		frees[i] = make(chan *[]byte, 2)
-		frees[i] <- copyBufs.Get().(*[]byte)
-		frees[i] <- copyBufs.Get().(*[]byte)
+		frees[i] = make(chan *[]byte, perWorker)
+		for range perWorker {
+			frees[i] <- copyBufs.Get().(*[]byte)
+		}
 		outs[i] = make(chan piece, 1)
 		wg.Go(func() {
 			for k := int64(i); k < count; k += int64(workers) {
