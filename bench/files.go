@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +49,13 @@ type FileRow struct {
 	// net/http server in the benchmark process (http.ServeContent, which
 	// sends with sendfile): the ceiling of any download on this machine.
 	PlainHTTP float64
+	// BareGCMHTTP is the rate of a bare net/http handler in the benchmark
+	// process that sends the file's size in plaintext opened with raw
+	// AES-256-GCM from a sealed 1 MiB block in memory, the next MiB opened
+	// while the last is written: an encrypted download with nothing but
+	// decryption and the socket (no disk, no Tink, no Atrium), the most
+	// one could be expected to reach on the machine.
+	BareGCMHTTP float64
 	// ServerCPU and ClientCPU are the CPU time the server process and the
 	// benchmark (the client) spent in the median download round.
 	ServerCPU, ClientCPU time.Duration
@@ -163,7 +171,7 @@ func measureSize(ctx context.Context, hc *http.Client, a *api, pid int, w *world
 		server, client time.Duration
 	}
 	var downs []round
-	var plains []float64
+	var plains, bares []float64
 	var plainCPU time.Duration // over every round
 	for range rounds {
 		var r round
@@ -193,13 +201,20 @@ func measureSize(ctx context.Context, hc *http.Client, a *api, pid int, w *world
 			plainCPU += cpu
 		}
 		plains = append(plains, mibps(total, ph))
+		bareStart := time.Now()
+		for range ids {
+			if err := readAll(ctx, hc, fmt.Sprintf("%s/gcm/%d", plain.base, size), "", size); err != nil {
+				return row, fmt.Errorf("bare GCM %w", err)
+			}
+		}
+		bares = append(bares, mibps(total, time.Since(bareStart)))
 		between()
 	}
 	slices.SortFunc(downs, func(a, b round) int { return cmp.Compare(a.rate, b.rate) })
 	mid := downs[len(downs)/2]
 	row.Upload, row.Download, row.ServerCPU, row.ClientCPU = mibps(total, up), mid.rate, mid.server, mid.client
 	row.PlainWrite, row.PlainRead = mibps(total*rounds, pw), mibps(total*rounds, pr)
-	row.PlainHTTP = median(plains)
+	row.PlainHTTP, row.BareGCMHTTP = median(plains), median(bares)
 	row.PlainCPU = time.Duration(float64(plainCPU) / (float64(total*rounds) / (1 << 30)))
 	return row, nil
 }
@@ -349,15 +364,90 @@ type plainServer struct {
 	srv  *http.Server
 }
 
-// servePlain starts a bare net/http server of dir's files.
+// servePlain starts a bare net/http server of dir's files, and of
+// bareGCM at /gcm/SIZE.
 func servePlain(dir string) (*plainServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(dir)), ReadHeaderTimeout: 10 * time.Second}
+	gcm, err := newBareGCM()
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServer(http.Dir(dir)))
+	mux.Handle("/gcm/{size}", gcm)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	return &plainServer{base: "http://" + ln.Addr().String(), srv: srv}, nil
+}
+
+// bareGCM sends plaintext opened with raw AES-256-GCM from one sealed
+// 1 MiB block, over and over, opening the next block on another goroutine
+// while the last is written.
+type bareGCM struct {
+	aead          cipher.AEAD
+	nonce, sealed []byte
+}
+
+func newBareGCM() (*bareGCM, error) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	plain := make([]byte, 1<<20)
+	rand.Read(plain)
+	nonce := make([]byte, aead.NonceSize())
+	return &bareGCM{aead: aead, nonce: nonce, sealed: aead.Seal(nil, nonce, plain, nil)}, nil
+}
+
+func (g *bareGCM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	size, err := strconv.ParseInt(r.PathValue("size"), 10, 64)
+	if err != nil || size < 0 {
+		http.Error(w, "bad size", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	full := make(chan []byte, 1)
+	free := make(chan []byte, 2)
+	for range 2 {
+		free <- make([]byte, 0, len(g.sealed))
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(full)
+		for left := size; left > 0; left -= 1 << 20 {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-stop:
+				return
+			}
+			out, err := g.aead.Open(buf[:0], g.nonce, g.sealed, nil)
+			if err != nil {
+				return
+			}
+			select {
+			case full <- out[:min(left, 1<<20)]:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	for b := range full {
+		if _, err := w.Write(b); err != nil {
+			return
+		}
+		free <- b[:0]
+	}
 }
 
 func (p *plainServer) Close() error { return p.srv.Close() }

@@ -96,8 +96,9 @@ func fileVerdicts(t Target, f FilesResult) []Verdict {
 	big := f.Rows[len(f.Rows)-1]
 	share := big.Download / f.RawOpen
 	out := []Verdict{{Goal: fmt.Sprintf("encrypted download of %s ≥ %.0f%% of raw AES-256-GCM (one core)", fmtSize(big.Size), 100*GoalDownloadShare),
-		Target: t.Name(), Measured: fmt.Sprintf("%.0f of %.0f MiB/s (%.0f%%); per core of server CPU: %.0f MiB/s (%.0f%%); the most any encrypted download could reach on these %d cores with its client: %.0f MiB/s (%.0f%%)",
+		Target: t.Name(), Measured: fmt.Sprintf("%.0f of %.0f MiB/s (%.0f%%); per core of server CPU: %.0f MiB/s (%.0f%%); bare GCM over HTTP: %.0f MiB/s (%.0f%%); the most any encrypted download could reach on these %d cores with its client: %.0f MiB/s (%.0f%%)",
 			big.Download, f.RawOpen, 100*share, big.ServerRate(), 100*big.ServerRate()/f.RawOpen,
+			big.BareGCMHTTP, 100*big.BareGCMHTTP/f.RawOpen,
 			f.Cores, big.Ceiling(f.Cores, f.RawOpen), 100*big.Ceiling(f.Cores, f.RawOpen)/f.RawOpen), Met: share >= GoalDownloadShare}}
 	if f.BigSize > 0 {
 		peak := max(f.RSSUpload, f.RSSDownload)
