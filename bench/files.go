@@ -53,8 +53,8 @@ type FileRow struct {
 	// process that sends the file's size in plaintext opened with raw
 	// AES-256-GCM from a sealed 1 MiB block in memory, the next MiB opened
 	// while the last is written: an encrypted download with nothing but
-	// decryption and the socket (no disk, no Tink, no Atrium), the most
-	// one could be expected to reach on the machine.
+	// decryption and the socket (no disk, no Tink, no Atrium): on two cores
+	// shared with the client, the least work an encrypted download can do.
 	BareGCMHTTP float64
 	// ServerCPU and ClientCPU are the CPU time the server process and the
 	// benchmark (the client) spent in the median download round.

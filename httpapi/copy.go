@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"io"
+	"math"
 	"net/http"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/atrium-dev/atrium/sealed"
 )
@@ -14,17 +16,40 @@ import (
 // (decrypts) the next buffers while the last one is being sent: on several
 // goroutines at once when the body can be read at any offset (a decrypting
 // reader, which http.ServeContent hands over inside an io.LimitedReader),
-// on one otherwise.
-type bigWrites struct{ http.ResponseWriter }
+// on one otherwise. Each write may wait at most stall for the client (no
+// limit if zero).
+type bigWrites struct {
+	http.ResponseWriter
+	stall time.Duration
+}
 
 func (b bigWrites) ReadFrom(r io.Reader) (int64, error) {
-	w := struct{ io.Writer }{b.ResponseWriter}
+	var w io.Writer = struct{ io.Writer }{b.ResponseWriter}
+	if b.stall > 0 {
+		rc := http.NewResponseController(b.ResponseWriter)
+		// The connection may serve another request after this one.
+		defer rc.SetWriteDeadline(time.Time{})
+		w = &stallWriter{w: b.ResponseWriter, rc: rc, stall: b.stall}
+	}
 	if lr, ok := r.(*io.LimitedReader); ok {
 		if src, ok := lr.R.(readSeekerAt); ok {
 			return copyLimitedAt(w, lr, src)
 		}
 	}
 	return pipelinedCopy(w, r)
+}
+
+// stallWriter extends the connection's write deadline before each write,
+// so that a client that stops reading is cut after stall.
+type stallWriter struct {
+	w     io.Writer
+	rc    *http.ResponseController
+	stall time.Duration
+}
+
+func (s *stallWriter) Write(p []byte) (int, error) {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.stall))
+	return s.w.Write(p)
 }
 
 // readSeekerAt is a body that can be read at any offset from several
@@ -75,10 +100,10 @@ type piece struct {
 // error is returned. If src ends first, it stops there with no error, as
 // io.Copy does. It returns once every worker has stopped.
 func parallelCopy(w io.Writer, src io.ReaderAt, off, n int64, workers int) (int64, error) {
-	if n <= 0 {
+	if n <= 0 || off < 0 {
 		return 0, nil
 	}
-	end := off + n
+	end := off + min(n, math.MaxInt64-off) // no overflow past the largest offset
 	// Piece k covers [bound(k), bound(k+1)): the first runs from off to the
 	// next multiple of readPiece, each next one a whole readPiece.
 	first := off / readPiece
@@ -145,6 +170,9 @@ func parallelCopy(w io.Writer, src io.ReaderAt, off, n int64, workers int) (int6
 			var werr error
 			m, werr = w.Write((*p.buf)[:p.n])
 			written += int64(m)
+			if werr == nil && m < p.n {
+				werr = io.ErrShortWrite
+			}
 			if werr != nil {
 				err = werr
 			}
@@ -225,6 +253,9 @@ func pipelinedCopy(w io.Writer, r io.Reader) (int64, error) {
 			var k int
 			k, err = w.Write((*f.buf)[:f.n])
 			written += int64(k)
+			if err == nil && k < f.n {
+				err = io.ErrShortWrite
+			}
 		}
 		if err == nil && f.err != io.EOF {
 			err = f.err

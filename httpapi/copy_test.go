@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http/httptest"
 	"testing"
 	"testing/iotest"
 )
@@ -66,7 +67,8 @@ func TestCSVSafe(t *testing.T) {
 	}
 }
 
-// failingAt is a ReaderAt whose reads that reach offset from fail.
+// failingAt is a ReaderAt whose reads that reach offset from fail, after
+// reading the bytes before it.
 type failingAt struct {
 	io.ReaderAt
 	from int64
@@ -75,10 +77,30 @@ type failingAt struct {
 
 func (f failingAt) ReadAt(p []byte, off int64) (int, error) {
 	if off+int64(len(p)) > f.from {
-		return 0, f.err
+		n, _ := f.ReaderAt.ReadAt(p[:max(0, f.from-off)], off)
+		return n, f.err
 	}
 	return f.ReaderAt.ReadAt(p, off)
 }
+
+// shortAt is a ReaderAt whose reads that reach offset from stop there
+// with no error, which the io.ReaderAt contract forbids.
+type shortAt struct {
+	io.ReaderAt
+	from int64
+}
+
+func (s shortAt) ReadAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > s.from {
+		return s.ReaderAt.ReadAt(p[:max(0, s.from-off)], off)
+	}
+	return s.ReaderAt.ReadAt(p, off)
+}
+
+// shortWriter writes at most half of each write, with no error.
+type shortWriter struct{ bytes.Buffer }
+
+func (w *shortWriter) Write(p []byte) (int, error) { return w.Buffer.Write(p[:len(p)/2]) }
 
 func TestParallelCopy(t *testing.T) {
 	data := make([]byte, 5*readPiece+12345)
@@ -101,6 +123,7 @@ func TestParallelCopy(t *testing.T) {
 		{"source shorter than asked", bytes.NewReader(data), readPiece, size, len(data), data[readPiece:], nil},
 		{"read fails partway", failingAt{bytes.NewReader(data), 3*readPiece + 10, errRead}, 0, size, len(data), data[:3*readPiece], errRead},
 		{"first read fails", failingAt{bytes.NewReader(data), 0, errRead}, 0, size, len(data), nil, errRead},
+		{"a read ends short, without an error", shortAt{bytes.NewReader(data), 2*readPiece + 10}, 0, size, len(data), data[:2*readPiece], io.ErrUnexpectedEOF},
 		{"write fails partway", bytes.NewReader(data), 0, size, 2*readPiece + 5, data[:2*readPiece], errWrite},
 	}
 	for _, c := range cases {
@@ -116,5 +139,41 @@ func TestParallelCopy(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestCopiesRefuseShortWrites(t *testing.T) {
+	data := make([]byte, 2*readPiece)
+	if _, err := parallelCopy(&shortWriter{}, bytes.NewReader(data), 0, int64(len(data)), 2); !errors.Is(err, io.ErrShortWrite) {
+		t.Fatalf("parallelCopy: %v, want io.ErrShortWrite", err)
+	}
+	if _, err := pipelinedCopy(&shortWriter{}, bytes.NewReader(data)); !errors.Is(err, io.ErrShortWrite) {
+		t.Fatalf("pipelinedCopy: %v, want io.ErrShortWrite", err)
+	}
+}
+
+// readAtOnly is a body that can only be read at offsets: its Read fails.
+type readAtOnly struct {
+	*bytes.Reader
+}
+
+func (readAtOnly) Read([]byte) (int, error) { return 0, errors.New("read sequentially") }
+
+// ServeContent hands bigWrites a LimitedReader over the body: a body that
+// reads at offsets is copied from where it was sought, by parallelCopy,
+// and left sought past what was copied.
+func TestBigWritesReadsAtOffsets(t *testing.T) {
+	data := make([]byte, 3*readPiece+7)
+	rand.Read(data)
+	src := readAtOnly{bytes.NewReader(data)}
+	src.Seek(readPiece-3, io.SeekStart)
+	lr := &io.LimitedReader{R: src, N: readPiece + 10}
+	rec := httptest.NewRecorder()
+	n, err := bigWrites{ResponseWriter: rec}.ReadFrom(lr)
+	if err != nil || n != readPiece+10 || !bytes.Equal(rec.Body.Bytes(), data[readPiece-3:2*readPiece+7]) {
+		t.Fatalf("ReadFrom = %d, %v; %d bytes written", n, err, rec.Body.Len())
+	}
+	if pos, _ := src.Seek(0, io.SeekCurrent); lr.N != 0 || pos != 2*readPiece+7 {
+		t.Fatalf("left N %d, offset %d", lr.N, pos)
 	}
 }

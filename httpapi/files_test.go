@@ -4,15 +4,20 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/atrium-dev/atrium"
+	"github.com/atrium-dev/atrium/httpapi"
+	"github.com/atrium-dev/atrium/internal/testserver"
 	"github.com/atrium-dev/atrium/sealed"
 	"github.com/atrium-dev/atrium/store/storetest"
 )
@@ -121,6 +126,83 @@ func TestDownloadsRefuseTamperedObjects(t *testing.T) {
 			if !bytes.Equal(data, content[:len(data)]) || len(data) > sealed.ChunkPlainSize {
 				t.Fatalf("bytes past the damaged chunk's start were sent: %d", len(data))
 			}
+			// The handler aborts the response (http.ErrAbortHandler), so that
+			// no transport ends it as if it were whole; so does a range that
+			// reaches the damage, and a range short of it is served whole.
+			for _, c := range []struct{ rng string }{{""}, {"bytes=1000-"}, {fmt.Sprintf("bytes=%d-%d", sealed.ChunkPlainSize-5, sealed.ChunkPlainSize+5)}} {
+				rec := httptest.NewRecorder()
+				req := httptest.NewRequest("GET", "/api/v1/files/"+later.ID+"/content", nil)
+				req.Header.Set("Authorization", "Bearer "+w.viewer)
+				if c.rng != "" {
+					req.Header.Set("Range", c.rng)
+				}
+				if p := serveRecovering(w.srv.API.Handler(), rec, req); p != http.ErrAbortHandler {
+					t.Fatalf("range %q: the handler ended with %v, want http.ErrAbortHandler", c.rng, p)
+				}
+				if rec.Body.Len() > sealed.ChunkPlainSize {
+					t.Fatalf("range %q: %d bytes written", c.rng, rec.Body.Len())
+				}
+			}
+			req, _ := http.NewRequest("GET", w.srv.URL+"/api/v1/files/"+later.ID+"/content", nil)
+			req.Header.Set("Authorization", "Bearer "+w.viewer)
+			req.Header.Set("Range", "bytes=1000-2000")
+			resp, err = http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 206 || !bytes.Equal(data, content[1000:2001]) {
+				t.Fatalf("a range short of the damage: %d, %d bytes, %v", resp.StatusCode, len(data), err)
+			}
 		})
+	}
+}
+
+// serveRecovering serves req with h and returns what it panicked with, if
+// anything.
+func serveRecovering(h http.Handler, w http.ResponseWriter, req *http.Request) (p any) {
+	defer func() { p = recover() }()
+	h.ServeHTTP(w, req)
+	return nil
+}
+
+// A client that stops reading a download is cut once the stall allowed
+// passes, rather than holding the connection and the server's buffers for
+// ever; the server goes on serving.
+func TestStalledDownloadIsCut(t *testing.T) {
+	const stall = 250 * time.Millisecond
+	srv := testserver.New(t, "sqlite", testserver.Options{HTTP: httpapi.Config{DownloadStall: stall}})
+	srv.Bootstrap(t, "Acme", "owner@acme.test", refPassword)
+	w := &refWorld{srv: srv, owner: refLogin(t, srv.URL, "owner@acme.test")}
+	w.binder = refID(t, refDo(t, "POST", srv.URL+"/api/v1/binders", w.owner, []byte(`{"title":"Deal room"}`)))
+	// Far more than the socket buffers of both ends hold.
+	content := make([]byte, 64<<20)
+	f := uploadFile(t, w, w.owner, "big.bin", content)
+	get := func() *http.Response {
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/files/"+f.ID+"/content", nil)
+		req.Header.Set("Authorization", "Bearer "+w.owner)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("download: %v", err)
+		}
+		return resp
+	}
+
+	resp := get()
+	// The client reads nothing for ten stalls: the server's writes wait on
+	// full socket buffers until the stall cuts them.
+	time.Sleep(10 * stall)
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil || len(data) >= len(content) {
+		t.Fatalf("a stalled download went on: %d of %d bytes, %v", len(data), len(content), err)
+	}
+
+	resp = get()
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil || n != int64(len(content)) {
+		t.Fatalf("a download read promptly: %d of %d bytes, %v", n, len(content), err)
 	}
 }

@@ -40,6 +40,22 @@ type Config struct {
 	// addresses at identity providers and the OAuth issuer; empty means the
 	// scheme and host of the request.
 	PublicURL string
+	// DownloadStall is how long a download may wait for the client to take
+	// the next bytes before it is cut, so that a client that stops reading
+	// does not hold the connection and its buffers for ever; zero means
+	// defaultDownloadStall.
+	DownloadStall time.Duration
+}
+
+// defaultDownloadStall is the download stall allowed unless configured.
+const defaultDownloadStall = time.Minute
+
+// downloadStall is the configured download stall.
+func (s *Server) downloadStall() time.Duration {
+	if s.cfg.DownloadStall > 0 {
+		return s.cfg.DownloadStall
+	}
+	return defaultDownloadStall
 }
 
 // Server serves the API.

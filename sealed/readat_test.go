@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	mrand "math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -153,5 +154,31 @@ func TestReadAtReportsStoreErrors(t *testing.T) {
 	}
 	if !errors.Is(r.Err(), errStore) {
 		t.Fatalf("Err %v", r.Err())
+	}
+}
+
+// A download opens its Reader (checking the first bytes before any is
+// sent), then reads with ReadAt: the chunk Open loaded is not read from
+// the store again, which on S3 would be a request more.
+func TestReadAtReusesTheChunkOpenLoaded(t *testing.T) {
+	key := mustKey(t)
+	plain := make([]byte, 2*ChunkPlainSize+10)
+	rand.Read(plain)
+	stored := seal(t, key, "obj", plain)
+	src := &recordingReaderAt{r: bytes.NewReader(stored)}
+	r, err := NewReader(src, int64(len(stored)), key, "obj", int64(len(plain)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Seek(ChunkPlainSize+5, io.SeekStart)
+	if err := r.Open(); err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, ChunkPlainSize+5)
+	if n, err := r.ReadAt(p, ChunkPlainSize+5); n != ChunkPlainSize+5 || (err != nil && err != io.EOF) || !bytes.Equal(p, plain[ChunkPlainSize+5:]) {
+		t.Fatalf("ReadAt = %d, %v", n, err)
+	}
+	if want := []int64{ChunkCipherSize, 2 * ChunkCipherSize}; !slices.Equal(src.off, want) {
+		t.Fatalf("stored offsets read %v, want %v (chunk 1 once, by Open, then chunk 2)", src.off, want)
 	}
 }

@@ -14,7 +14,8 @@ import (
 // io.ReadSeeker), decrypting only the chunks that hold the bytes read, one
 // at a time, and of each only the segments up to the last byte read. A
 // segment that fails authentication makes Read return ErrCorrupt, and
-// every Read after; no byte of it is returned.
+// every Read after; no byte of it is returned. ReadAt reads the same way
+// from several goroutines at once.
 type Reader struct {
 	src   io.ReaderAt
 	c     *subtle.AESGCMHKDF
