@@ -26,10 +26,9 @@ type bigWrites struct {
 func (b bigWrites) ReadFrom(r io.Reader) (int64, error) {
 	var w io.Writer = struct{ io.Writer }{b.ResponseWriter}
 	if b.stall > 0 {
-		rc := http.NewResponseController(b.ResponseWriter)
-		// The connection may serve another request after this one.
-		defer rc.SetWriteDeadline(time.Time{})
-		w = &stallWriter{w: b.ResponseWriter, rc: rc, stall: b.stall}
+		sw, lift := newStallWriter(b.ResponseWriter, b.stall)
+		defer lift()
+		w = sw
 	}
 	if lr, ok := r.(*io.LimitedReader); ok {
 		if src, ok := lr.R.(readSeekerAt); ok {
@@ -45,6 +44,14 @@ type stallWriter struct {
 	w     io.Writer
 	rc    *http.ResponseController
 	stall time.Duration
+}
+
+// newStallWriter returns a writer of w's body that cuts a client taking no
+// bytes for stall, and a function that lifts the deadline once the
+// response is written (the connection may serve another request).
+func newStallWriter(w http.ResponseWriter, stall time.Duration) (*stallWriter, func()) {
+	rc := http.NewResponseController(w)
+	return &stallWriter{w: w, rc: rc, stall: stall}, func() { _ = rc.SetWriteDeadline(time.Time{}) }
 }
 
 func (s *stallWriter) Write(p []byte) (int, error) {

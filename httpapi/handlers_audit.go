@@ -74,7 +74,9 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, atrium.Errorf(atrium.EInvalid, "format must be csv or jsonl"))
 		return
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
+	sw, lift := newStallWriter(w, s.downloadStall())
+	defer lift()
+	bw := bufio.NewWriterSize(sw, 64<<10)
 	started := false
 	start := func() error {
 		if started {
