@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"io"
 	"math"
 	"net/http"
@@ -64,6 +65,51 @@ func (s *stallWriter) Write(p []byte) (int, error) {
 type readSeekerAt interface {
 	io.ReaderAt
 	io.Seeker
+}
+
+// errBodyDone is what a read of a servedBody gets once the handler is done.
+var errBodyDone = errors.New("httpapi: the response is over")
+
+// servedBody is the body handed to http.ServeContent. For a request of
+// several ranges, ServeContent reads it on a goroutine of its own, which
+// may still be inside a Read when ServeContent returns (the client gone);
+// finish waits for that Read and fails any after it, so that the handler
+// may then check and close the body. ReadAt (the one-range path, on the
+// handler's goroutine) passes straight through.
+type servedBody struct {
+	mu sync.Mutex
+	b  interface {
+		io.ReadSeeker
+		io.ReaderAt
+	}
+	done bool
+}
+
+func (s *servedBody) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return 0, errBodyDone
+	}
+	return s.b.Read(p)
+}
+
+func (s *servedBody) Seek(offset int64, whence int) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return 0, errBodyDone
+	}
+	return s.b.Seek(offset, whence)
+}
+
+func (s *servedBody) ReadAt(p []byte, off int64) (int, error) { return s.b.ReadAt(p, off) }
+
+// finish waits for a Read or Seek under way and fails those that follow.
+func (s *servedBody) finish() {
+	s.mu.Lock()
+	s.done = true
+	s.mu.Unlock()
 }
 
 // copyLimitedAt copies lr, whose reader is src, to w with parallelCopy,

@@ -177,3 +177,48 @@ func TestBigWritesReadsAtOffsets(t *testing.T) {
 		t.Fatalf("left N %d, offset %d", lr.N, pos)
 	}
 }
+
+// blockingBody's Read waits for release, telling entered when it has
+// begun and noting "read" in events as it ends.
+type blockingBody struct {
+	*bytes.Reader
+	entered, release chan struct{}
+	events           chan string
+}
+
+func (b *blockingBody) Read(p []byte) (int, error) {
+	close(b.entered)
+	<-b.release
+	b.events <- "read"
+	return b.Reader.Read(p)
+}
+
+// A Read under way on ServeContent's own goroutine (a request of several
+// ranges) ends before finish returns, and none follows it.
+func TestServedBodyFinishWaitsForARead(t *testing.T) {
+	b := &blockingBody{Reader: bytes.NewReader(make([]byte, 10)), entered: make(chan struct{}),
+		release: make(chan struct{}), events: make(chan string, 2)}
+	body := &servedBody{b: b}
+	go body.Read(make([]byte, 4))
+	<-b.entered
+	if body.mu.TryLock() {
+		t.Fatal("a Read under way does not hold the body")
+	}
+	finished := make(chan struct{})
+	go func() {
+		body.finish()
+		b.events <- "finish"
+		close(finished)
+	}()
+	close(b.release)
+	<-finished
+	if first, second := <-b.events, <-b.events; first != "read" || second != "finish" {
+		t.Fatalf("events %s, %s; want the read to end before finish returns", first, second)
+	}
+	if _, err := body.Read(make([]byte, 1)); !errors.Is(err, errBodyDone) {
+		t.Fatalf("Read after finish: %v", err)
+	}
+	if _, err := body.Seek(0, io.SeekStart); !errors.Is(err, errBodyDone) {
+		t.Fatalf("Seek after finish: %v", err)
+	}
+}

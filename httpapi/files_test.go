@@ -110,6 +110,30 @@ func TestDownloadsRefuseTamperedObjects(t *testing.T) {
 				t.Fatalf("Content-Disposition %q: %v %v", cd, params, perr)
 			}
 
+			// A request of several ranges gets each, in a multipart body.
+			req, _ := http.NewRequest("GET", w.srv.URL+"/api/v1/files/"+intact.ID+"/content", nil)
+			req.Header.Set("Authorization", "Bearer "+w.viewer)
+			req.Header.Set("Range", fmt.Sprintf("bytes=0-9,%d-%d", sealed.ChunkPlainSize+5, sealed.ChunkPlainSize+20))
+			mresp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mt, mp, _ := mime.ParseMediaType(mresp.Header.Get("Content-Type"))
+			if mresp.StatusCode != 206 || mt != "multipart/byteranges" {
+				t.Fatalf("several ranges: %d %s", mresp.StatusCode, mt)
+			}
+			mr := multipart.NewReader(mresp.Body, mp["boundary"])
+			for _, want := range [][]byte{content[:10], content[sealed.ChunkPlainSize+5 : sealed.ChunkPlainSize+21]} {
+				part, err := mr.NextPart()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, err := io.ReadAll(part); err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("a range of several: %d bytes, %v", len(got), err)
+				}
+			}
+			mresp.Body.Close()
+
 			first := uploadFile(t, w, w.editor, "first.bin", content)
 			flipByte(t, storedObject(t, w, first), 100)
 			resp, data, _ = get(first)
@@ -143,7 +167,7 @@ func TestDownloadsRefuseTamperedObjects(t *testing.T) {
 					t.Fatalf("range %q: %d bytes written", c.rng, rec.Body.Len())
 				}
 			}
-			req, _ := http.NewRequest("GET", w.srv.URL+"/api/v1/files/"+later.ID+"/content", nil)
+			req, _ = http.NewRequest("GET", w.srv.URL+"/api/v1/files/"+later.ID+"/content", nil)
 			req.Header.Set("Authorization", "Bearer "+w.viewer)
 			req.Header.Set("Range", "bytes=1000-2000")
 			resp, err = http.DefaultClient.Do(req)

@@ -273,7 +273,9 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request, c *app.Fil
 	h.Set("Content-Disposition", contentDisposition(name))
 	h.Set("ETag", `"`+sha+`"`)
 	h.Set("Cache-Control", "private, no-cache")
-	http.ServeContent(bigWrites{ResponseWriter: w, stall: s.downloadStall()}, r, "", modified, c)
+	body := &servedBody{b: c}
+	http.ServeContent(bigWrites{ResponseWriter: w, stall: s.downloadStall()}, r, "", modified, body)
+	body.finish()
 	if err := c.Err(); err != nil {
 		s.log.ErrorContext(r.Context(), "download cut off", "path", r.URL.Path, "err", err)
 		panic(http.ErrAbortHandler)
