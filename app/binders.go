@@ -88,16 +88,9 @@ func (a *App) ListBinders(ctx context.Context, p Page) ([]*atrium.Binder, string
 	if err != nil {
 		return nil, "", err
 	}
-	after, err := p.afterID()
-	if err != nil {
-		return nil, "", err
-	}
-	list, err := a.store.ListBindersForUser(ctx, act.User.ID, after, p.limit()+1)
-	if err != nil {
-		return nil, "", err
-	}
-	list, next := trimPage(list, p.limit(), func(b *atrium.Binder) string { return b.ID })
-	return list, next, nil
+	return pageAfterID(p, func(after string, limit int) ([]*atrium.Binder, error) {
+		return a.store.ListBindersForUser(ctx, act.User.ID, after, limit)
+	}, func(b *atrium.Binder) string { return b.ID })
 }
 
 // getBinderFunc loads a binder with a user's membership of it: the

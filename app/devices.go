@@ -58,19 +58,13 @@ func (a *App) ListDevices(ctx context.Context, userID string, p Page) ([]*atrium
 	if err != nil {
 		return nil, "", a.deny(ctx, err, act.User.OrgID, "device.list", "user", userID)
 	}
-	after, err := p.afterID()
-	if err != nil {
-		return nil, "", err
-	}
-	list, err := a.store.ListDevices(ctx, u.ID, a.now(), after, p.limit()+1)
-	if err != nil {
-		return nil, "", err
-	}
-	for _, s := range list {
-		s.Current = s.ID == act.SessionID
-	}
-	list, next := trimPage(list, p.limit(), func(s *atrium.Session) string { return s.ID })
-	return list, next, nil
+	return pageAfterID(p, func(after string, limit int) ([]*atrium.Session, error) {
+		list, err := a.store.ListDevices(ctx, u.ID, a.now(), after, limit)
+		for _, s := range list {
+			s.Current = s.ID == act.SessionID
+		}
+		return list, err
+	}, func(s *atrium.Session) string { return s.ID })
 }
 
 // LogoutDevices ends one of a user's sessions (sessionID), or all of them

@@ -397,16 +397,9 @@ func (a *App) ListFiles(ctx context.Context, binderID string, p Page) ([]*atrium
 	if _, _, err := visibleBinder(ctx, a.store.GetBinderForUser, act.User, binderID); err != nil {
 		return nil, "", a.deny(ctx, err, act.User.OrgID, "file.list", "binder", binderID)
 	}
-	after, err := p.afterID()
-	if err != nil {
-		return nil, "", err
-	}
-	list, err := a.store.ListFiles(ctx, binderID, after, p.limit()+1)
-	if err != nil {
-		return nil, "", err
-	}
-	list, next := trimPage(list, p.limit(), func(f *atrium.File) string { return f.ID })
-	return list, next, nil
+	return pageAfterID(p, func(after string, limit int) ([]*atrium.File, error) {
+		return a.store.ListFiles(ctx, binderID, after, limit)
+	}, func(f *atrium.File) string { return f.ID })
 }
 
 // FileContent is a file's body opened for reading: a decrypting

@@ -145,16 +145,9 @@ func (a *App) ListIdentityProviders(ctx context.Context, p Page) ([]*store.Ident
 	if err != nil {
 		return nil, "", err
 	}
-	after, err := p.afterID()
-	if err != nil {
-		return nil, "", err
-	}
-	list, err := a.store.ListIdentityProviders(ctx, act.User.OrgID, after, p.limit()+1)
-	if err != nil {
-		return nil, "", err
-	}
-	list, next := trimPage(list, p.limit(), func(p *store.IdentityProvider) string { return p.ID })
-	return list, next, nil
+	return pageAfterID(p, func(after string, limit int) ([]*store.IdentityProvider, error) {
+		return a.store.ListIdentityProviders(ctx, act.User.OrgID, after, limit)
+	}, func(p *store.IdentityProvider) string { return p.ID })
 }
 
 // DisableIdentityProvider turns a provider off (administrators only):

@@ -15,16 +15,9 @@ func (a *App) ListMembers(ctx context.Context, binderID string, p Page) ([]*atri
 	if _, _, err := visibleBinder(ctx, a.store.GetBinderForUser, act.User, binderID); err != nil {
 		return nil, "", a.deny(ctx, err, act.User.OrgID, "member.list", "binder", binderID)
 	}
-	after, err := p.afterID()
-	if err != nil {
-		return nil, "", err
-	}
-	list, err := a.store.ListMembers(ctx, binderID, after, p.limit()+1)
-	if err != nil {
-		return nil, "", err
-	}
-	list, next := trimPage(list, p.limit(), func(m *atrium.Member) string { return m.UserID })
-	return list, next, nil
+	return pageAfterID(p, func(after string, limit int) ([]*atrium.Member, error) {
+		return a.store.ListMembers(ctx, binderID, after, limit)
+	}, func(m *atrium.Member) string { return m.UserID })
 }
 
 // AddMemberInput adds a user of the organisation to a binder.

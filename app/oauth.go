@@ -140,16 +140,9 @@ func (a *App) ListOAuthApps(ctx context.Context, p Page) ([]*store.OAuthApp, str
 	if err != nil {
 		return nil, "", err
 	}
-	after, err := p.afterID()
-	if err != nil {
-		return nil, "", err
-	}
-	list, err := a.store.ListOAuthApps(ctx, act.User.OrgID, after, p.limit()+1)
-	if err != nil {
-		return nil, "", err
-	}
-	list, next := trimPage(list, p.limit(), func(x *store.OAuthApp) string { return x.ID })
-	return list, next, nil
+	return pageAfterID(p, func(after string, limit int) ([]*store.OAuthApp, error) {
+		return a.store.ListOAuthApps(ctx, act.User.OrgID, after, limit)
+	}, func(x *store.OAuthApp) string { return x.ID })
 }
 
 // RevokeOAuthApp revokes an app and every grant to it (administrators
@@ -599,16 +592,9 @@ func (a *App) ListOrgGrants(ctx context.Context, p Page) ([]*store.OAuthGrant, s
 }
 
 func (a *App) listGrants(ctx context.Context, orgID, userID string, p Page) ([]*store.OAuthGrant, string, error) {
-	after, err := p.afterID()
-	if err != nil {
-		return nil, "", err
-	}
-	list, err := a.store.ListOAuthGrants(ctx, orgID, userID, after, p.limit()+1)
-	if err != nil {
-		return nil, "", err
-	}
-	list, next := trimPage(list, p.limit(), func(g *store.OAuthGrant) string { return g.ID })
-	return list, next, nil
+	return pageAfterID(p, func(after string, limit int) ([]*store.OAuthGrant, error) {
+		return a.store.ListOAuthGrants(ctx, orgID, userID, after, limit)
+	}, func(g *store.OAuthGrant) string { return g.ID })
 }
 
 // RevokeGrant revokes a grant: the actor's own, or (administrators) any

@@ -28,6 +28,22 @@ func (p Page) afterID() (string, error) {
 	return string(b), nil
 }
 
+// pageAfterID reads one page of a list kept in id order: fetch returns up
+// to limit items after the id the cursor holds ("" from the start), and
+// the page comes back with the cursor of the next ("" on the last page).
+func pageAfterID[T any](p Page, fetch func(after string, limit int) ([]T, error), key func(T) string) ([]T, string, error) {
+	after, err := p.afterID()
+	if err != nil {
+		return nil, "", err
+	}
+	list, err := fetch(after, p.limit()+1)
+	if err != nil {
+		return nil, "", err
+	}
+	list, next := trimPage(list, p.limit(), key)
+	return list, next, nil
+}
+
 // trimPage cuts a list fetched with limit+1 rows to limit, returning the
 // cursor of the next page ("" on the last page).
 func trimPage[T any](list []T, limit int, key func(T) string) ([]T, string) {

@@ -79,16 +79,9 @@ func (a *App) ListRelationships(ctx context.Context, clientID, internalID string
 			return nil, "", atrium.Errorf(atrium.EInvalid, "client and internal must be user ids")
 		}
 	}
-	after, err := p.afterID()
-	if err != nil {
-		return nil, "", err
-	}
-	list, err := a.store.ListRelationships(ctx, act.User.OrgID, clientID, internalID, after, p.limit()+1)
-	if err != nil {
-		return nil, "", err
-	}
-	list, next := trimPage(list, p.limit(), func(r *atrium.Relationship) string { return r.ID })
-	return list, next, nil
+	return pageAfterID(p, func(after string, limit int) ([]*atrium.Relationship, error) {
+		return a.store.ListRelationships(ctx, act.User.OrgID, clientID, internalID, after, limit)
+	}, func(r *atrium.Relationship) string { return r.ID })
 }
 
 // ExplainContact says whether one user may contact another in the given

@@ -363,19 +363,13 @@ func (a *App) ListSessions(ctx context.Context, p Page) ([]*atrium.Session, stri
 	if err != nil {
 		return nil, "", err
 	}
-	after, err := p.afterID()
-	if err != nil {
-		return nil, "", err
-	}
-	list, err := a.store.ListLiveSessions(ctx, act.User.ID, a.now(), after, p.limit()+1)
-	if err != nil {
-		return nil, "", err
-	}
-	for _, s := range list {
-		s.Current = s.ID == act.SessionID
-	}
-	list, next := trimPage(list, p.limit(), func(s *atrium.Session) string { return s.ID })
-	return list, next, nil
+	return pageAfterID(p, func(after string, limit int) ([]*atrium.Session, error) {
+		list, err := a.store.ListLiveSessions(ctx, act.User.ID, a.now(), after, limit)
+		for _, s := range list {
+			s.Current = s.ID == act.SessionID
+		}
+		return list, err
+	}, func(s *atrium.Session) string { return s.ID })
 }
 
 // EndSession ends one of the actor's sessions; ENotFound if it is not a

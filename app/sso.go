@@ -97,16 +97,9 @@ func (a *App) ListAPIClients(ctx context.Context, p Page) ([]*store.APIClient, s
 	if err != nil {
 		return nil, "", err
 	}
-	after, err := p.afterID()
-	if err != nil {
-		return nil, "", err
-	}
-	list, err := a.store.ListAPIClients(ctx, act.User.OrgID, after, p.limit()+1)
-	if err != nil {
-		return nil, "", err
-	}
-	list, next := trimPage(list, p.limit(), func(c *store.APIClient) string { return c.ID })
-	return list, next, nil
+	return pageAfterID(p, func(after string, limit int) ([]*store.APIClient, error) {
+		return a.store.ListAPIClients(ctx, act.User.OrgID, after, limit)
+	}, func(c *store.APIClient) string { return c.ID })
 }
 
 // RevokeAPIClient revokes an app (administrators only): its signatures

@@ -279,16 +279,9 @@ func (a *App) ListUsers(ctx context.Context, p Page) ([]*atrium.User, string, er
 		return nil, "", a.deny(ctx, atrium.Errorf(atrium.EForbidden, "only organisation administrators can list users"),
 			act.User.OrgID, "user.list", "org", act.User.OrgID)
 	}
-	after, err := p.afterID()
-	if err != nil {
-		return nil, "", err
-	}
-	list, err := a.store.ListUsers(ctx, act.User.OrgID, after, p.limit()+1)
-	if err != nil {
-		return nil, "", err
-	}
-	list, next := trimPage(list, p.limit(), func(u *atrium.User) string { return u.ID })
-	return list, next, nil
+	return pageAfterID(p, func(after string, limit int) ([]*atrium.User, error) {
+		return a.store.ListUsers(ctx, act.User.OrgID, after, limit)
+	}, func(u *atrium.User) string { return u.ID })
 }
 
 // UpdateUserInput changes a user; nil fields stay as they are.
