@@ -55,21 +55,8 @@ func (q Queries) GetAPIClient(ctx context.Context, id string) (*APIClient, error
 
 // ListAPIClients returns an organisation's apps after id after.
 func (q Queries) ListAPIClients(ctx context.Context, orgID, after string, limit int) ([]*APIClient, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+apiClientCols+` FROM api_clients WHERE org_id = $1 AND id > $2
+	return queryAll(ctx, q.q, "store.ListAPIClients", scanAPIClient, `SELECT `+apiClientCols+` FROM api_clients WHERE org_id = $1 AND id > $2
 		ORDER BY id LIMIT $3`, orgID, after, limit)
-	if err != nil {
-		return nil, atrium.Internal("store.ListAPIClients", err)
-	}
-	defer rows.Close()
-	var out []*APIClient
-	for rows.Next() {
-		c, err := scanAPIClient(rows)
-		if err != nil {
-			return nil, atrium.Internal("store.ListAPIClients", err)
-		}
-		out = append(out, c)
-	}
-	return out, atrium.Internal("store.ListAPIClients", rows.Err())
 }
 
 // RevokeAPIClient revokes an organisation's app; ENotFound if there is no

@@ -137,21 +137,8 @@ func (q Queries) queryExports(ctx context.Context, op, query string, args ...any
 // MessagesBySender returns up to limit messages a user sent, with ids
 // after `after`, in id order.
 func (q Queries) MessagesBySender(ctx context.Context, senderID, after string, limit int) ([]*atrium.Message, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE sender_id = $1 AND id > $2
+	return queryAll(ctx, q.q, "store.MessagesBySender", scanMessage, `SELECT `+messageCols+` FROM messages WHERE sender_id = $1 AND id > $2
 		ORDER BY id LIMIT $3`, senderID, after, limit)
-	if err != nil {
-		return nil, atrium.Internal("store.MessagesBySender", err)
-	}
-	defer rows.Close()
-	var out []*atrium.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, atrium.Internal("store.MessagesBySender", err)
-		}
-		out = append(out, m)
-	}
-	return out, atrium.Internal("store.MessagesBySender", rows.Err())
 }
 
 // OrgFileVersion is a file version with its organisation.

@@ -116,21 +116,8 @@ func (q Queries) GetFile(ctx context.Context, id string) (*atrium.File, error) {
 
 // ListFiles returns up to limit files of a binder with ids after `after`.
 func (q Queries) ListFiles(ctx context.Context, binderID, after string, limit int) ([]*atrium.File, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+fileCols+` FROM files
+	return queryAll(ctx, q.q, "store.ListFiles", scanFile, `SELECT `+fileCols+` FROM files
 		WHERE binder_id = $1 AND deleted_at IS NULL AND id > $2 ORDER BY id LIMIT $3`, binderID, after, limit)
-	if err != nil {
-		return nil, atrium.Internal("store.ListFiles", err)
-	}
-	defer rows.Close()
-	var out []*atrium.File
-	for rows.Next() {
-		f, err := scanFile(rows)
-		if err != nil {
-			return nil, atrium.Internal("store.ListFiles", err)
-		}
-		out = append(out, f)
-	}
-	return out, atrium.Internal("store.ListFiles", rows.Err())
 }
 
 // OrgKeysNotUnder returns up to limit live organisation keys wrapped under
@@ -210,21 +197,8 @@ func (q Queries) ListFileVersions(ctx context.Context, fileID string, before int
 	if before <= 0 {
 		before = 1 << 62
 	}
-	rows, err := q.q.QueryContext(ctx, `SELECT `+versionCols+` FROM file_versions
+	return queryAll(ctx, q.q, "store.ListFileVersions", scanVersion, `SELECT `+versionCols+` FROM file_versions
 		WHERE file_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3`, fileID, before, limit)
-	if err != nil {
-		return nil, atrium.Internal("store.ListFileVersions", err)
-	}
-	defer rows.Close()
-	var out []*atrium.FileVersion
-	for rows.Next() {
-		v, err := scanVersion(rows)
-		if err != nil {
-			return nil, atrium.Internal("store.ListFileVersions", err)
-		}
-		out = append(out, v)
-	}
-	return out, atrium.Internal("store.ListFileVersions", rows.Err())
 }
 
 // GetFileVersion returns one version of a file; ENotFound if there is none.
@@ -290,21 +264,8 @@ func (q Queries) OrgStoredBytesLocked(ctx context.Context, orgID string) (int64,
 
 // FilesDeletedBefore returns up to limit files deleted before t.
 func (q Queries) FilesDeletedBefore(ctx context.Context, t time.Time, limit int) ([]*atrium.File, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+fileCols+` FROM files
+	return queryAll(ctx, q.q, "store.FilesDeletedBefore", scanFile, `SELECT `+fileCols+` FROM files
 		WHERE deleted_at IS NOT NULL AND deleted_at < $1 ORDER BY deleted_at LIMIT $2`, ms(t), limit)
-	if err != nil {
-		return nil, atrium.Internal("store.FilesDeletedBefore", err)
-	}
-	defer rows.Close()
-	var out []*atrium.File
-	for rows.Next() {
-		f, err := scanFile(rows)
-		if err != nil {
-			return nil, atrium.Internal("store.FilesDeletedBefore", err)
-		}
-		out = append(out, f)
-	}
-	return out, atrium.Internal("store.FilesDeletedBefore", rows.Err())
 }
 
 // PurgeFile removes a file deleted before t, its versions and their

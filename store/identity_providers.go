@@ -70,21 +70,8 @@ func (q Queries) GetIdentityProvider(ctx context.Context, id string) (*IdentityP
 
 // ListIdentityProviders returns an organisation's providers after id after.
 func (q Queries) ListIdentityProviders(ctx context.Context, orgID, after string, limit int) ([]*IdentityProvider, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+idpCols+` FROM identity_providers WHERE org_id = $1 AND id > $2
+	return queryAll(ctx, q.q, "store.ListIdentityProviders", scanIdP, `SELECT `+idpCols+` FROM identity_providers WHERE org_id = $1 AND id > $2
 		ORDER BY id LIMIT $3`, orgID, after, limit)
-	if err != nil {
-		return nil, atrium.Internal("store.ListIdentityProviders", err)
-	}
-	defer rows.Close()
-	var out []*IdentityProvider
-	for rows.Next() {
-		p, err := scanIdP(rows)
-		if err != nil {
-			return nil, atrium.Internal("store.ListIdentityProviders", err)
-		}
-		out = append(out, p)
-	}
-	return out, atrium.Internal("store.ListIdentityProviders", rows.Err())
 }
 
 // DisableIdentityProvider turns an organisation's provider off; ENotFound

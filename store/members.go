@@ -80,22 +80,9 @@ func (q Queries) GetMember(ctx context.Context, binderID, userID string) (*atriu
 
 // ListMembers returns a binder's members with user ids after `after`.
 func (q Queries) ListMembers(ctx context.Context, binderID, after string, limit int) ([]*atrium.Member, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+memberCols+`
+	return queryAll(ctx, q.q, "store.ListMembers", scanMember, `SELECT `+memberCols+`
 		FROM binder_members m JOIN users u ON u.id = m.user_id
 		WHERE m.binder_id = $1 AND m.user_id > $2 ORDER BY m.user_id LIMIT $3`, binderID, after, limit)
-	if err != nil {
-		return nil, atrium.Internal("store.ListMembers", err)
-	}
-	defer rows.Close()
-	var out []*atrium.Member
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			return nil, atrium.Internal("store.ListMembers", err)
-		}
-		out = append(out, m)
-	}
-	return out, atrium.Internal("store.ListMembers", rows.Err())
 }
 
 // CountOwners returns how many owners a binder has.

@@ -102,20 +102,7 @@ func (q Queries) ListMessages(ctx context.Context, binderID string, after, befor
 		query = `SELECT ` + messageCols + ` FROM messages WHERE binder_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`
 		arg = before
 	}
-	rows, err := q.q.QueryContext(ctx, query, binderID, arg, limit)
-	if err != nil {
-		return nil, atrium.Internal("store.ListMessages", err)
-	}
-	defer rows.Close()
-	var out []*atrium.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, atrium.Internal("store.ListMessages", err)
-		}
-		out = append(out, m)
-	}
-	return out, atrium.Internal("store.ListMessages", rows.Err())
+	return queryAll(ctx, q.q, "store.ListMessages", scanMessage, query, binderID, arg, limit)
 }
 
 // EditMessage replaces a live message's text and mentions; ENotFound if

@@ -77,21 +77,8 @@ func (q Queries) GetOAuthApp(ctx context.Context, id string) (*OAuthApp, error) 
 
 // ListOAuthApps returns an organisation's apps after id after.
 func (q Queries) ListOAuthApps(ctx context.Context, orgID, after string, limit int) ([]*OAuthApp, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+oauthAppCols+` FROM oauth_apps WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+	return queryAll(ctx, q.q, "store.ListOAuthApps", scanOAuthApp, `SELECT `+oauthAppCols+` FROM oauth_apps WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
 		orgID, after, limit)
-	if err != nil {
-		return nil, atrium.Internal("store.ListOAuthApps", err)
-	}
-	defer rows.Close()
-	var out []*OAuthApp
-	for rows.Next() {
-		a, err := scanOAuthApp(rows)
-		if err != nil {
-			return nil, atrium.Internal("store.ListOAuthApps", err)
-		}
-		out = append(out, a)
-	}
-	return out, atrium.Internal("store.ListOAuthApps", rows.Err())
 }
 
 // RevokeOAuthApp revokes an organisation's app and every grant to it;
@@ -274,21 +261,8 @@ func (q Queries) GetOAuthGrant(ctx context.Context, id string) (*OAuthGrant, err
 // ListOAuthGrants returns live grants, of a user (userID set) or of an
 // organisation, after id after.
 func (q Queries) ListOAuthGrants(ctx context.Context, orgID, userID, after string, limit int) ([]*OAuthGrant, error) {
-	rows, err := q.q.QueryContext(ctx, grantSelect+` WHERE g.org_id = $1 AND ($2 = '' OR g.user_id = $2) AND g.id > $3
+	return queryAll(ctx, q.q, "store.ListOAuthGrants", scanGrant, grantSelect+` WHERE g.org_id = $1 AND ($2 = '' OR g.user_id = $2) AND g.id > $3
 		AND g.revoked_at IS NULL ORDER BY g.id LIMIT $4`, orgID, userID, after, limit)
-	if err != nil {
-		return nil, atrium.Internal("store.ListOAuthGrants", err)
-	}
-	defer rows.Close()
-	var out []*OAuthGrant
-	for rows.Next() {
-		g, err := scanGrant(rows)
-		if err != nil {
-			return nil, atrium.Internal("store.ListOAuthGrants", err)
-		}
-		out = append(out, g)
-	}
-	return out, atrium.Internal("store.ListOAuthGrants", rows.Err())
 }
 
 // RevokeOAuthGrant revokes a live grant (with every token it issued);

@@ -98,24 +98,11 @@ func (q Queries) Directory(ctx context.Context, f DirectoryFilter, after string,
 	if f.Text != "" {
 		pat = "%" + likeEscape(strings.ToLower(f.Text)) + "%"
 	}
-	rows, err := q.q.QueryContext(ctx, `SELECT `+userCols+` FROM users u
+	return queryAll(ctx, q.q, "store.Directory", scanUser, `SELECT `+userCols+` FROM users u
 		WHERE org_id = $1 AND status = 'active' AND id > $2
 		AND ($3 = '' OR LOWER(name) LIKE $3 ESCAPE '\' OR LOWER(email) LIKE $3 ESCAPE '\')
 		AND (id = $4
 			OR (kind = 'internal' AND ($5 OR id IN (SELECT internal_id FROM relationships WHERE client_id = $4)))
 			OR (kind = 'client' AND $6))
 		ORDER BY id LIMIT $7`, f.OrgID, after, pat, f.ViewerID, f.AllInternal, f.Clients, limit)
-	if err != nil {
-		return nil, atrium.Internal("store.Directory", err)
-	}
-	defer rows.Close()
-	var out []*atrium.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, atrium.Internal("store.Directory", err)
-		}
-		out = append(out, u)
-	}
-	return out, atrium.Internal("store.Directory", rows.Err())
 }

@@ -254,6 +254,25 @@ func notFound(err error, kind, op string) error {
 	return atrium.Internal(op, err)
 }
 
+// queryAll runs query and scans each of its rows with scan; op names the
+// caller in its errors.
+func queryAll[T any](ctx context.Context, q queryer, op string, scan func(interface{ Scan(...any) error }) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, atrium.Internal(op, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, atrium.Internal(op, err)
+		}
+		out = append(out, v)
+	}
+	return out, atrium.Internal(op, rows.Err())
+}
+
 // ExecRaw runs a statement in the transaction. It is for tests and
 // maintenance commands that need SQL the store has no method for.
 func (tx *Tx) ExecRaw(ctx context.Context, query string, args ...any) error {

@@ -84,21 +84,8 @@ func (q Queries) MakeOwner(ctx context.Context, binderID, userID, by string, now
 // EraseMessagesBy turns every live message a user sent into a tombstone
 // and returns the tombstones.
 func (q Queries) EraseMessagesBy(ctx context.Context, senderID string, now time.Time) ([]*atrium.Message, error) {
-	rows, err := q.q.QueryContext(ctx, `UPDATE messages SET text = '', mentions = '[]', attachments = NULL,
+	return queryAll(ctx, q.q, "store.EraseMessagesBy", scanMessage, `UPDATE messages SET text = '', mentions = '[]', attachments = NULL,
 		deleted_at = $2 WHERE sender_id = $1 AND deleted_at IS NULL RETURNING `+messageCols, senderID, ms(now))
-	if err != nil {
-		return nil, atrium.Internal("store.EraseMessagesBy", err)
-	}
-	defer rows.Close()
-	var out []*atrium.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, atrium.Internal("store.EraseMessagesBy", err)
-		}
-		out = append(out, m)
-	}
-	return out, atrium.Internal("store.EraseMessagesBy", rows.Err())
 }
 
 // DeleteFilesBy soft-deletes every live file a user created whose every

@@ -46,20 +46,7 @@ func (q Queries) GetUser(ctx context.Context, id string) (*atrium.User, error) {
 // UsersByEmail returns up to limit accounts with a normalised e-mail
 // address, one per organisation at most, oldest first.
 func (q Queries) UsersByEmail(ctx context.Context, email string, limit int) ([]*atrium.User, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE email = $1 ORDER BY id LIMIT $2`, email, limit)
-	if err != nil {
-		return nil, atrium.Internal("store.UsersByEmail", err)
-	}
-	defer rows.Close()
-	var out []*atrium.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, atrium.Internal("store.UsersByEmail", err)
-		}
-		out = append(out, u)
-	}
-	return out, atrium.Internal("store.UsersByEmail", rows.Err())
+	return queryAll(ctx, q.q, "store.UsersByEmail", scanUser, `SELECT `+userCols+` FROM users WHERE email = $1 ORDER BY id LIMIT $2`, email, limit)
 }
 
 // GetOrgUserByEmail returns an organisation's user by normalised e-mail
@@ -75,21 +62,8 @@ func (q Queries) GetOrgUserByEmail(ctx context.Context, orgID, email string) (*a
 // ListUsers returns up to limit users of an organisation with ids after
 // `after`, in id order.
 func (q Queries) ListUsers(ctx context.Context, orgID, after string, limit int) ([]*atrium.User, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+userCols+` FROM users
+	return queryAll(ctx, q.q, "store.ListUsers", scanUser, `SELECT `+userCols+` FROM users
 		WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3`, orgID, after, limit)
-	if err != nil {
-		return nil, atrium.Internal("store.ListUsers", err)
-	}
-	defer rows.Close()
-	var out []*atrium.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, atrium.Internal("store.ListUsers", err)
-		}
-		out = append(out, u)
-	}
-	return out, atrium.Internal("store.ListUsers", rows.Err())
 }
 
 // GetUserForUpdate returns a user and, on PostgreSQL, locks the row until
