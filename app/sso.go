@@ -138,21 +138,9 @@ type SignatureLoginInput struct {
 	Platform   string `json:"platform,omitempty"`
 }
 
-// SSOStringToSign is the string an app signs: the four fields joined by
-// line feeds, and when a profile (email, name) is sent, those two after
-// them. No field holds a line feed, so four-field and six-field strings
-// never meet.
-func SSOStringToSign(clientID, uniqueID, timestamp, nonce, email, name string) string {
-	s := clientID + "\n" + uniqueID + "\n" + timestamp + "\n" + nonce
-	if email != "" || name != "" {
-		s += "\n" + email + "\n" + name
-	}
-	return s
-}
-
 // StringToSign is the string the request's signature is over.
 func (in SignatureLoginInput) StringToSign() string {
-	return SSOStringToSign(in.ClientID, in.UniqueID, in.Timestamp, in.Nonce, in.Email, in.Name)
+	return atrium.SSOStringToSign(in.ClientID, in.UniqueID, in.Timestamp, in.Nonce, in.Email, in.Name)
 }
 
 var errBadSignature = atrium.Errorf(atrium.EUnauthorized, "the signed sign-in request is not valid")

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+
+	"github.com/atrium-dev/atrium"
 )
 
 // SignatureLogin is an app's signed request to sign one of its users in
@@ -39,11 +41,7 @@ func (s *SignatureLogin) Sign(secret string) error {
 // Nonce, followed by "\n" + Email + "\n" + Name when either of those two is
 // set (they are signed too, so that no one can change who is provisioned).
 func (s *SignatureLogin) StringToSign() string {
-	str := s.ClientID + "\n" + s.UniqueID + "\n" + s.Timestamp + "\n" + s.Nonce
-	if s.Email != "" || s.Name != "" {
-		str += "\n" + s.Email + "\n" + s.Name
-	}
-	return str
+	return atrium.SSOStringToSign(s.ClientID, s.UniqueID, s.Timestamp, s.Nonce, s.Email, s.Name)
 }
 
 // SignSSO returns the signature of a request without email or name: the
@@ -51,7 +49,7 @@ func (s *SignatureLogin) StringToSign() string {
 // clientID + "\n" + uniqueID + "\n" + timestamp + "\n" + nonce. Keep the
 // secret on the backend; never ship it in an app.
 func SignSSO(secret, clientID, uniqueID, timestamp, nonce string) (string, error) {
-	return hmacHex(secret, clientID+"\n"+uniqueID+"\n"+timestamp+"\n"+nonce)
+	return hmacHex(secret, atrium.SSOStringToSign(clientID, uniqueID, timestamp, nonce, "", ""))
 }
 
 // hmacHex is the lowercase hex HMAC-SHA256 of msg under a hex key.
