@@ -112,12 +112,8 @@ func (p *IdP) Metadata() []byte {
 // MetadataURL is where the IdP serves its metadata.
 func (p *IdP) MetadataURL() string { return p.URL + "/metadata" }
 
-// AddServiceProvider registers a service provider by its metadata (read
-// from its URL), and a shortcut of the same name for IdP-initiated
-// sign-ins to it. With encrypt false, the IdP is not told the service
-// provider's encryption key, so its assertions travel signed but in the
-// clear (as many IdPs send them).
-func (p *IdP) AddServiceProvider(name, metadataURL string, encrypt bool) {
+// spMetadata reads a service provider's metadata from its URL.
+func (p *IdP) spMetadata(metadataURL string) []byte {
 	p.t.Helper()
 	resp, err := http.Get(metadataURL)
 	if err != nil {
@@ -128,6 +124,17 @@ func (p *IdP) AddServiceProvider(name, metadataURL string, encrypt bool) {
 	if resp.StatusCode != http.StatusOK {
 		p.t.Fatalf("testsaml: the service provider's metadata: %d %s", resp.StatusCode, md)
 	}
+	return md
+}
+
+// AddServiceProvider registers a service provider by its metadata (read
+// from its URL), and a shortcut of the same name for IdP-initiated
+// sign-ins to it. With encrypt false, the IdP is not told the service
+// provider's encryption key, so its assertions travel signed but in the
+// clear (as many IdPs send them).
+func (p *IdP) AddServiceProvider(name, metadataURL string, encrypt bool) {
+	p.t.Helper()
+	md := p.spMetadata(metadataURL)
 	if !encrypt {
 		md = withoutEncryptionKeys(p.t, md)
 	}
@@ -141,12 +148,7 @@ func (p *IdP) AddServiceProvider(name, metadataURL string, encrypt bool) {
 // audience. Its assertions travel in the clear.
 func (p *IdP) AddServiceProviderAs(name, metadataURL, entityID string) {
 	p.t.Helper()
-	resp, err := http.Get(metadataURL)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	md, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	md := p.spMetadata(metadataURL)
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(withoutEncryptionKeys(p.t, md)); err != nil {
 		p.t.Fatal(err)
